@@ -1,0 +1,54 @@
+"""The exception family: every error funnelopt raises derives from FunnelOptError."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class FunnelOptError(Exception):
+    """Base class of every error raised by funnelopt."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid input: where it is, what it was, and the rule it breaks."""
+
+    path: str
+    value: Any
+    rule: str
+
+    def __str__(self) -> str:
+        if self.value is _MISSING:
+            return f"{self.path}: {self.rule}"
+        return f"{self.path} = {_show(self.value)}: {self.rule}"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class ScenarioError(FunnelOptError, ValueError):
+    """The scenario (or an override, or a spend plan) is invalid.
+
+    ``problems`` lists every problem found, each naming the field path, the value and the rule.
+    """
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        n = len(self.problems)
+        super().__init__(f"invalid scenario ({n} problem{'s' if n != 1 else ''}):\n{lines}")
+
+
+class SolverError(FunnelOptError, RuntimeError):
+    """The solver failed (not: the goals are infeasible, which is a result)."""

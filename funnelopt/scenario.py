@@ -1,0 +1,778 @@
+"""The scenario: the validated description of a campaign (the users' file format).
+
+A scenario is loaded from TOML, JSON or a dict, validated completely (every problem is
+reported at once, each naming its field path such as ``tactics.meta_dark.ctr``), and
+frozen. What-if edits go through :meth:`Scenario.with_overrides`, which returns a new
+validated scenario.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+from collections.abc import Iterator, Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from funnelopt.errors import _MISSING, Problem, ScenarioError
+
+SCHEMA_VERSION = 1
+MAX_PERIODS = 520
+MAX_TACTICS = 500
+MAX_COMMUNITIES = 50
+MAX_GOALS = 100
+
+_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
+
+
+class Metric(StrEnum):
+    """Metrics a goal or an objective can name."""
+
+    REACH = "reach"
+    REACH_SHARE = "reach_share"
+    IMPRESSIONS = "impressions"
+    VISITS = "visits"
+    ENGAGEMENTS = "engagements"
+    FOLLOWERS = "followers"
+    CONVERSIONS = "conversions"
+
+
+#: The campaign phase each goal metric belongs to.
+PHASE_OF: dict[Metric, str] = {
+    Metric.REACH: "awareness",
+    Metric.REACH_SHARE: "awareness",
+    Metric.IMPRESSIONS: "awareness",
+    Metric.VISITS: "consideration",
+    Metric.ENGAGEMENTS: "consideration",
+    Metric.FOLLOWERS: "consideration",
+    Metric.CONVERSIONS: "conversion",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+        validate_default=True,
+        use_enum_values=False,
+    )
+
+
+class Budget(_Model):
+    """Budget caps. At least one of ``total`` and ``media`` is required."""
+
+    total: float | None = Field(
+        None, gt=0, description="Cap on all costs: media, community, webcare and AE handling."
+    )
+    media: float | None = Field(None, gt=0, description="Cap on ad spend (media) only.")
+    period_max: float | None = Field(None, gt=0, description="Cap on ad spend in each period.")
+    period_min: float = Field(0.0, ge=0, description="Floor on ad spend in each period.")
+
+
+class Site(_Model):
+    """The campaign platform (website)."""
+
+    conversion_rate: float = Field(
+        ..., gt=0, lt=1, description="Conversions per visit from ad traffic."
+    )
+
+
+class Tactic(_Model):
+    """A paid-social tactic: dark posts (traffic) or follower ads (community)."""
+
+    id: str = Field(..., pattern=_ID_PATTERN, description="Unique tactic id.")
+    platform: str = Field("facebook", min_length=1, max_length=64)
+    kind: Literal["traffic", "community"] = Field(
+        ..., description="traffic (dark posts) or community (follower ads)."
+    )
+    account: str | None = Field(
+        None, description="Community account this tactic grows (community tactics only)."
+    )
+    cpm: float = Field(
+        ..., gt=0, le=10_000, description="Cost per 1000 impressions at low delivery."
+    )
+    pool: float = Field(..., gt=0, description="People this targeting can reach.")
+    audience: str | None = Field(
+        None,
+        pattern=_ID_PATTERN,
+        description="Tactics naming the same audience reach the same people (default: their own).",
+    )
+    frequency_cap: float = Field(
+        ..., gt=0, le=100, description="Impressions per person per period at saturation."
+    )
+    ctr: float = Field(0.0, ge=0, lt=1, description="Link clicks per impression.")
+    landing_rate: float = Field(
+        0.0, ge=0, le=1, description="Visits (landing-page views) per click."
+    )
+    conversion_rate: float | None = Field(
+        None, gt=0, lt=1, description="Conversions per visit; overrides site.conversion_rate."
+    )
+    follow_rate: float = Field(
+        0.0, ge=0, lt=1, description="New followers per impression (community tactics only)."
+    )
+    comment_rate: float = Field(
+        0.0, ge=0, lt=1, description="Comments per impression; 0 means comments are disabled."
+    )
+    min_spend: float = Field(0.0, ge=0, description="Spend floor per active period.")
+    max_spend: float | None = Field(None, gt=0, description="Spend cap per period.")
+    min_total: float = Field(0.0, ge=0, description="Floor on the tactic's total spend.")
+    max_total: float | None = Field(None, gt=0, description="Cap on the tactic's total spend.")
+    min_spend_if_active: float = Field(
+        0.0,
+        ge=0,
+        description="Semicontinuous spend: in a period the tactic spends 0 or at least this.",
+    )
+    start: int = Field(1, ge=1, description="First active period (1-based).")
+    end: int | None = Field(None, ge=1, description="Last active period (1-based); default last.")
+
+    @property
+    def saturation_impressions(self) -> float:
+        """Impressions per period at saturation: pool * frequency_cap."""
+        return self.pool * self.frequency_cap
+
+    @property
+    def saturation_spend(self) -> float:
+        """Spend scale sigma of the delivery curve: saturation impressions at base CPM."""
+        return self.saturation_impressions * self.cpm / 1000.0
+
+
+class Community(_Model):
+    """A patient-community account that follower ads grow and organic posts serve."""
+
+    id: str = Field(..., pattern=_ID_PATTERN)
+    mode: Literal["auto", "on", "off"] = Field(
+        "auto", description="auto: the optimiser decides whether to run it; on/off: fixed."
+    )
+    initial_followers: float = Field(0.0, ge=0)
+    churn: float = Field(0.0, ge=0, lt=1, description="Share of followers lost per period.")
+    posts_per_period: float = Field(..., ge=0, le=100)
+    organic_reach_rate: float = Field(
+        ..., ge=0, le=5, description="Organic impressions per follower per post."
+    )
+    engagement_rate: float = Field(
+        0.0, ge=0, le=1, description="Engagements per organic impression."
+    )
+    comment_rate: float = Field(0.0, ge=0, lt=1, description="Comments per organic impression.")
+    organic_ctr: float = Field(0.0, ge=0, lt=1, description="Link clicks per organic impression.")
+    landing_rate: float = Field(0.0, ge=0, le=1, description="Visits per organic click.")
+    conversion_rate: float = Field(0.0, ge=0, lt=1, description="Conversions per community visit.")
+    viral_follow_rate: float = Field(
+        0.0, ge=0, lt=1, description="New followers per organic impression."
+    )
+    setup_cost: float = Field(0.0, ge=0, description="One-off cost: protocol, training, account.")
+    content_cost_per_post: float = Field(0.0, ge=0)
+    base_hours: float = Field(
+        0.0, ge=0, le=168, description="Webcare monitoring hours per period while active."
+    )
+
+    @property
+    def organic_per_follower(self) -> float:
+        """Organic impressions per period per follower: posts * organic reach rate."""
+        return self.posts_per_period * self.organic_reach_rate
+
+
+class Webcare(_Model):
+    """Webcare (moderation and replies) cost and capacity."""
+
+    hourly_rate: float = Field(..., ge=0, le=10_000)
+    minutes_per_comment: float = Field(0.0, ge=0, le=600)
+    capacity_hours: float | None = Field(None, gt=0, description="Webcare hours per period.")
+
+
+class AdverseEvents(_Model):
+    """Adverse-event (AE) triage under the pharmacovigilance protocol."""
+
+    rate: float = Field(..., ge=0, lt=1, description="AE mentions per comment.")
+    minutes_per_case: float = Field(0.0, ge=0, le=6000)
+    cost_per_case: float = Field(0.0, ge=0)
+    capacity: float | None = Field(None, gt=0, description="AE cases per period.")
+    valid_share: float = Field(
+        0.14, ge=0, le=1, description="Share of AE cases that are valid ICSRs (four criteria)."
+    )
+    serious_share: float = Field(
+        0.10, ge=0, le=1, description="Share of valid ICSRs that are serious."
+    )
+
+
+class Goal(_Model):
+    """A campaign goal: a metric to reach by a period, hard (constraint) or soft (penalty)."""
+
+    metric: Metric
+    target: float = Field(..., gt=0)
+    by: int | None = Field(None, ge=1, description="Period (1-based); default the last.")
+    hard: bool = True
+    weight: float = Field(1.0, gt=0, le=1e6, description="Penalty weight of a soft goal.")
+
+    @property
+    def phase(self) -> str:
+        """The campaign phase of the goal's metric."""
+        return PHASE_OF[self.metric]
+
+
+class Objective(_Model):
+    """What to optimise: maximise a metric, minimise cost, or maximise a weighted sum."""
+
+    maximize: Metric | None = None
+    minimize: Literal["cost"] | None = None
+    weights: dict[Metric | Literal["cost"], float] | None = Field(
+        None, description="Maximise sum(weight * metric); a 'cost' weight is subtracted."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        chosen = [n for n in ("maximize", "minimize", "weights") if getattr(self, n) is not None]
+        if len(chosen) > 1:
+            raise PydanticCustomError(
+                "objective_one",
+                "give exactly one of maximize, minimize, weights (got {got})",
+                {"got": ", ".join(chosen)},
+            )
+        if self.weights is not None and not self.weights:
+            raise PydanticCustomError("objective_empty", "weights must name at least one metric")
+        return self
+
+    @property
+    def kind(self) -> Literal["maximize", "minimize", "weights"]:
+        """Which form of objective this is (maximise conversions when nothing is given)."""
+        if self.minimize is not None:
+            return "minimize"
+        if self.weights is not None:
+            return "weights"
+        return "maximize"
+
+    @property
+    def metric(self) -> Metric:
+        """The metric maximised (conversions by default)."""
+        return self.maximize if self.maximize is not None else Metric.CONVERSIONS
+
+
+class Scenario(_Model):
+    """A campaign: periods, population, budget, tactics, communities, goals and objective.
+
+    Construct from a file (:meth:`from_file`), a string (:meth:`from_toml`,
+    :meth:`from_json`) or a dict (:meth:`from_dict`). Invalid input raises
+    :class:`~funnelopt.ScenarioError` listing every problem with its field path.
+    """
+
+    schema_version: Literal[1] = Field(1, description="File format version.")
+    name: str = Field("Unnamed campaign", min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    periods: int = Field(..., ge=1, le=MAX_PERIODS, description="Campaign length in periods.")
+    period_label: str = Field("week", min_length=1, max_length=20)
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    population: float = Field(..., gt=0, le=1e10, description="Target group size, people.")
+    reach_curve: Literal["exponential", "hyperbolic"] = "exponential"
+    budget: Budget
+    site: Site
+    tactics: list[Tactic] = Field(..., min_length=1, max_length=MAX_TACTICS)
+    communities: list[Community] = Field(default_factory=list, max_length=MAX_COMMUNITIES)
+    webcare: Webcare | None = None
+    adverse_events: AdverseEvents | None = None
+    goals: list[Goal] = Field(default_factory=list, max_length=MAX_GOALS)
+    objective: Objective = Field(default_factory=Objective)
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="Field path -> where its value comes from."
+    )
+
+    # -- construction ---------------------------------------------------------------
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _to_scenario_error(exc, data) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise _to_scenario_error(exc, obj) from None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Validate a scenario given as a (JSON-like) dict."""
+        if not isinstance(data, Mapping):
+            raise ScenarioError([Problem("<scenario>", type(data).__name__, "must be a table")])
+        return cls.model_validate(dict(data))
+
+    @classmethod
+    def from_toml(cls, text: str) -> Self:
+        """Parse and validate a scenario written in TOML."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError([Problem("<file>", _MISSING, f"not valid TOML: {exc}")]) from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        """Parse and validate a scenario written in JSON."""
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise ScenarioError([Problem("<file>", _MISSING, f"not valid JSON: {exc}")]) from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_text(cls, text: str) -> Self:
+        """Parse a scenario in JSON (if it starts with ``{``) or else TOML."""
+        return cls.from_json(text) if text.lstrip().startswith("{") else cls.from_toml(text)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Self:
+        """Load a scenario from a ``.toml`` or ``.json`` file."""
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScenarioError(
+                [Problem("<file>", str(p), f"cannot be read: {exc.strerror}")]
+            ) from None
+        if p.suffix.lower() == ".json":
+            return cls.from_json(text)
+        if p.suffix.lower() == ".toml":
+            return cls.from_toml(text)
+        return cls.from_text(text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as a JSON-compatible dict that :meth:`from_dict` reads back."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_json(self) -> str:
+        """The scenario as deterministic JSON."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of the scenario file format."""
+        schema = cls.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = "funnelopt scenario"
+        return schema
+
+    # -- what-if ----------------------------------------------------------------------
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Self:
+        """A new validated scenario with fields replaced by path.
+
+        Paths address list items by id: ``{"budget.total": 120000,
+        "tactics.meta_dark.cpm": 9.5, "goals[0].target": 2000}``. Unknown paths raise
+        :class:`ScenarioError` suggesting the nearest valid path. ``self`` is unchanged.
+        """
+        data = self.model_dump(mode="python", exclude_none=True)
+        problems: list[Problem] = []
+        for path, value in overrides.items():
+            try:
+                _set_path(data, path, value)
+            except _PathError as exc:
+                problems.append(Problem(path, value, str(exc)))
+        if problems:
+            raise ScenarioError(problems)
+        return type(self).from_dict(data)
+
+    def field_paths(self) -> list[str]:
+        """Every path :meth:`with_overrides` accepts for this scenario (leaf fields)."""
+        return sorted(_leaf_paths(type(self), self.model_dump(mode="python"), ""))
+
+    # -- look-ups -------------------------------------------------------------------------
+
+    def tactic_index(self, tactic_id: str) -> int:
+        """Position of a tactic in :attr:`tactics` (the spend matrix column)."""
+        for i, t in enumerate(self.tactics):
+            if t.id == tactic_id:
+                return i
+        raise KeyError(tactic_id)
+
+    @property
+    def tactic_ids(self) -> list[str]:
+        """Tactic ids in column order."""
+        return [t.id for t in self.tactics]
+
+    @property
+    def community_ids(self) -> list[str]:
+        """Community account ids in order."""
+        return [c.id for c in self.communities]
+
+    def audiences(self) -> dict[str, tuple[float, list[int]]]:
+        """Audience id -> (pool, tactic columns): tactics sharing an audience reach the same people.
+
+        The pool of a shared audience is the largest pool among its tactics.
+        """
+        groups: dict[str, tuple[float, list[int]]] = {}
+        for j, t in enumerate(self.tactics):
+            key = t.audience if t.audience is not None else t.id
+            pool, cols = groups.get(key, (0.0, []))
+            groups[key] = (max(pool, t.pool), [*cols, j])
+        return groups
+
+    def goal_period(self, goal: Goal) -> int:
+        """The 1-based period a goal is due (its ``by``, default the last)."""
+        return goal.by if goal.by is not None else self.periods
+
+    def active_window(self, tactic: Tactic) -> tuple[int, int]:
+        """1-based first and last active period of a tactic."""
+        return tactic.start, tactic.end if tactic.end is not None else self.periods
+
+    # -- cross-field rules --------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> Self:
+        problems = list(_cross_field_problems(self))
+        if problems:
+            raise PydanticCustomError(
+                "scenario_rules",
+                "{summary}",
+                {
+                    "summary": "; ".join(str(p) for p in problems),
+                    "problems": [(p.path, p.value, p.rule) for p in problems],
+                },
+            )
+        return self
+
+
+def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
+    b = s.budget
+    if b.total is None and b.media is None:
+        yield Problem("budget", _MISSING, "give at least one cap: budget.total or budget.media")
+    if b.period_max is not None and b.period_min > b.period_max:
+        yield Problem(
+            "budget.period_min", b.period_min, f"must be <= budget.period_max ({b.period_max:g})"
+        )
+    if b.period_min > 0:
+        cap = min(c for c in (b.media, b.total) if c is not None) if b.media or b.total else None
+        if cap is not None and b.period_min * s.periods > cap:
+            yield Problem(
+                "budget.period_min",
+                b.period_min,
+                f"times {s.periods} periods exceeds the budget cap ({cap:g})",
+            )
+
+    seen: set[str] = set()
+    for i, t in enumerate(s.tactics):
+        if t.id in seen:
+            yield Problem(f"tactics[{i}].id", t.id, "must be unique among tactics")
+        seen.add(t.id)
+    community_ids = [c.id for c in s.communities]
+    seen = set()
+    for i, c in enumerate(s.communities):
+        if c.id in seen:
+            yield Problem(f"communities[{i}].id", c.id, "must be unique among communities")
+        seen.add(c.id)
+
+    for t in s.tactics:
+        p = f"tactics.{t.id}"
+        if t.pool > s.population:
+            yield Problem(
+                f"{p}.pool",
+                t.pool,
+                f"must be <= population ({s.population:g}): reach is people in the target group",
+            )
+        if t.kind == "community":
+            if t.account is None:
+                yield Problem(f"{p}.account", _MISSING, "a community tactic must name its account")
+            elif t.account not in community_ids:
+                known = ", ".join(community_ids) or "none defined"
+                yield Problem(
+                    f"{p}.account", t.account, f"must name a [[communities]] id ({known})"
+                )
+            if t.follow_rate <= 0:
+                yield Problem(
+                    f"{p}.follow_rate", t.follow_rate, "must be > 0 for a community tactic"
+                )
+        else:
+            if t.account is not None:
+                yield Problem(f"{p}.account", t.account, "only community tactics have an account")
+            if t.follow_rate > 0:
+                yield Problem(
+                    f"{p}.follow_rate", t.follow_rate, "only community tactics gain followers"
+                )
+            if t.ctr <= 0 or t.landing_rate <= 0:
+                yield Problem(
+                    f"{p}.ctr" if t.ctr <= 0 else f"{p}.landing_rate",
+                    t.ctr if t.ctr <= 0 else t.landing_rate,
+                    "must be > 0 for a traffic tactic (it exists to drive visits)",
+                )
+        last = t.end if t.end is not None else s.periods
+        if t.start > s.periods:
+            yield Problem(f"{p}.start", t.start, f"must be within 1..{s.periods} (periods)")
+        if t.end is not None and t.end > s.periods:
+            yield Problem(f"{p}.end", t.end, f"must be within 1..{s.periods} (periods)")
+        if t.start > last:
+            yield Problem(f"{p}.start", t.start, f"must be <= end ({last})")
+        if t.max_spend is not None:
+            if t.min_spend > t.max_spend:
+                yield Problem(
+                    f"{p}.min_spend", t.min_spend, f"must be <= max_spend ({t.max_spend:g})"
+                )
+            if t.min_spend_if_active > t.max_spend:
+                yield Problem(
+                    f"{p}.min_spend_if_active",
+                    t.min_spend_if_active,
+                    f"must be <= max_spend ({t.max_spend:g})",
+                )
+        if t.max_total is not None and t.min_total > t.max_total:
+            yield Problem(f"{p}.min_total", t.min_total, f"must be <= max_total ({t.max_total:g})")
+        active = max(0, min(last, s.periods) - t.start + 1)
+        if t.max_spend is not None and t.min_total > t.max_spend * active:
+            yield Problem(
+                f"{p}.min_total",
+                t.min_total,
+                f"cannot be spent: max_spend {t.max_spend:g} x {active} active periods is less",
+            )
+        if t.max_total is not None and t.min_spend * active > t.max_total:
+            yield Problem(
+                f"{p}.min_spend",
+                t.min_spend,
+                f"x {active} active periods exceeds max_total ({t.max_total:g})",
+            )
+
+    any_comments = any(t.comment_rate > 0 for t in s.tactics) or any(
+        c.comment_rate > 0 for c in s.communities
+    )
+    if (any_comments or any(c.base_hours > 0 for c in s.communities)) and s.webcare is None:
+        yield Problem(
+            "webcare",
+            _MISSING,
+            "required: comments or community monitoring need webcare (add [webcare])",
+        )
+    if any_comments and s.adverse_events is None:
+        yield Problem(
+            "adverse_events",
+            _MISSING,
+            "required: comments can mention adverse events (add [adverse_events]; rate = 0 if none)",
+        )
+
+    for i, g in enumerate(s.goals):
+        p = f"goals[{i}]"
+        if g.by is not None and g.by > s.periods:
+            yield Problem(f"{p}.by", g.by, f"must be within 1..{s.periods} (periods)")
+        if g.metric is Metric.REACH_SHARE and g.target > 1:
+            yield Problem(f"{p}.target", g.target, "a reach_share target must be <= 1")
+        if g.metric is Metric.REACH and g.target > s.population:
+            yield Problem(f"{p}.target", g.target, f"must be <= population ({s.population:g})")
+        if g.metric in (Metric.FOLLOWERS, Metric.ENGAGEMENTS) and not s.communities:
+            yield Problem(f"{p}.metric", g.metric.value, "needs a [[communities]] account")
+        if g.hard and g.weight != 1.0:
+            yield Problem(f"{p}.weight", g.weight, "only soft goals (hard = false) take a weight")
+
+    valid = set(_leaf_paths(Scenario, s.model_dump(mode="python"), ""))
+    for key in s.sources:
+        if key not in valid and not any(v.startswith(key + ".") for v in valid):
+            yield Problem(
+                f"sources.{key}",
+                s.sources[key],
+                "names no field of this scenario" + _suggest(key, valid),
+            )
+
+
+# -- validation errors --------------------------------------------------------------------
+
+
+_RULES: dict[str, str] = {
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "less_than": "must be < {lt}",
+    "less_than_equal": "must be <= {le}",
+    "finite_number": "must be a finite number (not NaN or infinity)",
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+    "string_pattern_mismatch": "must be a name of letters, digits, _ or - starting with a letter",
+    "too_long": "has too many items (at most {max_length})",
+    "too_short": "needs at least {min_length} item(s)",
+}
+
+
+def _to_scenario_error(exc: ValidationError, raw: Any) -> ScenarioError:
+    problems: list[Problem] = []
+    for err in exc.errors():
+        ctx = err.get("ctx") or {}
+        if isinstance(ctx.get("error"), ScenarioError):
+            # A custom __init__ runs inside model_validate, so its error arrives wrapped.
+            problems.extend(ctx["error"].problems)
+            continue
+        if err["type"] == "scenario_rules":
+            problems.extend(Problem(*p) for p in ctx["problems"])
+            continue
+        path = _path_of(err["loc"], raw)
+        template = _RULES.get(err["type"])
+        rule = template.format(**{k: _fmt(v) for k, v in ctx.items()}) if template else err["msg"]
+        value = _MISSING if err["type"] == "missing" else err.get("input", _MISSING)
+        problems.append(Problem(path or "<scenario>", value, rule))
+    return ScenarioError(problems)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _path_of(loc: tuple[int | str, ...], raw: Any) -> str:
+    """Render a pydantic location, naming list items by their id where they have one."""
+    parts: list[str] = []
+    node = raw
+    for item in loc:
+        if isinstance(item, int):
+            ident = None
+            if isinstance(node, list) and 0 <= item < len(node) and isinstance(node[item], Mapping):
+                ident = node[item].get("id")
+            if isinstance(ident, str) and parts and parts[-1] in ("tactics", "communities"):
+                parts.append(ident)
+            else:
+                parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+            node = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, Mapping) else None
+    return ".".join(parts)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number")
+
+
+# -- paths for overrides --------------------------------------------------------------------
+
+
+class _PathError(Exception):
+    pass
+
+
+_ID_LISTS = ("tactics", "communities")
+
+
+def _split(path: str) -> list[str | int]:
+    out: list[str | int] = []
+    for part in path.split("."):
+        while "[" in part and part.endswith("]"):
+            head, _, rest = part.partition("[")
+            if head:
+                out.append(head)
+            idx, _, part = rest.partition("]")
+            if not idx.isdigit():
+                raise _PathError(f"index [{idx}] must be a whole number")
+            out.append(int(idx))
+            part = part.lstrip(".")
+            if not part:
+                break
+        if part:
+            out.append(part)
+    return out
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    if path.startswith("sources."):
+        data.setdefault("sources", {})[path[len("sources.") :]] = value
+        return
+    parts = _split(path)
+    node: Any = data
+    model: type[BaseModel] | None = Scenario
+    for n, part in enumerate(parts):
+        last = n == len(parts) - 1
+        if isinstance(node, list):
+            idx = _list_index(node, part, parts[n - 1] if n else "")
+            if last:
+                raise _PathError("addresses a whole item; name one of its fields")
+            node = node[idx]
+            continue
+        if not isinstance(node, dict) or not isinstance(part, str):
+            raise _PathError("no such field" + _suggest_from(path, data))
+        fields = model.model_fields if model is not None else {}
+        if part not in fields:
+            raise _PathError("no such field" + _suggest_from(path, data))
+        sub_model = _submodel(fields[part].annotation)
+        if last:
+            if sub_model is not None or _is_list_of_models(fields[part].annotation):
+                raise _PathError("addresses a table; name one of its fields")
+            node[part] = value
+            return
+        if part not in node or node[part] is None:
+            if sub_model is None:
+                raise _PathError("no such field" + _suggest_from(path, data))
+            node[part] = {}
+        node = node[part]
+        model = sub_model if sub_model is not None else _list_item_model(fields[part].annotation)
+
+
+def _list_index(node: list[Any], part: str | int, list_name: str | int) -> int:
+    if isinstance(part, int):
+        if not 0 <= part < len(node):
+            raise _PathError(f"index {part} is out of range (0..{len(node) - 1})")
+        return part
+    for i, item in enumerate(node):
+        if isinstance(item, dict) and item.get("id") == part:
+            return i
+    ids = [str(item.get("id")) for item in node if isinstance(item, dict)]
+    hint = difflib.get_close_matches(part, ids, n=1)
+    known = f"did you mean '{hint[0]}'?" if hint else f"known: {', '.join(ids) or 'none'}"
+    raise _PathError(f"no {list_name} item with id '{part}' ({known})")
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    for cand in _flatten(annotation):
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            return cand
+    return None
+
+
+def _is_list_of_models(annotation: Any) -> bool:
+    return _list_item_model(annotation) is not None
+
+
+def _list_item_model(annotation: Any) -> type[BaseModel] | None:
+    origin = getattr(annotation, "__origin__", None)
+    if origin is list:
+        (item,) = annotation.__args__
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return item
+    return None
+
+
+def _flatten(annotation: Any) -> list[Any]:
+    args = getattr(annotation, "__args__", None)
+    if getattr(annotation, "__origin__", None) is list or args is None:
+        return [annotation]
+    out: list[Any] = []
+    for a in args:
+        out.extend(_flatten(a))
+    return out
+
+
+def _leaf_paths(model: type[BaseModel], data: Mapping[str, Any], prefix: str) -> Iterator[str]:
+    for name, info in model.model_fields.items():
+        if name == "sources":
+            continue
+        path = f"{prefix}{name}"
+        sub = _submodel(info.annotation)
+        item = _list_item_model(info.annotation)
+        value = data.get(name)
+        if item is not None:
+            for i, entry in enumerate(value or []):
+                key = entry.get("id") if name in _ID_LISTS else None
+                yield from _leaf_paths(item, entry, f"{path}.{key}." if key else f"{path}[{i}].")
+        elif sub is not None:
+            yield from _leaf_paths(sub, value or {}, f"{path}.")
+        else:
+            yield path
+
+
+def _suggest(key: str, valid: set[str] | list[str]) -> str:
+    hint = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
+    return f" (did you mean '{hint[0]}'?)" if hint else ""
+
+
+def _suggest_from(path: str, data: dict[str, Any]) -> str:
+    return _suggest(path, list(_leaf_paths(Scenario, data, "")))

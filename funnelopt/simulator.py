@@ -1,0 +1,452 @@
+"""The exact forward model: a spend plan in, every metric out (design section 2).
+
+The simulator is the truth of the model. The optimiser approximates it and every plan it
+returns is re-simulated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from funnelopt.errors import Problem, ScenarioError
+from funnelopt.outcome import STOCKS, FloatArray, GoalResult, Outcome
+from funnelopt.scenario import Metric, Scenario
+
+#: Relative slack allowed when checking caps, so solver round-off is not a violation.
+REL_TOL = 1e-6
+
+SpendInput = FloatArray | Sequence[Sequence[float]] | Mapping[str, Sequence[float]]
+
+
+# -- curves (shared with the formulation, which approximates them) ----------------------
+
+
+def delivery(spend: Any, saturation_impressions: Any, saturation_spend: Any) -> FloatArray:
+    """Impressions bought by ``spend``: ``I_sat * (1 - exp(-s / sigma))`` (design 2.1)."""
+    s = np.asarray(spend, dtype=float)
+    return np.asarray(saturation_impressions * -np.expm1(-s / saturation_spend), dtype=float)
+
+
+def reach_curve(impressions: Any, size: Any, kind: str) -> FloatArray:
+    """Unique people reached in a group of ``size`` by ``impressions`` (design 2.2).
+
+    ``exponential``: random duplication, ``size * (1 - exp(-P / size))``.
+    ``hyperbolic``: the more conservative ``size * P / (P + size)``.
+    """
+    p = np.asarray(impressions, dtype=float)
+    if kind == "hyperbolic":
+        return np.asarray(size * p / (p + size), dtype=float)
+    return np.asarray(size * -np.expm1(-p / size), dtype=float)
+
+
+# -- the simulator ----------------------------------------------------------------------
+
+
+def simulate(
+    scenario: Scenario,
+    spend: SpendInput,
+    community: Mapping[str, bool] | None = None,
+) -> Outcome:
+    """Simulate a spend plan exactly.
+
+    Parameters
+    ----------
+    scenario
+        The campaign.
+    spend
+        Spend per period and tactic: a ``periods x tactics`` array (columns in
+        ``scenario.tactics`` order) or a mapping ``tactic id -> per-period list``
+        (missing tactics spend nothing).
+    community
+        Account id -> whether the community runs. Default: on unless its mode is ``off``.
+
+    Examples
+    --------
+    >>> from funnelopt import Scenario, simulate
+    >>> s = Scenario.from_file("examples/traffic_only.toml")
+    >>> out = simulate(s, {s.tactics[0].id: [1000.0] * s.periods})
+    >>> out.totals["spend"] == 1000.0 * s.periods
+    True
+    """
+    s = scenario
+    x = spend_matrix(s, spend)
+    y = community_switch(s, community)
+    problems = [
+        Problem(f"spend.{t.id}", float(x[:, j].sum()), f"community {t.account} is off: must be 0")
+        for j, t in enumerate(s.tactics)
+        if t.kind == "community" and t.account is not None and not y[t.account] and x[:, j].any()
+    ]
+    if problems:
+        raise ScenarioError(problems)
+
+    n_t, _ = x.shape
+    tactics = s.tactics
+    i_sat = np.array([t.saturation_impressions for t in tactics])
+    sigma = np.array([t.saturation_spend for t in tactics])
+    impressions = delivery(x, i_sat, sigma)  # T x J, broadcasting per column
+
+    ctr = np.array([t.ctr for t in tactics])
+    landing = np.array([t.landing_rate for t in tactics])
+    cvr = np.array(
+        [
+            t.conversion_rate if t.conversion_rate is not None else s.site.conversion_rate
+            for t in tactics
+        ]
+    )
+    follow = np.array([t.follow_rate for t in tactics])
+    t_comment = np.array([t.comment_rate for t in tactics])
+
+    clicks_j = impressions * ctr
+    visits_j = clicks_j * landing
+    conv_j = visits_j * cvr
+    newf_j = impressions * follow
+    comments_j = impressions * t_comment
+
+    # Awareness: cumulative unique reach of all paid impressions (design 2.2).
+    # Tactics sharing an audience draw on one pool, so their impressions are pooled first.
+    cum_j = np.cumsum(impressions, axis=0)
+    groups = s.audiences().values()
+    cum_a = np.stack([cum_j[:, cols].sum(axis=1) for _, cols in groups], axis=1)
+    pool = np.array([p for p, _ in groups])
+    reach = np.minimum(
+        reach_curve(cum_j.sum(axis=1), s.population, s.reach_curve),
+        reach_curve(cum_a, pool, s.reach_curve).sum(axis=1),
+    )
+
+    # Communities (design 2.3).
+    zeros = np.zeros(n_t)
+    organic = zeros.copy()
+    org_clicks = zeros.copy()
+    comm_visits = zeros.copy()
+    comm_conv = zeros.copy()
+    engagements = zeros.copy()
+    followers = zeros.copy()
+    new_followers = newf_j.sum(axis=1)
+    org_comments = zeros.copy()
+    base_hours = zeros.copy()
+    cost_community = zeros.copy()
+    by_community: dict[str, dict[str, FloatArray]] = {}
+    for c in s.communities:
+        on = 1.0 if y[c.id] else 0.0
+        cols = [j for j, t in enumerate(tactics) if t.account == c.id]
+        paid_new = newf_j[:, cols].sum(axis=1)
+        f = np.empty(n_t)
+        oi = np.empty(n_t)
+        prev = c.initial_followers
+        for t in range(n_t):
+            oi[t] = on * c.organic_per_follower * prev
+            prev = (1.0 - c.churn) * prev + paid_new[t] + c.viral_follow_rate * oi[t]
+            f[t] = prev
+        viral = c.viral_follow_rate * oi
+        clicks_c = c.organic_ctr * oi
+        visits_c = c.landing_rate * clicks_c
+        eng_c = c.engagement_rate * oi
+        comments_c = c.comment_rate * oi
+        cost_c = np.full(n_t, on * c.content_cost_per_post * c.posts_per_period)
+        cost_c[0] += on * c.setup_cost
+        organic += oi
+        org_clicks += clicks_c
+        comm_visits += visits_c
+        comm_conv += c.conversion_rate * visits_c
+        engagements += eng_c
+        followers += f
+        new_followers = new_followers + viral
+        org_comments += comments_c
+        base_hours += on * c.base_hours
+        cost_community += cost_c
+        by_community[c.id] = {
+            "followers": f,
+            "new_followers": paid_new + viral,
+            "organic_impressions": oi,
+            "engagements": eng_c,
+            "community_visits": visits_c,
+            "comments": comments_c,
+            "cost_community": cost_c,
+        }
+
+    # Webcare and adverse events (design 2.5).
+    comments = comments_j.sum(axis=1) + org_comments
+    ae = s.adverse_events
+    ae_rate = ae.rate if ae is not None else 0.0
+    ae_cases = ae_rate * comments
+    wc = s.webcare
+    minutes_comment = wc.minutes_per_comment if wc is not None else 0.0
+    minutes_case = ae.minutes_per_case if ae is not None else 0.0
+    webcare_hours = base_hours + comments * minutes_comment / 60.0 + ae_cases * minutes_case / 60.0
+
+    # Costs (design 2.6).
+    cost_media = x.sum(axis=1)
+    cost_webcare = (wc.hourly_rate if wc is not None else 0.0) * webcare_hours
+    cost_ae = (ae.cost_per_case if ae is not None else 0.0) * ae_cases
+    cost_total = cost_media + cost_community + cost_webcare + cost_ae
+
+    ad_visits = visits_j.sum(axis=1)
+    per_period: dict[str, FloatArray] = {
+        "spend": cost_media,
+        "impressions": impressions.sum(axis=1),
+        "organic_impressions": organic,
+        "reach": reach,
+        "reach_share": reach / s.population,
+        "clicks": clicks_j.sum(axis=1) + org_clicks,
+        "ad_visits": ad_visits,
+        "community_visits": comm_visits,
+        "visits": ad_visits + comm_visits,
+        "engagements": engagements,
+        "new_followers": new_followers,
+        "followers": followers,
+        "comments": comments,
+        "webcare_hours": webcare_hours,
+        "ae_cases": ae_cases,
+        "ae_cases_p95": poisson_p95(ae_cases),
+        "valid_icsrs": ae_cases * (ae.valid_share if ae is not None else 0.0),
+        "serious_icsrs": ae_cases * (ae.valid_share * ae.serious_share if ae is not None else 0.0),
+        "conversions": conv_j.sum(axis=1) + comm_conv,
+        "cost_media": cost_media,
+        "cost_community": cost_community,
+        "cost_webcare": cost_webcare,
+        "cost_ae": cost_ae,
+        "cost_total": cost_total,
+    }
+    totals = {k: float(v[-1]) if k in STOCKS else float(v.sum()) for k, v in per_period.items()}
+    # A Poisson total's p95 is that of the summed mean, not the sum of weekly p95s.
+    totals["ae_cases_p95"] = float(poisson_p95(np.array([totals["ae_cases"]]))[0])
+
+    by_tactic = {
+        "spend": x,
+        "impressions": impressions,
+        "clicks": clicks_j,
+        "visits": visits_j,
+        "conversions": conv_j,
+        "new_followers": newf_j,
+        "comments": comments_j,
+    }
+    capacity = _capacity(s, webcare_hours, ae_cases)
+    goals = tuple(evaluate_goals(s, per_period))
+    return Outcome(
+        scenario_name=s.name,
+        period_label=s.period_label,
+        currency=s.currency,
+        tactic_ids=tuple(s.tactic_ids),
+        community=dict(y),
+        per_period=per_period,
+        totals=totals,
+        by_tactic=by_tactic,
+        by_community=by_community,
+        kpis=_kpis(totals),
+        goals=goals,
+        capacity=capacity,
+        violations=tuple(violations(s, x, per_period)),
+    )
+
+
+def spend_matrix(scenario: Scenario, spend: SpendInput) -> FloatArray:
+    """Validate a spend plan and return it as a ``periods x tactics`` float array."""
+    s = scenario
+    shape = (s.periods, len(s.tactics))
+    if isinstance(spend, Mapping):
+        x = np.zeros(shape)
+        problems: list[Problem] = []
+        ids = s.tactic_ids
+        for key, values in spend.items():
+            if key not in ids:
+                problems.append(
+                    Problem(f"spend.{key}", key, f"is not a tactic id ({', '.join(ids)})")
+                )
+                continue
+            row = np.asarray(values, dtype=float).ravel()
+            if row.shape[0] != s.periods:
+                problems.append(
+                    Problem(
+                        f"spend.{key}",
+                        f"{row.shape[0]} values",
+                        f"needs {s.periods} (one per period)",
+                    )
+                )
+                continue
+            x[:, ids.index(key)] = row
+        if problems:
+            raise ScenarioError(problems)
+    else:
+        x = np.array(spend, dtype=float)
+        if x.shape != shape:
+            raise ScenarioError(
+                [Problem("spend", f"shape {x.shape}", f"must be periods x tactics = {shape}")]
+            )
+    bad = [
+        Problem(f"spend.{s.tactics[j].id}[{t + 1}]", float(x[t, j]), "must be a finite number >= 0")
+        for t, j in zip(*np.nonzero(~np.isfinite(x) | (x < 0)), strict=True)
+    ]
+    if bad:
+        raise ScenarioError(bad[:20])
+    return x
+
+
+def community_switch(scenario: Scenario, community: Mapping[str, bool] | None) -> dict[str, bool]:
+    """Resolve the community on/off switch: given values, else on unless mode is off."""
+    given = dict(community or {})
+    problems = [
+        Problem(f"community.{k}", v, f"is not a community id ({', '.join(scenario.community_ids)})")
+        for k, v in given.items()
+        if k not in scenario.community_ids
+    ]
+    y: dict[str, bool] = {}
+    for c in scenario.communities:
+        on = bool(given.get(c.id, c.mode != "off"))
+        if on and c.mode == "off":
+            problems.append(Problem(f"community.{c.id}", True, "its mode is off: it cannot run"))
+        if not on and c.mode == "on":
+            problems.append(Problem(f"community.{c.id}", False, "its mode is on: it must run"))
+        y[c.id] = on
+    if problems:
+        raise ScenarioError(problems)
+    return y
+
+
+def goal_value(
+    scenario: Scenario, per_period: Mapping[str, FloatArray], metric: Metric, by: int
+) -> float:
+    """A goal metric through 1-based period ``by``: cumulative for flows, the stock for stocks."""
+    series = per_period[metric.value]
+    if metric.value in STOCKS:
+        return float(series[by - 1])
+    return float(series[:by].sum())
+
+
+def evaluate_goals(scenario: Scenario, per_period: Mapping[str, FloatArray]) -> list[GoalResult]:
+    """Attainment of every goal of the scenario."""
+    out = []
+    for g in scenario.goals:
+        by = scenario.goal_period(g)
+        achieved = goal_value(scenario, per_period, g.metric, by)
+        shortfall = max(0.0, g.target - achieved)
+        out.append(
+            GoalResult(
+                metric=g.metric.value,
+                target=g.target,
+                by=by,
+                hard=g.hard,
+                weight=g.weight,
+                phase=g.phase,
+                achieved=achieved,
+                met=shortfall <= REL_TOL * g.target,
+                shortfall=shortfall,
+            )
+        )
+    return out
+
+
+def poisson_p95(mean: FloatArray) -> FloatArray:
+    """95th percentile of a Poisson count with the given mean (what PV teams staff for)."""
+    from scipy.special import pdtr  # Poisson CDF; imported here to keep `import funnelopt` fast
+
+    mu = np.asarray(mean, dtype=float)
+    out = np.zeros_like(mu)
+    for i, m in np.ndenumerate(mu):
+        if m <= 0:
+            continue
+        k = max(0.0, np.floor(m + 1.645 * np.sqrt(m)) - 3)
+        while pdtr(k, m) < 0.95:
+            k += 1
+        out[i] = k
+    return out
+
+
+def _kpis(totals: Mapping[str, float]) -> dict[str, float | None]:
+    def ratio(a: str, b: str) -> float | None:
+        return totals[a] / totals[b] if totals[b] > 0 else None
+
+    return {
+        "cost_per_conversion": ratio("cost_total", "conversions"),
+        "cost_per_visit": ratio("cost_total", "visits"),
+        "cost_per_person_reached": ratio("cost_total", "reach"),
+        "media_per_conversion": ratio("cost_media", "conversions"),
+        "cost_per_follower": ratio("cost_total", "followers"),
+    }
+
+
+def _capacity(
+    scenario: Scenario, hours: FloatArray, cases: FloatArray
+) -> dict[str, dict[str, float | None]]:
+    wc, ae = scenario.webcare, scenario.adverse_events
+    cap_h = wc.capacity_hours if wc is not None else None
+    cap_c = ae.capacity if ae is not None else None
+    return {
+        "webcare_hours": {
+            "capacity": cap_h,
+            "peak": float(hours.max(initial=0.0)),
+            "peak_use": float(hours.max(initial=0.0) / cap_h) if cap_h else None,
+        },
+        "ae_cases": {
+            "capacity": cap_c,
+            "peak": float(cases.max(initial=0.0)),
+            "peak_use": float(cases.max(initial=0.0) / cap_c) if cap_c else None,
+        },
+    }
+
+
+def violations(
+    scenario: Scenario, x: FloatArray, per_period: Mapping[str, FloatArray]
+) -> list[str]:
+    """Every budget, cap, window and capacity the plan breaks, in words."""
+    s, b = scenario, scenario.budget
+    out: list[str] = []
+    label = s.period_label
+
+    def over(value: float, cap: float) -> bool:
+        return value > cap * (1 + REL_TOL) + REL_TOL
+
+    def under(value: float, floor: float) -> bool:
+        return value < floor * (1 - REL_TOL) - REL_TOL
+
+    cost = float(per_period["cost_total"].sum())
+    media = float(per_period["cost_media"].sum())
+    if b.total is not None and over(cost, b.total):
+        out.append(f"budget.total: total cost {cost:,.2f} exceeds {b.total:,.2f}")
+    if b.media is not None and over(media, b.media):
+        out.append(f"budget.media: media spend {media:,.2f} exceeds {b.media:,.2f}")
+    for t, m in enumerate(per_period["cost_media"]):
+        if b.period_max is not None and over(m, b.period_max):
+            out.append(f"budget.period_max: {label} {t + 1} spends {m:,.2f} > {b.period_max:,.2f}")
+        if under(m, b.period_min):
+            out.append(f"budget.period_min: {label} {t + 1} spends {m:,.2f} < {b.period_min:,.2f}")
+    for j, tac in enumerate(s.tactics):
+        first, last = s.active_window(tac)
+        col = x[:, j]
+        p = f"tactics.{tac.id}"
+        for t, v in enumerate(col):
+            active = first <= t + 1 <= last
+            if not active and v > REL_TOL:
+                out.append(
+                    f"{p}: spends {v:,.2f} in {label} {t + 1}, outside its window {first}-{last}"
+                )
+            if active and under(v, tac.min_spend):
+                out.append(f"{p}.min_spend: {label} {t + 1} spends {v:,.2f} < {tac.min_spend:,.2f}")
+            if tac.max_spend is not None and over(v, tac.max_spend):
+                out.append(f"{p}.max_spend: {label} {t + 1} spends {v:,.2f} > {tac.max_spend:,.2f}")
+            if v > REL_TOL and under(v, tac.min_spend_if_active):
+                out.append(
+                    f"{p}.min_spend_if_active: {label} {t + 1} spends {v:,.2f}, "
+                    f"neither 0 nor >= {tac.min_spend_if_active:,.2f}"
+                )
+        total = float(col.sum())
+        if under(total, tac.min_total):
+            out.append(f"{p}.min_total: spends {total:,.2f} < {tac.min_total:,.2f}")
+        if tac.max_total is not None and over(total, tac.max_total):
+            out.append(f"{p}.max_total: spends {total:,.2f} > {tac.max_total:,.2f}")
+    wc, ae = s.webcare, s.adverse_events
+    if wc is not None and wc.capacity_hours is not None:
+        for t, h in enumerate(per_period["webcare_hours"]):
+            if over(h, wc.capacity_hours):
+                out.append(
+                    f"webcare.capacity_hours: {label} {t + 1} needs {h:,.2f} h > {wc.capacity_hours:,.2f}"
+                )
+    if ae is not None and ae.capacity is not None:
+        for t, c in enumerate(per_period["ae_cases"]):
+            if over(c, ae.capacity):
+                out.append(
+                    f"adverse_events.capacity: {label} {t + 1} has {c:,.2f} cases > {ae.capacity:,.2f}"
+                )
+    return out
