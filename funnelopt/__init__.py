@@ -8,26 +8,59 @@ The data flow, one module per step::
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from funnelopt.errors import FunnelOptError, Problem, ScenarioError, SolverError
 from funnelopt.outcome import GoalResult, Outcome
 from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import simulate
 
+if TYPE_CHECKING:
+    from funnelopt.optimizer import optimize
+    from funnelopt.plan import Diagnosis, Plan, Sensitivity, Strategy, Verification
+
 try:
     __version__ = version("funnelopt")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
+# The optimiser imports the solver stack; it is loaded on first use to keep import fast.
+_LAZY = {
+    "optimize": ("funnelopt.optimizer", "optimize"),
+    "Plan": ("funnelopt.plan", "Plan"),
+    "Diagnosis": ("funnelopt.plan", "Diagnosis"),
+    "Sensitivity": ("funnelopt.plan", "Sensitivity"),
+    "Strategy": ("funnelopt.plan", "Strategy"),
+    "Verification": ("funnelopt.plan", "Verification"),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from importlib import import_module
+
+        module, attr = _LAZY[name]
+        value = getattr(import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'funnelopt' has no attribute {name!r}")
+
+
 __all__ = [
+    "Diagnosis",
     "FunnelOptError",
     "GoalResult",
     "Metric",
     "Outcome",
+    "Plan",
     "Problem",
     "Scenario",
     "ScenarioError",
+    "Sensitivity",
     "SolverError",
+    "Strategy",
+    "Verification",
     "__version__",
+    "optimize",
     "simulate",
 ]

@@ -1,0 +1,1 @@
+"""Analyses of a solved scenario: sensitivity, diagnosis of infeasible goals, strategies."""

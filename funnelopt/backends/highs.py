@@ -1,0 +1,181 @@
+"""The default backend: HiGHS through its official binding ``highspy``.
+
+It keeps the solver object between solves, so a re-solve after a small change starts
+from the previous basis (warm start), and it gives duals and ranging.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from funnelopt.lp import LinearProgram, RawSolution, Status
+
+
+class HighsBackend:
+    """HiGHS (simplex for LPs, branch-and-cut for MILPs)."""
+
+    name = "highs"
+    duals = True
+    ranging = True
+
+    def __init__(self) -> None:
+        self._h: Any = None
+        self._lp: LinearProgram | None = None
+
+    @staticmethod
+    def is_available() -> bool:
+        """True when highspy can be imported (checked without importing it)."""
+        from importlib.util import find_spec
+
+        return find_spec("highspy") is not None
+
+    def _load(self, lp: LinearProgram) -> Any:
+        import highspy
+
+        h = _new_highs()
+        h.setOptionValue("random_seed", 0)
+        model = highspy.HighsLp()
+        model.num_col_ = lp.n_cols
+        model.num_row_ = lp.n_rows
+        model.col_cost_ = np.asarray(lp.c, dtype=float)
+        model.col_lower_ = np.asarray(lp.col_lo, dtype=float)
+        model.col_upper_ = np.asarray(lp.col_hi, dtype=float)
+        model.row_lower_ = np.asarray(lp.row_lo, dtype=float)
+        model.row_upper_ = np.asarray(lp.row_hi, dtype=float)
+        a = sparse.csc_matrix(lp.A)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = a.indptr.astype(np.int32)
+        model.a_matrix_.index_ = a.indices.astype(np.int32)
+        model.a_matrix_.value_ = a.data.astype(float)
+        model.sense_ = highspy.ObjSense.kMaximize
+        model.offset_ = float(lp.c0)
+        if lp.is_mip:
+            model.integrality_ = [
+                highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                for i in lp.integer
+            ]
+        h.passModel(model)
+        return h
+
+    def solve(self, lp: LinearProgram, time_limit: float | None = None) -> RawSolution:
+        """Load and solve ``lp``; the solver state is kept for :meth:`resolve`."""
+        self._h = self._load(lp)
+        self._lp = lp
+        return self._run(time_limit)
+
+    def resolve(
+        self,
+        *,
+        row_bounds: dict[int, tuple[float, float]] | None = None,
+        col_bounds: dict[int, tuple[float, float]] | None = None,
+        cost: np.ndarray | None = None,
+        time_limit: float | None = None,
+    ) -> RawSolution:
+        """Change bounds or the objective of the loaded model and re-solve from the last basis."""
+        h = self._h
+        if h is None:
+            raise RuntimeError("resolve() needs a model loaded by solve()")
+        for i, (lo, hi) in (row_bounds or {}).items():
+            h.changeRowBounds(int(i), float(lo), float(hi))
+        for j, (lo, hi) in (col_bounds or {}).items():
+            h.changeColBounds(int(j), float(lo), float(hi))
+        if cost is not None:
+            idx = np.arange(len(cost), dtype=np.int32)
+            h.changeColsCost(len(cost), idx, np.asarray(cost, dtype=float))
+        return self._run(time_limit)
+
+    def add_row(self, coefs: sparse.spmatrix, lo: float, hi: float) -> int:
+        """Add a row to the loaded model; returns its index."""
+        row = sparse.csr_matrix(coefs)
+        self._h.addRow(
+            float(lo), float(hi), row.nnz, row.indices.astype(np.int32), row.data.astype(float)
+        )
+        return int(self._h.getNumRow()) - 1
+
+    def _run(self, time_limit: float | None) -> RawSolution:
+        import highspy
+
+        h = self._h
+        h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
+        start = time.perf_counter()
+        h.run()
+        seconds = time.perf_counter() - start
+        ms = h.getModelStatus()
+        info = h.getInfo()
+        status = _STATUS.get(ms.name, Status.ERROR)
+        n = h.getNumCol()
+        if status is not Status.OPTIMAL:
+            return RawSolution(
+                status=status,
+                x=np.zeros(n),
+                objective=float("nan"),
+                message=h.modelStatusToString(ms),
+                iterations=int(info.simplex_iteration_count),
+                solve_seconds=seconds,
+            )
+        sol = h.getSolution()
+        has_duals = bool(sol.dual_valid)
+        return RawSolution(
+            status=status,
+            x=np.array(sol.col_value, dtype=float),
+            objective=float(info.objective_function_value),
+            # HiGHS reports duals as d(objective)/d(bound) for either sense: already ours.
+            row_dual=np.array(sol.row_dual, dtype=float) if has_duals else None,
+            col_dual=np.array(sol.col_dual, dtype=float) if has_duals else None,
+            message=h.modelStatusToString(ms),
+            iterations=int(info.simplex_iteration_count),
+            solve_seconds=seconds,
+        )
+
+    def bound_range(self, row: int) -> tuple[float, float] | None:
+        """Ranging of row ``row``'s bound in the last solve (LPs only)."""
+        if self._h is None or self._lp is None or self._lp.is_mip:
+            return None
+        status, ranging = self._h.getRanging()
+        if status.name != "kOk" or not ranging.valid:
+            return None
+        return float(ranging.row_bound_dn.value_[row]), float(ranging.row_bound_up.value_[row])
+
+
+_BANNER_SHOWN = False
+
+
+def _new_highs() -> Any:
+    """A silent Highs object.
+
+    HiGHS prints a banner to the C-level stdout when the first object of a process is
+    created, before any option can be set; JSON on stdout (the CLI) must not carry it.
+    """
+    import highspy
+
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()  # type: ignore[no-untyped-call]
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+# HiGHS model status names -> our Status (one table; nothing else reads HiGHS codes).
+_STATUS = {
+    "kOptimal": Status.OPTIMAL,
+    "kInfeasible": Status.INFEASIBLE,
+    "kUnboundedOrInfeasible": Status.INFEASIBLE,
+    "kUnbounded": Status.UNBOUNDED,
+}

@@ -1,0 +1,146 @@
+"""The portability backend: the same model built in PuLP, solved by any solver PuLP drives.
+
+CBC (bundled with PuLP) by default. It can also write the model as ``.lp`` / ``.mps`` for
+audit, with the formulation's labels as variable and constraint names.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from funnelopt.lp import LinearProgram, RawSolution, Status
+
+
+class PulpBackend:
+    """PuLP with CBC (or another PuLP solver passed as ``solver``)."""
+
+    name = "pulp"
+    duals = True
+    ranging = False
+
+    def __init__(self, solver: Any = None) -> None:
+        self._solver = solver
+
+    @staticmethod
+    def is_available() -> bool:
+        """True when PuLP can be imported (checked without importing it)."""
+        from importlib.util import find_spec
+
+        return find_spec("pulp") is not None
+
+    def build(self, lp: LinearProgram) -> tuple[Any, list[Any], list[Any]]:
+        """The PuLP problem, its variables and its constraints, named by the labels."""
+        import pulp
+
+        prob = pulp.LpProblem(_safe(str(lp.meta.get("scenario", "funnelopt"))), pulp.LpMaximize)
+        xs = [
+            prob.add_variable(
+                _safe(lp.col_name(i)) + f"_{i}",
+                lowBound=None if np.isinf(lp.col_lo[i]) else float(lp.col_lo[i]),
+                upBound=None if np.isinf(lp.col_hi[i]) else float(lp.col_hi[i]),
+                cat=pulp.LpInteger if lp.integer[i] else pulp.LpContinuous,
+            )
+            for i in range(lp.n_cols)
+        ]
+        c = np.asarray(lp.c)
+        nz = np.flatnonzero(c)
+        prob += pulp.LpAffineExpression([(xs[i], float(c[i])) for i in nz]) + float(lp.c0)
+        a = sparse.csr_matrix(lp.A)
+        cons: list[Any] = []
+        for r in range(lp.n_rows):
+            lo, hi = float(lp.row_lo[r]), float(lp.row_hi[r])
+            sl = slice(a.indptr[r], a.indptr[r + 1])
+            expr = pulp.LpAffineExpression(
+                [(xs[j], float(v)) for j, v in zip(a.indices[sl], a.data[sl], strict=True)]
+            )
+            name = _safe(lp.row_name(r)) + f"_{r}"
+            if lo == hi:
+                con = expr == lo
+            elif np.isinf(lo):
+                con = expr <= hi
+            elif np.isinf(hi):
+                con = expr >= lo
+            else:
+                # A ranged row becomes two rows; the dual of the active side is kept.
+                prob += (expr >= lo, name + "_lo")
+                prob += (expr <= hi, name)
+                cons.append(
+                    (prob.get_constraint_by_name(name + "_lo"), prob.get_constraint_by_name(name))
+                )
+                continue
+            prob += (con, name)
+            cons.append((prob.get_constraint_by_name(name), None))
+        return prob, xs, cons
+
+    def write(self, lp: LinearProgram, path: str | Path) -> Path:
+        """Write the model as ``.lp`` or ``.mps`` (by the file's suffix) for audit."""
+        prob, _, _ = self.build(lp)
+        p = Path(path)
+        if p.suffix.lower() == ".mps":
+            prob.writeMPS(str(p))
+        else:
+            prob.writeLP(str(p))
+        return p
+
+    def solve(self, lp: LinearProgram, time_limit: float | None = None) -> RawSolution:
+        """Build and solve ``lp`` with PuLP's solver."""
+        import pulp
+
+        prob, xs, cons = self.build(lp)
+        solver = self._solver or pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
+        start = time.perf_counter()
+        prob.solve(solver)
+        seconds = time.perf_counter() - start
+        status = _STATUS.get(pulp.LpStatus[prob.status], Status.ERROR)
+        if (
+            status is Status.OPTIMAL
+            and pulp.LpSolution[prob.sol_status] != "Optimal Solution Found"
+        ):
+            status = Status.ERROR  # e.g. a time limit hit with an integer solution
+        n = lp.n_cols
+        if status is not Status.OPTIMAL:
+            return RawSolution(
+                status,
+                np.zeros(n),
+                float("nan"),
+                message=pulp.LpStatus[prob.status],
+                solve_seconds=seconds,
+            )
+        x = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs], dtype=float)
+        row_dual = col_dual = None
+        if not lp.is_mip:
+            row_dual = np.array([(_pi(lo_c) + _pi(hi_c)) for lo_c, hi_c in cons], dtype=float)
+            col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in xs], dtype=float)
+        objective = float(np.dot(lp.c, x) + lp.c0)
+        return RawSolution(
+            status, x, objective, row_dual, col_dual, message="Optimal", solve_seconds=seconds
+        )
+
+    def bound_range(self, row: int) -> tuple[float, float] | None:
+        """PuLP reports no ranging."""
+        return None
+
+
+def _pi(con: Any) -> float:
+    return float(con.pi) if con is not None and con.pi is not None else 0.0
+
+
+def _safe(name: str) -> str:
+    """A name LP/MPS writers accept: labels keep their meaning, odd characters become _."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)[:200]
+
+
+# PuLP status strings -> our Status (one table; nothing else reads PuLP codes).
+_STATUS = {
+    "Optimal": Status.OPTIMAL,
+    "Infeasible": Status.INFEASIBLE,
+    "Unbounded": Status.UNBOUNDED,
+    "Not Solved": Status.ERROR,
+    "Undefined": Status.INFEASIBLE,
+}

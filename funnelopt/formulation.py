@@ -1,0 +1,939 @@
+"""Scenario -> a labelled sparse LP/MILP (design section 4).
+
+Every concave curve is replaced by conservative chords (:mod:`funnelopt.pwl`), so the
+optimiser's figures for goods (impressions, reach, visits, followers, conversions) are at
+most what the simulator gives for the same spend, and its figures for comment-driven
+costs (webcare, adverse events) are at least the simulated ones. The matrices are built
+with numpy index arithmetic, not a Python loop per variable.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from funnelopt import pwl
+from funnelopt.lp import INF, Block, LinearProgram
+from funnelopt.outcome import STOCKS, FloatArray
+from funnelopt.scenario import Metric, Objective, Scenario
+
+IntArray = NDArray[np.int64]
+
+#: Metrics that are goods (the simulator must give at least the prediction).
+GOODS = ("impressions", "visits", "engagements", "followers", "conversions", "reach")
+#: Metrics that are costs or loads (the simulator must give at most the prediction).
+LOADS = ("comments", "webcare_hours", "ae_cases", "cost_total")
+
+ObjectiveSpec = Objective | Literal["elastic", "cost"] | tuple[Literal["goal"], int]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to build: the scenario's own problem, or a variant used by the analyses.
+
+    ``community`` fixes accounts on/off; ``fill_order`` lists tactic columns whose spend
+    segments must fill in order (binaries); ``budget`` keeps the budget caps;
+    ``goals`` is ``hard`` (as given), ``elastic`` (every goal soft) or ``none``;
+    ``objective`` overrides the scenario's.
+    """
+
+    community: Mapping[str, bool] | None = None
+    fill_order: frozenset[int] = frozenset()
+    budget: bool = True
+    goals: Literal["hard", "elastic", "none"] = "hard"
+    objective: ObjectiveSpec | None = None
+
+
+@dataclass(eq=False)
+class Formulation:
+    """The LP together with the maps from its columns back to the user's terms."""
+
+    scenario: Scenario
+    tolerance: float
+    options: Options
+    lp: LinearProgram
+    cell_t: IntArray
+    cell_j: IntArray
+    cell_upper: FloatArray
+    seg_cell: IntArray
+    seg_col: IntArray
+    seg_width: FloatArray
+    seg_slope: FloatArray
+    y_col: dict[str, int]
+    f_col: dict[str, IntArray]
+    reach_col: dict[int, int]
+    audience_reach_col: dict[str, dict[int, int]]
+    shortfall_col: dict[int, int]
+    metrics: dict[str, sparse.csr_matrix]
+    goal_rows: dict[int, sparse.csr_matrix] = field(default_factory=dict)
+    objective_row: sparse.csr_matrix | None = None
+
+    # -- from a solution back to the user's terms ------------------------------------
+
+    def spend(self, x: FloatArray) -> FloatArray:
+        """The spend plan (periods x tactics) in a solution vector."""
+        s = self.scenario
+        out = np.zeros((s.periods, len(s.tactics)))
+        per_cell = np.bincount(
+            self.seg_cell, weights=np.clip(x[self.seg_col], 0, None), minlength=len(self.cell_t)
+        )
+        # Round-off below a thousandth of a cent is not spend (it would read as "active").
+        per_cell = np.where(per_cell < 1e-5, 0.0, np.minimum(per_cell, self.cell_upper))
+        out[self.cell_t, self.cell_j] = per_cell
+        return out
+
+    def community(self, x: FloatArray) -> dict[str, bool]:
+        """The community switch in a solution vector."""
+        return {cid: bool(x[col] > 0.5) for cid, col in self.y_col.items()}
+
+    def predicted(self, x: FloatArray) -> dict[str, FloatArray]:
+        """The optimiser's own per-period figures for a solution vector."""
+        out = {name: np.asarray(m @ x, dtype=float) for name, m in self.metrics.items()}
+        return out
+
+    def goal_value(self, index: int, x: FloatArray) -> float:
+        """The optimiser's figure for goal ``index`` of the scenario at its period."""
+        return float((self.goal_rows[index] @ x)[0])
+
+    def reach_ceiling(self, x: FloatArray) -> dict[int, float]:
+        """The most reach the chords allow at each reach period for this solution.
+
+        The reach variables only need to clear the goals, so they may sit below what the
+        impressions buy; this is the optimiser's real claim: the minimum over the chords of
+        the population curve and the sum over audiences of theirs.
+        """
+        lp = self.lp
+        periods = sorted(self.reach_col)
+        ax = lp.A @ x
+
+        def ceiling(block_name: str, reach_cols: list[int]) -> FloatArray:
+            b = lp.row_block(block_name)
+            rows = np.arange(b.start, b.start + b.size)
+            bound = lp.row_hi[rows] - ax[rows] + np.repeat(x[reach_cols], b.size // len(periods))
+            return np.asarray(bound.reshape(len(periods), -1).min(axis=1), dtype=float)
+
+        total = ceiling("reach:chords", [self.reach_col[t] for t in periods])
+        per_audience = np.zeros(len(periods))
+        for a, cols in self.audience_reach_col.items():
+            per_audience += ceiling(f"reach[{a}]:chords", [cols[t] for t in periods])
+        return {t: float(v) for t, v in zip(periods, np.minimum(total, per_audience), strict=True)}
+
+    def chord_impressions(self, spend: FloatArray) -> FloatArray:
+        """Impressions the chords give for a spend plan when segments fill in order."""
+        s = self.scenario
+        out = np.zeros_like(spend)
+        for j, t in enumerate(s.tactics):
+            cols = self.cell_j == j
+            if not cols.any():
+                continue
+            upper = float(self.cell_upper[cols][0])
+            x_max = upper / t.saturation_spend
+            norm = np.clip(spend[self.cell_t[cols], j], 0, upper) / t.saturation_spend
+            out[self.cell_t[cols], j] = t.saturation_impressions * pwl.chord_value(
+                norm, "exponential", self.tolerance, x_max
+            )
+        return out
+
+    def claimed_impressions(self, x: FloatArray) -> FloatArray:
+        """Impressions the solution claims per cell (periods x tactics)."""
+        s = self.scenario
+        out = np.zeros((s.periods, len(s.tactics)))
+        per_cell = np.bincount(
+            self.seg_cell, weights=self.seg_slope * x[self.seg_col], minlength=len(self.cell_t)
+        )
+        out[self.cell_t, self.cell_j] = per_cell
+        return out
+
+
+class _Rows:
+    """Accumulates constraint rows as triplets, in labelled blocks."""
+
+    def __init__(self) -> None:
+        self.r: list[IntArray] = []
+        self.c: list[IntArray] = []
+        self.v: list[FloatArray] = []
+        self.lo: list[FloatArray] = []
+        self.hi: list[FloatArray] = []
+        self.blocks: list[Block] = []
+        self.n = 0
+
+    def add(
+        self,
+        name: str,
+        matrix: sparse.spmatrix,
+        lo: FloatArray | float,
+        hi: FloatArray | float,
+        label: Callable[[int], str],
+    ) -> None:
+        m = sparse.coo_matrix(matrix)
+        k = m.shape[0]
+        if k == 0:
+            return
+        self.r.append(m.row.astype(np.int64) + self.n)
+        self.c.append(m.col.astype(np.int64))
+        self.v.append(m.data.astype(float))
+        self.lo.append(np.broadcast_to(np.asarray(lo, dtype=float), (k,)).copy())
+        self.hi.append(np.broadcast_to(np.asarray(hi, dtype=float), (k,)).copy())
+        self.blocks.append(Block(name, self.n, k, label))
+        self.n += k
+
+
+class _Cols:
+    """Allocates labelled blocks of columns."""
+
+    def __init__(self) -> None:
+        self.lo: list[FloatArray] = []
+        self.hi: list[FloatArray] = []
+        self.integer: list[NDArray[np.bool_]] = []
+        self.blocks: list[Block] = []
+        self.n = 0
+
+    def add(
+        self,
+        name: str,
+        size: int,
+        lo: FloatArray | float,
+        hi: FloatArray | float,
+        label: Callable[[int], str],
+        integer: bool = False,
+    ) -> IntArray:
+        idx = np.arange(self.n, self.n + size, dtype=np.int64)
+        if size:
+            self.lo.append(np.broadcast_to(np.asarray(lo, dtype=float), (size,)).copy())
+            self.hi.append(np.broadcast_to(np.asarray(hi, dtype=float), (size,)).copy())
+            self.integer.append(np.full(size, integer))
+            self.blocks.append(Block(name, self.n, size, label))
+            self.n += size
+        return idx
+
+
+def _triplets(
+    rows: IntArray, cols: IntArray, vals: FloatArray, shape: tuple[int, int]
+) -> sparse.csr_matrix:
+    return sparse.csr_matrix((vals, (rows, cols)), shape=shape)
+
+
+def build(
+    scenario: Scenario, tolerance: float = 0.005, options: Options | None = None
+) -> Formulation:
+    """Compile a scenario into a labelled LP/MILP (see :class:`Options` for variants)."""
+    s = scenario
+    opt = options or Options()
+    eps = float(tolerance)
+    n_t, tactics = s.periods, s.tactics
+    b = s.budget
+    kappa = 1.0 / (1.0 - eps)  # actual comment-driven loads are at most predicted * kappa
+    cols = _Cols()
+    label_t = s.period_label[:1] or "t"
+
+    # -- spend segments ------------------------------------------------------------
+    caps = [c for c in ((b.media, b.total) if opt.budget else ()) if c is not None]
+    if b.period_max is not None:
+        caps.append(b.period_max)
+    cell_t_l, cell_j_l, cell_u_l = [], [], []
+    seg_cell_l, seg_w_l, seg_slope_l, seg_k_l = [], [], [], []
+    n_cells = 0
+    for j, t in enumerate(tactics):
+        first, last = s.active_window(t)
+        limits = [*caps, *(v for v in (t.max_spend, t.max_total) if v is not None)]
+        # Without any cap (diagnosis drops the budget) stop where the curve is flat: exp(-40).
+        upper = min(limits) if limits else 40.0 * t.saturation_spend
+        if upper <= 0:
+            continue
+        widths, slopes = pwl.segments("exponential", eps, upper / t.saturation_spend)
+        widths = widths * t.saturation_spend
+        slopes = slopes * t.saturation_impressions / t.saturation_spend
+        periods = np.arange(first - 1, last)
+        k = len(widths)
+        cell_ids = n_cells + np.arange(len(periods))
+        cell_t_l.append(periods)
+        cell_j_l.append(np.full(len(periods), j))
+        cell_u_l.append(np.full(len(periods), upper))
+        seg_cell_l.append(np.repeat(cell_ids, k))
+        seg_w_l.append(np.tile(widths, len(periods)))
+        seg_slope_l.append(np.tile(slopes, len(periods)))
+        seg_k_l.append(np.tile(np.arange(k), len(periods)))
+        n_cells += len(periods)
+    cell_t = np.concatenate(cell_t_l) if cell_t_l else np.zeros(0, np.int64)
+    cell_j = np.concatenate(cell_j_l) if cell_j_l else np.zeros(0, np.int64)
+    cell_upper = np.concatenate(cell_u_l) if cell_u_l else np.zeros(0)
+    seg_cell = np.concatenate(seg_cell_l) if seg_cell_l else np.zeros(0, np.int64)
+    seg_width = np.concatenate(seg_w_l) if seg_w_l else np.zeros(0)
+    seg_slope = np.concatenate(seg_slope_l) if seg_slope_l else np.zeros(0)
+    seg_k = np.concatenate(seg_k_l) if seg_k_l else np.zeros(0, np.int64)
+    ids = s.tactic_ids
+
+    def seg_label(i: int) -> str:
+        c = seg_cell[i]
+        return f"spend[{ids[cell_j[c]]},{label_t}{cell_t[c] + 1},seg{seg_k[i] + 1}]"
+
+    seg_col = cols.add("spend", len(seg_width), 0.0, seg_width, seg_label)
+    seg_t = cell_t[seg_cell]
+    seg_j = cell_j[seg_cell]
+
+    # -- communities ---------------------------------------------------------------
+    fixed = dict(opt.community or {})
+    y_col: dict[str, int] = {}
+    f_col: dict[str, IntArray] = {}
+    oi_col: dict[str, IntArray] = {}
+    f_max: dict[str, FloatArray] = {}
+    for c in s.communities:
+        on = fixed.get(c.id)
+        lo = 1.0 if (on is True or (on is None and c.mode == "on")) else 0.0
+        hi = 0.0 if (on is False or (on is None and c.mode == "off")) else 1.0
+        y_col[c.id] = int(
+            cols.add(
+                f"community[{c.id}]",
+                1,
+                lo,
+                hi,
+                _fixed(f"community[{c.id}]"),
+                integer=lo != hi,
+            )[0]
+        )
+        f_max[c.id] = _follower_bound(s, c.id, cell_t, cell_j, cell_upper, eps)
+        f_col[c.id] = cols.add(
+            f"followers[{c.id}]",
+            n_t,
+            0.0,
+            f_max[c.id],
+            _per_period(f"followers[{c.id},", label_t),
+        )
+        oi_col[c.id] = cols.add(
+            f"organic[{c.id}]",
+            n_t,
+            0.0,
+            INF,
+            _per_period(f"organic_impressions[{c.id},", label_t),
+        )
+
+    # -- reach ---------------------------------------------------------------------
+    reach_periods = _reach_periods(s, opt)
+    audiences = s.audiences()
+    reach_col: dict[int, int] = {}
+    aud_col: dict[str, dict[int, int]] = {}
+    cum_col: IntArray = np.zeros(0, np.int64)
+    cum_a_col: dict[str, IntArray] = {}
+    t_reach = max(reach_periods) if reach_periods else 0
+    if reach_periods:
+        cum_col = cols.add(
+            "cum_impressions", t_reach, 0.0, INF, _per_period("cum_impressions[", label_t)
+        )
+        for a in audiences:
+            cum_a_col[a] = cols.add(
+                f"cum_impressions[{a}]",
+                t_reach,
+                0.0,
+                INF,
+                _per_period(f"cum_impressions[{a},", label_t),
+            )
+        rp = sorted(reach_periods)
+        rc = cols.add("reach", len(rp), 0.0, s.population, _per_period("reach[", label_t, rp))
+        reach_col = {t: int(c) for t, c in zip(rp, rc, strict=True)}
+        for a, (pool, _) in audiences.items():
+            ac = cols.add(
+                f"reach[{a}]", len(rp), 0.0, pool, _per_period(f"reach[{a},", label_t, rp)
+            )
+            aud_col[a] = {t: int(c) for t, c in zip(rp, ac, strict=True)}
+
+    # -- goals (shortfall columns) -------------------------------------------------------
+    shortfall_col: dict[int, int] = {}
+    for g_i, g in enumerate(s.goals):
+        soft = (not g.hard) or opt.goals == "elastic"
+        if opt.goals != "none" and soft:
+            shortfall_col[g_i] = int(
+                cols.add(
+                    f"shortfall[{g_i}]",
+                    1,
+                    0.0,
+                    g.target,
+                    _fixed(f"shortfall:{g.metric.value}@{g.by or n_t}"),
+                )[0]
+            )
+
+    # -- semicontinuous spend and fill order (binaries) ----------------------------------------
+    sc_cells = np.flatnonzero(
+        np.array([tactics[j].min_spend_if_active > 0 for j in cell_j], dtype=bool)
+    )
+    sc_col = cols.add(
+        "active",
+        len(sc_cells),
+        0.0,
+        1.0,
+        _cell_label("active", s, cell_t, cell_j, sc_cells),
+        integer=True,
+    )
+    fo_segs = np.flatnonzero(np.isin(seg_j, np.array(sorted(opt.fill_order), dtype=np.int64)))
+    fo_col = cols.add(
+        "filled",
+        len(fo_segs),
+        0.0,
+        1.0,
+        lambda i: "filled:" + seg_label(int(fo_segs[i])),
+        integer=True,
+    )
+
+    n = cols.n
+    shape_t = (n_t, n)
+
+    # -- per-period metric maps ------------------------------------------------------------
+    cvr = np.array(
+        [
+            t.conversion_rate if t.conversion_rate is not None else s.site.conversion_rate
+            for t in tactics
+        ]
+    )
+    ctr = np.array([t.ctr for t in tactics])
+    land = np.array([t.landing_rate for t in tactics])
+    t_comment = np.array([t.comment_rate for t in tactics])
+    imp_m = _triplets(seg_t, seg_col, seg_slope, shape_t)
+    spend_m = _triplets(seg_t, seg_col, np.ones_like(seg_slope), shape_t)
+    ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
+    ad_conv_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
+    paid_comments_m = _triplets(seg_t, seg_col, seg_slope * t_comment[seg_j], shape_t)
+
+    per_t = np.arange(n_t)
+    acc: dict[str, list[tuple[IntArray, IntArray, FloatArray]]] = defaultdict(list)
+    for c in s.communities:
+        oi = oi_col[c.id]
+        y = np.full(n_t, y_col[c.id])
+        acc["organic_impressions"].append((per_t, oi, np.ones(n_t)))
+        acc["community_visits"].append((per_t, oi, np.full(n_t, c.landing_rate * c.organic_ctr)))
+        acc["community_conversions"].append(
+            (per_t, oi, np.full(n_t, c.landing_rate * c.organic_ctr * c.conversion_rate))
+        )
+        acc["engagements"].append((per_t, oi, np.full(n_t, c.engagement_rate)))
+        acc["followers"].append((per_t, f_col[c.id], np.ones(n_t)))
+        acc["organic_comments"].append((per_t, oi, np.full(n_t, c.comment_rate)))
+        acc["base_hours"].append((per_t, y, np.full(n_t, c.base_hours)))
+        content = np.full(n_t, c.content_cost_per_post * c.posts_per_period)
+        content[0] += c.setup_cost
+        acc["cost_community"].append((per_t, y, content))
+
+    def collect(name: str) -> sparse.csr_matrix:
+        parts = acc.get(name, [])
+        if not parts:
+            return sparse.csr_matrix(shape_t)
+        r, cc, v = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return _triplets(r, cc, v, shape_t)
+
+    organic_m = collect("organic_impressions")
+    comm_visits_m = collect("community_visits")
+    comments_m = paid_comments_m + collect("organic_comments")
+    wc, ae = s.webcare, s.adverse_events
+    ae_rate = ae.rate if ae is not None else 0.0
+    hours_per_comment = (
+        (wc.minutes_per_comment if wc else 0.0) + ae_rate * (ae.minutes_per_case if ae else 0.0)
+    ) / 60.0
+    webcare_m = collect("base_hours") + kappa * hours_per_comment * comments_m
+    ae_m = kappa * ae_rate * comments_m
+    cost_webcare_m = (wc.hourly_rate if wc else 0.0) * webcare_m
+    cost_ae_m = (ae.cost_per_case if ae else 0.0) * ae_m
+    cost_comm_m = collect("cost_community")
+    metrics: dict[str, sparse.csr_matrix] = {
+        "spend": spend_m,
+        "impressions": imp_m,
+        "organic_impressions": organic_m,
+        "ad_visits": ad_visits_m,
+        "community_visits": comm_visits_m,
+        "visits": ad_visits_m + comm_visits_m,
+        "engagements": collect("engagements"),
+        "followers": collect("followers"),
+        "comments": kappa * comments_m,
+        "webcare_hours": webcare_m,
+        "ae_cases": ae_m,
+        "conversions": ad_conv_m + collect("community_conversions"),
+        "cost_media": spend_m,
+        "cost_community": cost_comm_m,
+        "cost_webcare": cost_webcare_m,
+        "cost_ae": cost_ae_m,
+        "cost_total": spend_m + cost_comm_m + cost_webcare_m + cost_ae_m,
+    }
+    if reach_col:
+        rr = np.array(sorted(reach_col), dtype=np.int64) - 1
+        rcols = np.array([reach_col[t + 1] for t in rr], dtype=np.int64)
+        metrics["reach"] = _triplets(rr, rcols, np.ones(len(rr)), shape_t)
+        metrics["reach_share"] = metrics["reach"] / s.population
+    metrics = {k: sparse.csr_matrix(v) for k, v in metrics.items()}
+
+    # -- constraints -------------------------------------------------------------------
+    rows = _Rows()
+    cell_of_seg = sparse.csr_matrix(
+        (np.ones(len(seg_col)), (seg_cell, seg_col)), shape=(len(cell_t), n)
+    )
+
+    # Community dynamics: F[t] - (1-churn) F[t-1] - paid - viral * OI[t] = (1-churn) F0 at t=1.
+    for c in s.communities:
+        fc, oi, yc = f_col[c.id], oi_col[c.id], y_col[c.id]
+        follow = np.array([t.follow_rate if t.account == c.id else 0.0 for t in tactics])
+        mask = follow[seg_j] > 0
+        paid = _triplets(
+            seg_t[mask], seg_col[mask], -seg_slope[mask] * follow[seg_j[mask]], shape_t
+        )
+        r = np.concatenate([per_t, per_t[1:], per_t])
+        cc = np.concatenate([fc, fc[:-1], oi])
+        v = np.concatenate(
+            [np.ones(n_t), np.full(n_t - 1, -(1 - c.churn)), np.full(n_t, -c.viral_follow_rate)]
+        )
+        rhs = np.zeros(n_t)
+        rhs[0] = (1 - c.churn) * c.initial_followers
+        dyn = _triplets(r, cc, v, shape_t) + paid
+        rows.add(
+            f"followers[{c.id}]",
+            dyn,
+            rhs,
+            rhs,
+            _per_period(f"followers[{c.id},", label_t),
+        )
+
+        # Organic impressions = y * rate * F[t-1], linearised with a tight big-M.
+        rate = c.organic_per_follower
+        prev_bound = np.concatenate([[c.initial_followers], f_max[c.id][:-1]])
+        big_m = rate * prev_bound
+        const = np.zeros(n_t)
+        const[0] = rate * c.initial_followers
+        lin = _triplets(
+            np.concatenate([per_t, per_t[1:]]),
+            np.concatenate([oi, fc[:-1]]),
+            np.concatenate([np.ones(n_t), np.full(n_t - 1, -rate)]),
+            shape_t,
+        )
+        rows.add(
+            f"organic_le_rate[{c.id}]",
+            lin,
+            -INF,
+            const,
+            _per_period(f"organic<=rate*followers[{c.id},", label_t),
+        )
+        y_m = _triplets(per_t, np.full(n_t, yc), -big_m, shape_t)
+        oi_m = _triplets(per_t, oi, np.ones(n_t), shape_t)
+        rows.add(
+            f"organic_le_on[{c.id}]",
+            oi_m + y_m,
+            -INF,
+            0.0,
+            _per_period(f"organic<=M*on[{c.id},", label_t),
+        )
+        rows.add(
+            f"organic_ge[{c.id}]",
+            lin + y_m,
+            const - big_m,
+            INF,
+            _per_period(f"organic>=rate*followers-M*(1-on)[{c.id},", label_t),
+        )
+
+        # Follower ads run only with their community; their floors apply only then.
+        mine = np.flatnonzero(np.array([tactics[j].account == c.id for j in cell_j], dtype=bool))
+        if len(mine):
+            link = cell_of_seg[mine] - sparse.csr_matrix(
+                (cell_upper[mine], (np.arange(len(mine)), np.full(len(mine), yc))),
+                shape=(len(mine), n),
+            )
+            rows.add(
+                f"ads_need_community[{c.id}]",
+                link,
+                -INF,
+                0.0,
+                _cell_label("ads_need_community", s, cell_t, cell_j, mine),
+            )
+
+    # Spend floors per active period (follower ads: only while their community runs).
+    floors = np.array([tactics[j].min_spend for j in cell_j])
+    fl = np.flatnonzero(floors > 0)
+    if len(fl):
+        floor_rows = cell_of_seg[fl] - _y_terms(s, fl, cell_j, y_col, floors, n)
+        floor_lo = np.where([tactics[cell_j[i]].kind == "community" for i in fl], 0.0, floors[fl])
+        rows.add(
+            "min_spend", floor_rows, floor_lo, INF, _cell_label("min_spend", s, cell_t, cell_j, fl)
+        )
+
+    # Tactic totals.
+    for j, t in enumerate(tactics):
+        if t.min_total <= 0 and t.max_total is None:
+            continue
+        mask = seg_j == j
+        row = sparse.csr_matrix(
+            (np.ones(mask.sum()), (np.zeros(mask.sum(), np.int64), seg_col[mask])), shape=(1, n)
+        )
+        lo_t = t.min_total
+        if t.kind == "community" and t.account is not None and t.min_total > 0:
+            row = row - sparse.csr_matrix(([t.min_total], ([0], [y_col[t.account]])), shape=(1, n))
+            lo_t = 0.0
+        rows.add(
+            f"total[{t.id}]",
+            row,
+            lo_t,
+            t.max_total if t.max_total is not None else INF,
+            _fixed(f"total_spend[{t.id}]"),
+        )
+
+    # Per-period spend floor/cap.
+    if b.period_max is not None or b.period_min > 0:
+        rows.add(
+            "period_spend",
+            spend_m,
+            b.period_min,
+            b.period_max if b.period_max is not None else INF,
+            _per_period("period_spend[", label_t),
+        )
+
+    # Budget caps.
+    if opt.budget:
+        if b.media is not None:
+            rows.add("budget:media", spend_m.sum(axis=0), -INF, b.media, _fixed("budget:media"))
+        if b.total is not None:
+            rows.add(
+                "budget:total",
+                metrics["cost_total"].sum(axis=0),
+                -INF,
+                b.total,
+                _fixed("budget:total"),
+            )
+
+    # Capacities.
+    if wc is not None and wc.capacity_hours is not None:
+        rows.add(
+            "capacity:webcare",
+            webcare_m,
+            -INF,
+            wc.capacity_hours,
+            _per_period("capacity:webcare[", label_t),
+        )
+    if ae is not None and ae.capacity is not None:
+        rows.add(
+            "capacity:ae",
+            ae_m,
+            -INF,
+            ae.capacity,
+            _per_period("capacity:adverse_events[", label_t),
+        )
+
+    # Reach: cumulative impressions, and reach under the chords of each curve.
+    if reach_periods:
+        cum = _cumulative_rows(cum_col, imp_m[:t_reach], shape=(t_reach, n))
+        rows.add("cum_impressions", cum, 0.0, 0.0, _per_period("cum_impressions[", label_t))
+        early = seg_t < t_reach
+        p_max = float((seg_slope[early] * seg_width[early]).sum())
+        for a, (_, a_cols) in audiences.items():
+            mask = np.isin(seg_j, np.array(a_cols)) & early
+            imp_a = _triplets(seg_t[mask], seg_col[mask], seg_slope[mask], (t_reach, n))
+            rows.add(
+                f"cum_impressions[{a}]",
+                _cumulative_rows(cum_a_col[a], imp_a, (t_reach, n)),
+                0.0,
+                0.0,
+                _per_period(f"cum_impressions[{a},", label_t),
+            )
+        _reach_rows(rows, s, reach_col, cum_col, s.population, p_max, eps, n, "reach", label_t)
+        for a, (pool, _) in audiences.items():
+            _reach_rows(
+                rows, s, aud_col[a], cum_a_col[a], pool, p_max, eps, n, f"reach[{a}]", label_t
+            )
+        rp = sorted(reach_periods)
+        r_idx = np.repeat(np.arange(len(rp)), 1 + len(audiences))
+        c_idx = np.concatenate([[reach_col[t], *(aud_col[a][t] for a in audiences)] for t in rp])
+        v_idx = np.tile(np.concatenate([[1.0], -np.ones(len(audiences))]), len(rp))
+        rows.add(
+            "reach_le_audiences",
+            _triplets(r_idx, c_idx, v_idx, (len(rp), n)),
+            -INF,
+            0.0,
+            _per_period("reach<=audiences[", label_t, rp),
+        )
+
+    # Semicontinuous spend: 0 or at least min_spend_if_active.
+    if len(sc_cells):
+        k = len(sc_cells)
+        mins = np.array([tactics[cell_j[i]].min_spend_if_active for i in sc_cells])
+        on = sparse.csr_matrix((np.ones(k), (np.arange(k), sc_col)), shape=(k, n))
+        rows.add(
+            "active_cap",
+            cell_of_seg[sc_cells] - on.multiply(cell_upper[sc_cells][:, None]),
+            -INF,
+            0.0,
+            _cell_label("active_cap", s, cell_t, cell_j, sc_cells),
+        )
+        rows.add(
+            "active_floor",
+            cell_of_seg[sc_cells] - on.multiply(mins[:, None]),
+            0.0,
+            INF,
+            _cell_label("min_spend_if_active", s, cell_t, cell_j, sc_cells),
+        )
+
+    # Fill order: segment k+1 only once segment k is full (incremental MILP formulation).
+    if len(fo_segs):
+        _fill_order_rows(rows, fo_segs, fo_col, seg_cell, seg_col, seg_width, n)
+
+    # Goals.
+    goal_rows: dict[int, sparse.csr_matrix] = {}
+    for g_i, g in enumerate(s.goals):
+        expr = _goal_expr(metrics, g.metric, s.goal_period(g), n)
+        goal_rows[g_i] = expr
+        if opt.goals == "none":
+            continue
+        row = expr
+        if g_i in shortfall_col:
+            row = expr + sparse.csr_matrix(([1.0], ([0], [shortfall_col[g_i]])), shape=(1, n))
+        rows.add(
+            f"goal[{g_i}]",
+            row,
+            g.target,
+            INF,
+            _fixed(f"goal:{g.metric.value}@{s.goal_period(g)}"),
+        )
+
+    # -- objective ------------------------------------------------------------------------
+    spec = opt.objective if opt.objective is not None else s.objective
+    obj = _objective(s, spec, metrics, goal_rows, n)
+    obj_vec = np.asarray(obj.todense()).ravel()
+    for g_i, col in shortfall_col.items():
+        g = s.goals[g_i]
+        if spec == "elastic":
+            # Relative shortfall, so goals in different units weigh alike; the scenario's own
+            # soft goals do not take part in the question "how close can the hard goals get?".
+            obj_vec[col] -= 1.0 / g.target if g.hard else 0.0
+        else:
+            obj_vec[col] -= g.weight
+
+    A = sparse.csr_matrix(
+        (
+            np.concatenate(rows.v) if rows.v else np.zeros(0),
+            (
+                np.concatenate(rows.r) if rows.r else np.zeros(0, np.int64),
+                np.concatenate(rows.c) if rows.c else np.zeros(0, np.int64),
+            ),
+        ),
+        shape=(rows.n, n),
+    )
+    lp = LinearProgram(
+        c=obj_vec,
+        A=A,
+        row_lo=np.concatenate(rows.lo) if rows.lo else np.zeros(0),
+        row_hi=np.concatenate(rows.hi) if rows.hi else np.zeros(0),
+        col_lo=np.concatenate(cols.lo),
+        col_hi=np.concatenate(cols.hi),
+        integer=np.concatenate(cols.integer),
+        col_blocks=cols.blocks,
+        row_blocks=rows.blocks,
+        meta={"scenario": s.name, "tolerance": eps},
+    )
+    return Formulation(
+        scenario=s,
+        tolerance=eps,
+        options=opt,
+        lp=lp,
+        cell_t=cell_t,
+        cell_j=cell_j,
+        cell_upper=cell_upper,
+        seg_cell=seg_cell,
+        seg_col=seg_col,
+        seg_width=seg_width,
+        seg_slope=seg_slope,
+        y_col=y_col,
+        f_col=f_col,
+        reach_col=reach_col,
+        audience_reach_col=aud_col,
+        shortfall_col=shortfall_col,
+        metrics=metrics,
+        goal_rows=goal_rows,
+        objective_row=obj,
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+Label = Callable[[int], str]
+
+
+def _fixed(name: str) -> Label:
+    """A block's label that does not depend on the position."""
+    return lambda _i: name
+
+
+def _per_period(prefix: str, label_t: str, periods: Sequence[int] | None = None) -> Label:
+    """Labels ``prefix`` + period + ``]``, e.g. ``followers[patients,w3]``."""
+    return lambda i: f"{prefix}{label_t}{periods[i] if periods is not None else i + 1}]"
+
+
+def _cell_label(
+    name: str, s: Scenario, cell_t: IntArray, cell_j: IntArray, cells: IntArray
+) -> Label:
+    """Labels ``name[tactic,period]`` for rows over spend cells."""
+    label_t = s.period_label[:1] or "t"
+    return lambda i: f"{name}[{s.tactics[cell_j[cells[i]]].id},{label_t}{cell_t[cells[i]] + 1}]"
+
+
+def _follower_bound(
+    s: Scenario, cid: str, cell_t: IntArray, cell_j: IntArray, upper: FloatArray, eps: float
+) -> FloatArray:
+    """Largest possible followers per period: every follower ad at its cap, community on."""
+    c = next(c for c in s.communities if c.id == cid)
+    paid_max = np.zeros(s.periods)
+    for i in range(len(cell_t)):
+        t = s.tactics[cell_j[i]]
+        if t.account == cid:
+            paid_max[cell_t[i]] += (
+                t.follow_rate * t.saturation_impressions * -np.expm1(-upper[i] / t.saturation_spend)
+            )
+    out = np.empty(s.periods)
+    prev = c.initial_followers
+    growth = 1 - c.churn + c.viral_follow_rate * c.organic_per_follower
+    for t_i in range(s.periods):
+        prev = max(growth, 1 - c.churn) * prev + paid_max[t_i]
+        out[t_i] = prev
+    # A little slack so the bound never cuts off a feasible point through round-off.
+    return out * (1 + 1e-9) + 1e-9
+
+
+def _reach_periods(s: Scenario, opt: Options) -> set[int]:
+    periods = {s.goal_period(g) for g in s.goals if g.metric in (Metric.REACH, Metric.REACH_SHARE)}
+    spec = opt.objective if opt.objective is not None else s.objective
+    if isinstance(spec, Objective):
+        names = {spec.metric} if spec.kind == "maximize" else set(spec.weights or {})
+        if names & {Metric.REACH, Metric.REACH_SHARE}:
+            periods.add(s.periods)
+    return periods
+
+
+def _cumulative_rows(
+    cum_cols: IntArray, per_period: sparse.csr_matrix, shape: tuple[int, int]
+) -> sparse.csr_matrix:
+    """Rows ``cum[t] - cum[t-1] - per_period[t] = 0``."""
+    k = shape[0]
+    r = np.concatenate([np.arange(k), np.arange(1, k)])
+    cc = np.concatenate([cum_cols, cum_cols[:-1]])
+    v = np.concatenate([np.ones(k), -np.ones(k - 1)])
+    return sparse.csr_matrix(_triplets(r, cc, v, shape) - per_period)
+
+
+def _reach_rows(
+    rows: _Rows,
+    s: Scenario,
+    reach_at: Mapping[int, int],
+    cum_cols: IntArray,
+    size: float,
+    p_max: float,
+    eps: float,
+    n: int,
+    name: str,
+    label_t: str,
+) -> None:
+    """``reach <= size * (a_m + b_m * cum / size)`` for every chord m of the reach curve."""
+    x_max = max(p_max / size, 1e-9)
+    a, bb = pwl.chord_lines(s.reach_curve, eps, x_max)
+    periods = sorted(reach_at)
+    m = len(a)
+    k = len(periods) * m
+    reach_c = np.repeat([reach_at[t] for t in periods], m)
+    cum_c = np.repeat([cum_cols[t - 1] for t in periods], m)
+    cc = np.column_stack([reach_c, cum_c]).ravel()
+    v = np.column_stack([np.ones(k), -np.tile(bb, len(periods))]).ravel()
+    rhs = np.tile(size * a, len(periods))
+    rows.add(
+        f"{name}:chords",
+        _triplets(np.repeat(np.arange(k), 2), cc, v, (k, n)),
+        -INF,
+        rhs,
+        lambda i: f"{name}<=chord{i % m + 1}[{label_t}{periods[i // m]}]",
+    )
+
+
+def _fill_order_rows(
+    rows: _Rows,
+    fo_segs: IntArray,
+    fo_col: IntArray,
+    seg_cell: IntArray,
+    seg_col: IntArray,
+    seg_width: FloatArray,
+    n: int,
+) -> None:
+    """``u[k] >= w[k] z[k]`` and ``u[k+1] <= w[k+1] z[k]`` for consecutive segments of a cell."""
+    same_next = seg_cell[fo_segs[:-1]] == seg_cell[fo_segs[1:]]
+    k_idx = np.flatnonzero(same_next)
+    cur, nxt = fo_segs[k_idx], fo_segs[k_idx + 1]
+    z = fo_col[k_idx]
+    m = len(k_idx)
+    if not m:
+        return
+    ar = np.arange(m)
+    full = _triplets(
+        np.concatenate([ar, ar]),
+        np.concatenate([seg_col[cur], z]),
+        np.concatenate([np.ones(m), -seg_width[cur]]),
+        (m, n),
+    )
+    rows.add("fill_full", full, 0.0, INF, lambda i: f"fill_order_full[{i}]")
+    nxt_m = _triplets(
+        np.concatenate([ar, ar]),
+        np.concatenate([seg_col[nxt], z]),
+        np.concatenate([np.ones(m), -seg_width[nxt]]),
+        (m, n),
+    )
+    rows.add("fill_next", nxt_m, -INF, 0.0, lambda i: f"fill_order_next[{i}]")
+
+
+def _y_terms(
+    s: Scenario,
+    cells: IntArray,
+    cell_j: IntArray,
+    y_col: Mapping[str, int],
+    amounts: FloatArray,
+    n: int,
+) -> sparse.csr_matrix:
+    """``amount * y`` for the cells of follower-ad tactics (empty for traffic tactics)."""
+    r, c, v = [], [], []
+    for k, i in enumerate(cells):
+        t = s.tactics[cell_j[i]]
+        if t.kind == "community" and t.account is not None:
+            r.append(k)
+            c.append(y_col[t.account])
+            v.append(amounts[i])
+    return sparse.csr_matrix((v, (r, c)), shape=(len(cells), n))
+
+
+def _goal_expr(
+    metrics: Mapping[str, sparse.csr_matrix], metric: Metric, by: int, n: int
+) -> sparse.csr_matrix:
+    m = metrics[metric.value]
+    if metric.value in STOCKS:
+        return sparse.csr_matrix(m[by - 1])
+    return sparse.csr_matrix(m[:by].sum(axis=0))
+
+
+def _objective(
+    s: Scenario,
+    spec: ObjectiveSpec,
+    metrics: Mapping[str, sparse.csr_matrix],
+    goal_rows: Mapping[int, sparse.csr_matrix],
+    n: int,
+) -> sparse.csr_matrix:
+    """The objective as a row: maximise it."""
+    zero = sparse.csr_matrix((1, n))
+    if spec == "elastic":
+        return zero
+    if spec == "cost":
+        return sparse.csr_matrix(-metrics["cost_total"].sum(axis=0))
+    if isinstance(spec, tuple):
+        return goal_rows[spec[1]]
+    if spec.kind == "minimize":
+        return sparse.csr_matrix(-metrics["cost_total"].sum(axis=0))
+    weights: dict[str, float] = (
+        {spec.metric.value: 1.0}
+        if spec.kind == "maximize"
+        else {str(getattr(k, "value", k)): v for k, v in (spec.weights or {}).items()}
+    )
+    row = zero
+    for name, w in weights.items():
+        if name == "cost":
+            row = row - w * sparse.csr_matrix(metrics["cost_total"].sum(axis=0))
+        else:
+            row = row + w * _goal_expr(metrics, Metric(name), s.periods, n)
+    return sparse.csr_matrix(row)

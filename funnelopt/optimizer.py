@@ -1,0 +1,234 @@
+"""``optimize``: the budget split that meets the goals at least cost, or achieves the most.
+
+Composes one run (:mod:`funnelopt.solve`), the simulator's verification, the strategy
+comparison, sensitivity and, when the hard goals cannot be met, the diagnosis.
+"""
+
+from __future__ import annotations
+
+from funnelopt import __version__
+from funnelopt.analysis.diagnosis import diagnose
+from funnelopt.analysis.sensitivity import sensitivity
+from funnelopt.backends import Backend, get_backend
+from funnelopt.errors import Problem, ScenarioError, SolverError
+from funnelopt.formulation import GOODS, LOADS, Formulation, Options
+from funnelopt.lp import RawSolution, Status
+from funnelopt.outcome import Outcome
+from funnelopt.plan import Plan, Strategy, Verification
+from funnelopt.scenario import Scenario
+from funnelopt.simulator import simulate
+from funnelopt.solve import Solved, lp_duals, objective_value, soft_penalty, solve
+
+#: Goods may simulate below the prediction only by solver round-off.
+VERIFY_TOL = 1e-6
+
+
+def optimize(
+    scenario: Scenario,
+    backend: str | Backend = "highs",
+    tolerance: float = 0.005,
+    *,
+    strategies: bool = True,
+    analysis: bool = True,
+    time_limit: float | None = None,
+) -> Plan:
+    """Optimise a campaign's budget split.
+
+    Parameters
+    ----------
+    scenario
+        The campaign, its goals and objective.
+    backend
+        ``"highs"`` (default; warm starts, duals, ranging) or ``"pulp"`` (CBC; can write
+        the model as .lp/.mps), or a backend object.
+    tolerance
+        Relative accuracy of the piecewise-linear curves (default 0.5%). The plan's
+        simulated goods are never below what the optimiser promised.
+    strategies
+        With a community in ``auto`` mode, also solve with and without it.
+    analysis
+        Compute sensitivity (and the diagnosis when goals cannot be met).
+    time_limit
+        Seconds per solver run (None: no limit).
+
+    Examples
+    --------
+    >>> from funnelopt import Scenario, optimize
+    >>> plan = optimize(Scenario.from_file("examples/traffic_only.toml"))
+    >>> plan.status
+    'optimal'
+    >>> plan.verification.passed
+    True
+    """
+    if not 0 < tolerance < 0.5:
+        raise ScenarioError([Problem("tolerance", tolerance, "must be in (0, 0.5), e.g. 0.005")])
+    be = get_backend(backend) if isinstance(backend, str) else backend
+    run = solve(scenario, be, tolerance, time_limit=time_limit)
+    objective_name = _objective_name(scenario)
+    common = dict(
+        objective_name=objective_name,
+        scenario_name=scenario.name,
+        currency=scenario.currency,
+        tactic_ids=tuple(scenario.tactic_ids),
+        tolerance=tolerance,
+        backend=be.name,
+        version=__version__,
+    )
+    if run.status is Status.INFEASIBLE:
+        diagnosis = diagnose(scenario, be, tolerance) if analysis else None
+        return Plan(
+            status="infeasible",
+            objective=None,
+            spend=None,
+            community={},
+            outcome=None,
+            predicted={},
+            predicted_objective=None,
+            verification=None,
+            strategies=(),
+            sensitivity=None,
+            diagnosis=diagnosis,
+            solve_seconds=run.solve_seconds,
+            **common,  # type: ignore[arg-type]
+        )
+
+    outcome, verification, predicted = _verify(scenario, run)
+    if not verification.passed:
+        raise SolverError(
+            "the solver's plan failed the simulator's check ("
+            + "; ".join(verification.violations or ("a prediction the simulation does not meet",))
+            + f"); try backend='{'pulp' if be.name == 'highs' else 'highs'}' or a smaller tolerance"
+        )
+    sens = None
+    if analysis:
+        duals, ranges = _duals_and_ranges(run, be)
+        sens = sensitivity(scenario, run, duals, ranges, outcome)
+    strat = _strategies(scenario, be, tolerance, run, outcome, time_limit) if strategies else ()
+    predicted_objective = (
+        -run.primary.objective if scenario.objective.kind == "minimize" else run.primary.objective
+    )
+    return Plan(
+        status="optimal",
+        objective=objective_value(scenario, outcome),
+        spend=run.spend,
+        community=run.community,
+        outcome=outcome,
+        predicted=predicted,
+        predicted_objective=predicted_objective,
+        verification=verification,
+        strategies=strat,
+        sensitivity=sens,
+        diagnosis=None,
+        penalty=soft_penalty(scenario, outcome),
+        solve_seconds=run.solve_seconds,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _objective_name(s: Scenario) -> str:
+    o = s.objective
+    if o.kind == "minimize":
+        return "cost"
+    if o.kind == "maximize":
+        return o.metric.value
+    return "weighted"
+
+
+def _verify(s: Scenario, run: Solved) -> tuple[Outcome, Verification, dict[str, float]]:
+    """Simulate the plan and compare it with the optimiser's own figures."""
+    form: Formulation = run.form
+    x = run.final.x
+    outcome = simulate(s, run.spend, run.community)
+    pred = form.predicted(x)
+    predicted = {
+        k: float(v.sum()) for k, v in pred.items() if k not in ("followers", "reach", "reach_share")
+    }
+    if "followers" in pred:
+        predicted["followers"] = float(pred["followers"][-1])
+    compared: dict[str, tuple[float, float]] = {}
+    goods_ok = loads_ok = True
+    max_gap = 0.0
+    for name in GOODS + LOADS:
+        if name == "reach":
+            continue
+        p = float(pred[name].sum()) if name != "followers" else float(pred[name][-1])
+        v = outcome.totals[name]
+        compared[name] = (p, v)
+        max_gap = max(max_gap, abs(v - p) / max(abs(p), abs(v), 1.0))
+        if name in GOODS and v < p * (1 - VERIFY_TOL) - VERIFY_TOL:
+            goods_ok = False
+        if name in LOADS and v > p * (1 + VERIFY_TOL) + VERIFY_TOL:
+            loads_ok = False
+    for t, p in sorted(form.reach_ceiling(x).items()) if form.reach_col else ():
+        v = float(outcome.per_period["reach"][t - 1])
+        compared[f"reach@{t}"] = (p, v)
+        max_gap = max(max_gap, abs(v - p) / max(abs(p), abs(v), 1.0))
+        if v < p * (1 - VERIFY_TOL) - VERIFY_TOL:
+            goods_ok = False
+    for i, g in enumerate(s.goals):
+        p = form.goal_value(i, x)
+        v = outcome.goals[i].achieved
+        if v < p * (1 - VERIFY_TOL) - VERIFY_TOL:
+            goods_ok = False
+        if g.hard and not outcome.goals[i].met:
+            goods_ok = False
+    violations = tuple(outcome.violations)
+    return outcome, Verification(max_gap, goods_ok, loads_ok, violations, compared), predicted
+
+
+def _duals_and_ranges(
+    run: Solved, be: Backend
+) -> tuple[RawSolution | None, dict[str, tuple[float, float]]]:
+    duals = lp_duals(run, be)
+    ranges: dict[str, tuple[float, float]] = {}
+    if duals is None or not be.ranging:
+        return duals, ranges
+    lp = run.form.lp
+    for name in ("budget:total", "budget:media"):
+        # Ranging is only meaningful for a cap that binds (a non-zero shadow price).
+        if (
+            lp.has_row_block(name)
+            and duals.row_dual is not None
+            and abs(duals.row_dual[lp.row_block(name).start]) > 1e-12
+        ):
+            r = be.bound_range(lp.row_block(name).start)
+            if r is not None:
+                ranges[name.split(":")[1]] = r
+    return duals, ranges
+
+
+def _strategies(
+    s: Scenario,
+    be: Backend,
+    tolerance: float,
+    run: Solved,
+    outcome: Outcome,
+    time_limit: float | None,
+) -> tuple[Strategy, ...]:
+    auto = [c.id for c in s.communities if c.mode == "auto"]
+    if not auto:
+        return ()
+    out = []
+    for on, name in ((True, "with community"), (False, "without community")):
+        choice = {**{c.id: c.mode == "on" for c in s.communities}, **dict.fromkeys(auto, on)}
+        if all(run.community.get(k) == v for k, v in choice.items()):
+            res_outcome, status, chosen = outcome, "optimal", True
+        else:
+            r = solve(s, be, tolerance, Options(community=choice), time_limit=time_limit)
+            chosen = False
+            if r.status is not Status.OPTIMAL:
+                out.append(Strategy(name, choice, "infeasible", None, {}, False))
+                continue
+            res_outcome, status = simulate(s, r.spend, r.community), "optimal"
+        keys = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
+        out.append(
+            Strategy(
+                name,
+                choice,
+                status,
+                objective_value(s, res_outcome),
+                {k: res_outcome.totals[k] for k in keys},
+                chosen,
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,281 @@
+"""The Plan: what :func:`funnelopt.optimize` returns - spend, simulated outcome, certificate.
+
+Everything reported comes from the exact simulator; the optimiser's own figures are kept
+beside them (``predicted``) with the largest gap between the two (``verification``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from funnelopt.outcome import FloatArray, Outcome, _num
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The simulator's check of the optimiser's plan.
+
+    ``max_gap`` is the largest relative gap between predicted and simulated figures;
+    ``goods_ok``: every good simulates at least as predicted; ``loads_ok``: every cost and
+    workload simulates at most as predicted; ``violations``: caps the simulation breaks.
+    """
+
+    max_gap: float
+    goods_ok: bool
+    loads_ok: bool
+    violations: tuple[str, ...]
+    compared: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """True when the plan is what the optimiser said it is."""
+        return self.goods_ok and self.loads_ok and not self.violations
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "max_gap": _num(self.max_gap),
+            "goods_ok": self.goods_ok,
+            "loads_ok": self.loads_ok,
+            "passed": self.passed,
+            "violations": list(self.violations),
+            "compared": {
+                k: {"predicted": _num(p), "simulated": _num(s)}
+                for k, (p, s) in sorted(self.compared.items())
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """The best plan under one community choice (with or without a community)."""
+
+    name: str
+    community: dict[str, bool]
+    status: str
+    objective: float | None
+    totals: dict[str, float]
+    chosen: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "name": self.name,
+            "community": dict(sorted(self.community.items())),
+            "status": self.status,
+            "objective": _num(self.objective),
+            "totals": {k: _num(v) for k, v in sorted(self.totals.items())},
+            "chosen": self.chosen,
+        }
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A constraint that limits the plan, with its shadow price."""
+
+    name: str
+    kind: str
+    shadow_price: float
+    explanation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "shadow_price": _num(self.shadow_price),
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """How the optimum responds at the margin (LP duals, ranging and the simulator).
+
+    ``budget_value``: objective gained per extra 1,000 of each binding budget cap.
+    ``goal_costs``: per binding goal, the objective given up per extra unit of target.
+    ``budget_range``: the total (or media) budget range over which the plan's structure
+    stays optimal. ``tactic_returns``: objective per extra 1,000 spent on each tactic,
+    simulated. ``unused``: why each tactic that spends nothing is unused.
+    """
+
+    objective_name: str
+    budget_value: dict[str, float]
+    goal_costs: dict[str, float]
+    binding: tuple[Binding, ...]
+    budget_range: dict[str, tuple[float, float]]
+    tactic_returns: dict[str, float]
+    unused: dict[str, str]
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "objective": self.objective_name,
+            "budget_value_per_1000": {k: _num(v) for k, v in sorted(self.budget_value.items())},
+            "goal_costs": {k: _num(v) for k, v in sorted(self.goal_costs.items())},
+            "binding": [b.to_dict() for b in self.binding],
+            "budget_range": {
+                k: [_num(a), _num(b)] for k, (a, b) in sorted(self.budget_range.items())
+            },
+            "tactic_returns_per_1000": {k: _num(v) for k, v in sorted(self.tactic_returns.items())},
+            "unused": dict(sorted(self.unused.items())),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class GoalDiagnosis:
+    """One hard goal in an infeasible scenario: how close the campaign can get."""
+
+    metric: str
+    target: float
+    by: int
+    best_alone: float | None
+    best_together: float | None
+    shortfall: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "metric": self.metric,
+            "target": self.target,
+            "by": self.by,
+            "best_alone": _num(self.best_alone),
+            "best_together": _num(self.best_together),
+            "shortfall": _num(self.shortfall),
+        }
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why the hard goals cannot all be met, and what it would take.
+
+    ``required_budget`` is the total budget (all costs) that would meet every hard goal,
+    or None where no budget can (``limits`` then says what stops it).
+    """
+
+    message: str
+    goals: tuple[GoalDiagnosis, ...]
+    conflicts: tuple[str, ...]
+    limits: tuple[str, ...]
+    required_budget: float | None
+    required_media: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "message": self.message,
+            "goals": [g.to_dict() for g in self.goals],
+            "conflicts": list(self.conflicts),
+            "limits": list(self.limits),
+            "required_budget": _num(self.required_budget),
+            "required_media": _num(self.required_media),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The result of :func:`funnelopt.optimize`.
+
+    ``status`` is ``"optimal"`` or ``"infeasible"``. For an optimal plan ``spend`` is the
+    periods x tactics spend, ``community`` the on/off choice, ``outcome`` the simulated
+    :class:`Outcome` (what is reported), ``predicted`` the optimiser's own totals and
+    ``verification`` the gap between them. An infeasible plan has a ``diagnosis``.
+    """
+
+    status: str
+    objective: float | None
+    objective_name: str
+    scenario_name: str
+    currency: str
+    tactic_ids: tuple[str, ...]
+    spend: FloatArray | None
+    community: dict[str, bool]
+    outcome: Outcome | None
+    predicted: dict[str, float]
+    predicted_objective: float | None
+    verification: Verification | None
+    strategies: tuple[Strategy, ...]
+    sensitivity: Sensitivity | None
+    diagnosis: Diagnosis | None
+    tolerance: float
+    backend: str
+    solve_seconds: float
+    version: str
+    penalty: float = 0.0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def optimal(self) -> bool:
+        """True when the status is optimal."""
+        return self.status == "optimal"
+
+    def spend_by_tactic(self) -> dict[str, list[float]]:
+        """Tactic id -> spend per period (empty for an infeasible plan)."""
+        if self.spend is None:
+            return {}
+        return {tid: [float(v) for v in self.spend[:, j]] for j, tid in enumerate(self.tactic_ids)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys (the ``plan`` schema of the CLI)."""
+        out = self.outcome
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "funnelopt_version": self.version,
+            "scenario": self.scenario_name,
+            "currency": self.currency,
+            "status": self.status,
+            "objective": _num(self.objective),
+            "objective_name": self.objective_name,
+            "penalty": _num(self.penalty),
+            "spend": {
+                k: [_num(round(v, 2)) for v in vals] for k, vals in self.spend_by_tactic().items()
+            },
+            "community": dict(sorted(self.community.items())),
+            "totals": {k: _num(v) for k, v in out.totals.items()} if out else {},
+            "kpis": {k: _num(v) for k, v in out.kpis.items()} if out else {},
+            "goals": [g.to_dict() for g in out.goals] if out else [],
+            "predicted": {k: _num(v) for k, v in sorted(self.predicted.items())},
+            "predicted_objective": _num(self.predicted_objective),
+            "verification": self.verification.to_dict() if self.verification else None,
+            "strategies": [s.to_dict() for s in self.strategies],
+            "sensitivity": self.sensitivity.to_dict() if self.sensitivity else None,
+            "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
+            "certificate": {
+                "backend": self.backend,
+                "tolerance": self.tolerance,
+                "verification_gap": _num(self.verification.max_gap) if self.verification else None,
+            },
+            "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        """Deterministic JSON (same input, same bytes): timings are left out."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def __repr__(self) -> str:
+        if self.outcome is None:
+            d = self.diagnosis
+            need = (
+                f"; budget needed {self.currency} {d.required_budget:,.0f}"
+                if d and d.required_budget
+                else ""
+            )
+            return f"<Plan {self.scenario_name!r}: infeasible{need}>"
+        t = self.outcome.totals
+        comm = ", ".join(f"{k} {'on' if v else 'off'}" for k, v in self.community.items())
+        met = sum(g.met for g in self.outcome.goals)
+        obj = f"objective {self.objective:,.1f} ({self.objective_name}"
+        obj += f", after a soft-goal penalty of {self.penalty:,.1f})" if self.penalty > 0 else ")"
+        return (
+            f"<Plan {self.scenario_name!r}: optimal, {obj}; "
+            f"cost {self.currency} {t['cost_total']:,.0f} (media {t['cost_media']:,.0f}); "
+            f"reach {t['reach_share']:.1%}, visits {t['visits']:,.0f}, conversions {t['conversions']:,.0f}"
+            + (f"; community: {comm}" if comm else "")
+            + f"; goals met {met}/{len(self.outcome.goals)}>"
+        )

@@ -1,0 +1,304 @@
+"""The optimiser: known answers, verification, infeasibility, fill order, semicontinuous spend."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import COMMUNITY, build
+from scipy.optimize import brentq
+
+from funnelopt import Scenario, ScenarioError, optimize, simulate
+from funnelopt.backends import get_backend
+from funnelopt.formulation import build as formulate
+from funnelopt.lp import Status
+
+TOL = 0.005
+
+
+def one_tactic(periods: int = 4, budget: float = 4000.0) -> Scenario:
+    return Scenario.from_dict(build(periods=periods, budget={"media": budget}))
+
+
+def test_one_tactic_known_answer() -> None:
+    """One traffic tactic, identical periods: the exact optimum spreads the budget evenly."""
+    s = one_tactic()
+    plan = optimize(s)
+    assert plan.status == "optimal"
+    # I_sat = 160,000, sigma = 1,600, value per impression = 0.01 * 0.8 * 0.05.
+    exact = 4 * 160_000 * (1 - math.exp(-1000 / 1600)) * 0.01 * 0.8 * 0.05
+    got = plan.outcome.totals["conversions"]
+    assert exact * (1 - TOL) <= got <= exact * (1 + 1e-9)
+    assert plan.outcome.totals["spend"] == pytest.approx(4000.0, rel=1e-6)
+    assert plan.predicted_objective <= got * (1 + 1e-9)
+
+
+def test_two_tactics_equal_marginal_returns() -> None:
+    """At the optimum the marginal return per currency unit is equal across used tactics."""
+    data = build(periods=1, budget={"media": 3000})
+    data["tactics"].append(dict(data["tactics"][0], id="cheap", cpm=6.0, ctr=0.006, pool=50_000))
+    s = Scenario.from_dict(data)
+    value = [0.01 * 0.8 * 0.05, 0.006 * 0.8 * 0.05]
+    sat = [(160_000.0, 1600.0), (100_000.0, 600.0)]
+
+    def marginal(j: int, x: float) -> float:
+        i_sat, sigma = sat[j]
+        return value[j] * i_sat / sigma * math.exp(-x / sigma)
+
+    s1 = brentq(lambda x: marginal(0, x) - marginal(1, 3000 - x), 0, 3000)
+    exact = sum(
+        value[j] * sat[j][0] * -math.expm1(-x / sat[j][1]) for j, x in enumerate((s1, 3000 - s1))
+    )
+    plan = optimize(s)
+    got = plan.outcome.totals["conversions"]
+    assert exact * (1 - TOL) <= got <= exact * (1 + 1e-9)
+    assert plan.spend[0, 0] == pytest.approx(s1, rel=0.05)
+    # The LP's own marginal value (the budget's shadow price) matches the exact marginal
+    # return at the exact optimum; the simulated returns at the LP's plan straddle it
+    # within the chords' resolution.
+    lam = marginal(0, s1) * 1000
+    assert plan.sensitivity.budget_value["media"] == pytest.approx(lam, rel=0.1)
+    r = plan.sensitivity.tactic_returns
+    assert r["dark"] == pytest.approx(lam, rel=0.25) and r["cheap"] == pytest.approx(lam, rel=0.25)
+
+
+def test_example_plan_is_verified(example: Scenario) -> None:
+    plan = optimize(example)
+    assert plan.status == "optimal"
+    assert plan.verification.passed
+    assert plan.verification.max_gap <= TOL * 1.01
+    assert not plan.outcome.violations
+    assert all(g.met for g in plan.outcome.goals if g.hard)
+    assert plan.outcome.totals["cost_total"] <= example.budget.total * (1 + 1e-9)
+    assert {st.name for st in plan.strategies} == {"with community", "without community"}
+    chosen = [st for st in plan.strategies if st.chosen]
+    assert len(chosen) == 1 and chosen[0].objective == pytest.approx(plan.objective)
+    assert all(
+        chosen[0].objective >= st.objective - 1e-6
+        for st in plan.strategies
+        if st.objective is not None
+    )
+
+
+def test_simulated_plan_delivers_what_was_promised(with_community: Scenario) -> None:
+    plan = optimize(with_community)
+    for name, (pred, sim) in plan.verification.compared.items():
+        if name in ("comments", "webcare_hours", "ae_cases", "cost_total"):
+            assert sim <= pred * (1 + 1e-6) + 1e-6, name
+        else:
+            assert sim >= pred * (1 - 1e-6) - 1e-6, name
+
+
+def test_ties_go_to_the_cheapest_plan() -> None:
+    """Money that buys nothing is not spent: a tactic that has no effect gets zero."""
+    data = build(periods=2, budget={"media": 50_000})
+    data["tactics"][0].update(max_spend=1000)
+    s = Scenario.from_dict(data)
+    plan = optimize(s)
+    assert plan.outcome.totals["spend"] == pytest.approx(2000.0, rel=1e-6)
+
+
+def test_json_is_deterministic_and_complete(example: Scenario) -> None:
+    a, b = optimize(example).to_json(), optimize(example).to_json()
+    assert a == b
+    d = json.loads(a)
+    for key in (
+        "status",
+        "objective",
+        "spend",
+        "community",
+        "totals",
+        "goals",
+        "diagnosis",
+        "sensitivity",
+        "strategies",
+        "verification",
+        "schema_version",
+    ):
+        assert key in d
+    assert d["status"] == "optimal"
+    assert set(d["spend"]) == set(example.tactic_ids)
+    assert all(len(v) == example.periods for v in d["spend"].values())
+    assert {"metric", "target", "by", "achieved", "met", "shortfall"} <= set(d["goals"][0])
+
+
+def test_infeasible_goal_gets_a_diagnosis_and_the_budget_needed() -> None:
+    s = Scenario.from_dict(
+        build(goals=[{"metric": "conversions", "target": 200}], budget={"total": 5000})
+    )
+    plan = optimize(s)
+    assert plan.status == "infeasible" and plan.spend is None
+    d = plan.diagnosis
+    assert d.required_budget is not None and d.required_budget > 5000
+    (g,) = d.goals
+    assert g.best_alone < 200 and g.shortfall == pytest.approx(200 - g.best_together)
+    assert any("budget" in lim for lim in d.limits)
+    assert "infeasible" in repr(plan)
+    # The budget the diagnosis names does meet the goal.
+    again = optimize(s.with_overrides({"budget.total": d.required_budget * 1.0001}))
+    assert again.status == "optimal" and again.outcome.goals[0].met
+
+
+def test_no_budget_can_meet_a_saturated_reach_goal() -> None:
+    s = Scenario.from_dict(build(goals=[{"metric": "reach_share", "target": 0.9}]))
+    plan = optimize(s)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis.required_budget is None
+    assert any("saturates" in lim for lim in plan.diagnosis.limits)
+
+
+def test_conflicting_goals_are_named() -> None:
+    data = build(
+        COMMUNITY,
+        budget={"total": 8000},
+        goals=[
+            {"metric": "followers", "target": 1500, "by": 4},
+            {"metric": "visits", "target": 3000},
+        ],
+    )
+    s = Scenario.from_dict(data)
+    alone = [optimize(Scenario.from_dict(build(data, goals=[g]))) for g in data["goals"]]
+    assert all(p.status == "optimal" for p in alone)
+    plan = optimize(s)
+    assert plan.status == "infeasible"
+    assert any(
+        "followers by week 4 and visits by week 4 can each be met alone" in c
+        for c in plan.diagnosis.conflicts
+    )
+    assert plan.diagnosis.required_budget > 8000
+
+
+def test_fill_order_safeguard_reports_true_overload() -> None:
+    """Forced spend whose real comments overload webcare comes back infeasible, not optimal."""
+    data = build(budget={"total": 100_000, "period_min": 3000})
+    data["tactics"][0]["comment_rate"] = 0.002
+    data["webcare"] = {"hourly_rate": 50, "minutes_per_comment": 10, "capacity_hours": 40}
+    data["adverse_events"] = {"rate": 0.0}
+    s = Scenario.from_dict(data)
+    # The spend is forced; what it really buys needs more webcare than there is.
+    real = simulate(s, {"dark": [3000.0] * 4})
+    assert real.per_period["webcare_hours"][0] > 40
+    # The plain segment LP "fills" the flat segments first and claims it fits...
+    lp_only = get_backend("highs").solve(formulate(s, TOL).lp)
+    assert lp_only.status is Status.OPTIMAL
+    # ...the safeguard enforces the fill order and finds the truth.
+    assert optimize(s).status == "infeasible"
+
+
+def test_fill_order_with_room_is_optimal() -> None:
+    data = build(budget={"total": 100_000, "period_min": 3000})
+    data["tactics"][0]["comment_rate"] = 0.002
+    data["webcare"] = {"hourly_rate": 50, "minutes_per_comment": 10, "capacity_hours": 80}
+    data["adverse_events"] = {"rate": 0.0}
+    plan = optimize(Scenario.from_dict(data))
+    assert plan.status == "optimal" and plan.verification.passed
+
+
+def test_semicontinuous_spend() -> None:
+    data = build(periods=6, budget={"media": 5000})
+    data["tactics"][0]["min_spend_if_active"] = 1500
+    plan = optimize(Scenario.from_dict(data))
+    col = plan.spend[:, 0]
+    assert np.all((col < 1e-6) | (col >= 1500 * (1 - 1e-9)))
+    assert (col > 0).sum() <= 3  # 5,000 / 1,500: at most three active periods
+    assert not plan.outcome.violations
+
+
+def test_community_mode_on_off(with_community: Scenario) -> None:
+    on = optimize(with_community.with_overrides({"communities.patients.mode": "on"}))
+    off = optimize(with_community.with_overrides({"communities.patients.mode": "off"}))
+    assert on.community == {"patients": True} and off.community == {"patients": False}
+    assert off.spend[:, 1].sum() == 0
+    assert on.strategies == () and off.strategies == ()
+    auto = optimize(with_community)
+    assert auto.objective == pytest.approx(max(on.objective, off.objective), rel=1e-6)
+
+
+def test_minimise_cost_objective() -> None:
+    s = Scenario.from_dict(
+        build(objective={"minimize": "cost"}, goals=[{"metric": "visits", "target": 2000}])
+    )
+    plan = optimize(s)
+    assert plan.status == "optimal" and plan.objective_name == "cost"
+    assert plan.outcome.goals[0].met
+    assert plan.objective == pytest.approx(plan.outcome.totals["cost_total"])
+    # Any cheaper plan misses the goal: scale the plan down by 1%.
+    less = simulate(s, plan.spend * 0.99)
+    assert not less.goals[0].met
+    assert plan.sensitivity.goal_costs["visits@4"] > 0
+
+
+def test_weighted_objective_and_soft_goal() -> None:
+    s = Scenario.from_dict(
+        build(
+            COMMUNITY,
+            objective={"weights": {"conversions": 1.0, "followers": 0.05}},
+            goals=[{"metric": "followers", "target": 1e6, "hard": False, "weight": 0.001}],
+        )
+    )
+    plan = optimize(s)
+    assert plan.status == "optimal"
+    assert not plan.outcome.goals[0].met  # soft: missed, penalised, not infeasible
+
+
+def test_reach_objective_hyperbolic() -> None:
+    s = Scenario.from_dict(build(reach_curve="hyperbolic", objective={"maximize": "reach"}))
+    plan = optimize(s)
+    assert plan.status == "optimal" and plan.verification.passed
+    assert plan.outcome.totals["reach"] >= plan.verification.compared["reach@4"][0] * (1 - 1e-9)
+
+
+def test_budget_shadow_price_matches_a_resolve() -> None:
+    s = one_tactic()
+    plan = optimize(s)
+    lo, hi = plan.sensitivity.budget_range["media"]
+    assert lo < 4000 < hi
+    step = min(100.0, (hi - 4000) / 2)
+    more = optimize(s.with_overrides({"budget.media": 4000 + step}))
+    gain = more.predicted_objective - plan.predicted_objective
+    assert gain == pytest.approx(plan.sensitivity.budget_value["media"] * step / 1000, rel=1e-6)
+
+
+def test_unused_tactic_is_explained() -> None:
+    data = build(periods=2, budget={"media": 1000})
+    data["tactics"].append(dict(data["tactics"][0], id="poor", cpm=40.0, ctr=0.001))
+    plan = optimize(Scenario.from_dict(data))
+    assert plan.spend[:, 1].sum() == 0
+    assert "forcing 1,000 into it" in plan.sensitivity.unused["poor"]
+
+
+def test_bad_tolerance_and_backend(traffic: Scenario) -> None:
+    with pytest.raises(ScenarioError, match="tolerance"):
+        optimize(traffic, tolerance=0.9)
+    with pytest.raises(ScenarioError, match="backend = 'gurobi': must be one of highs, pulp"):
+        optimize(traffic, backend="gurobi")
+
+
+def test_input_scenario_is_unchanged(example: Scenario) -> None:
+    before = example.to_json()
+    optimize(example)
+    assert example.to_json() == before
+
+
+def test_pulp_writes_lp_and_mps(tmp_path: object, traffic: Scenario) -> None:
+    from pathlib import Path
+
+    from funnelopt.backends.pulp import PulpBackend
+
+    form = formulate(traffic, TOL)
+    out = Path(str(tmp_path))
+    lp_file = PulpBackend().write(form.lp, out / "model.lp")
+    mps_file = PulpBackend().write(form.lp, out / "model.mps")
+    assert "spend_dark_w1_seg1" in lp_file.read_text()
+    assert mps_file.stat().st_size > 0
+
+
+def test_labels_speak_the_users_language(example: Scenario) -> None:
+    lp = formulate(example, TOL).lp
+    cols = {lp.col_name(i) for i in range(lp.n_cols)}
+    rows = {lp.row_name(i) for i in range(lp.n_rows)}
+    assert "spend[meta_dark,w3,seg2]" in cols
+    assert "goal:conversions@26" in rows and "budget:total" in rows
+    assert "capacity:webcare[w5]" in rows

@@ -1,0 +1,192 @@
+"""Hypothesis properties of the optimiser on constructed scenarios."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from funnelopt import Scenario, optimize
+
+FAST = {"strategies": False, "analysis": False}
+
+
+def _f(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, goals: bool = True) -> dict[str, Any]:
+    """Valid scenarios built field by field (no filtering)."""
+    periods = draw(st.integers(2, 6))
+    tactics = []
+    for i in range(draw(st.integers(1, 3))):
+        tactics.append(
+            {
+                "id": f"t{i}",
+                "kind": "traffic",
+                "cpm": draw(_f(4, 30)),
+                "pool": draw(_f(10_000, 100_000)),
+                "frequency_cap": draw(_f(1, 4)),
+                "ctr": draw(_f(0.002, 0.03)),
+                "landing_rate": draw(_f(0.3, 1)),
+                "comment_rate": draw(st.sampled_from([0.0, 0.0005])),
+                "max_spend": draw(st.one_of(st.none(), _f(500, 5000))),
+            }
+        )
+    data: dict[str, Any] = {
+        "periods": periods,
+        "population": 100_000,
+        "budget": {"total": draw(_f(2_000, 40_000))},
+        "site": {"conversion_rate": draw(_f(0.01, 0.2))},
+        "tactics": tactics,
+        "webcare": {
+            "hourly_rate": draw(_f(20, 100)),
+            "minutes_per_comment": 4,
+            "capacity_hours": draw(_f(5, 200)),
+        },
+        "adverse_events": {
+            "rate": 0.02,
+            "minutes_per_case": 30,
+            "cost_per_case": 100,
+            "capacity": 50,
+        },
+    }
+    if draw(st.integers(0, 2)) > 0:  # two in three examples have a community
+        data["communities"] = [
+            {
+                "id": "c",
+                "mode": draw(st.sampled_from(["auto", "on", "off"])),
+                "initial_followers": draw(_f(0, 2000)),
+                "churn": draw(_f(0, 0.05)),
+                "posts_per_period": draw(_f(1, 5)),
+                "organic_reach_rate": draw(_f(0.02, 0.2)),
+                "engagement_rate": 0.05,
+                "comment_rate": draw(_f(0, 0.01)),
+                "organic_ctr": draw(_f(0.005, 0.03)),
+                "landing_rate": 0.8,
+                "conversion_rate": draw(_f(0.02, 0.2)),
+                "viral_follow_rate": draw(_f(0, 0.01)),
+                "setup_cost": draw(_f(0, 3000)),
+                "content_cost_per_post": draw(_f(0, 100)),
+                "base_hours": draw(_f(0, 3)),
+            }
+        ]
+        tactics.append(
+            {
+                "id": "follow",
+                "kind": "community",
+                "account": "c",
+                "cpm": draw(_f(4, 20)),
+                "pool": draw(_f(10_000, 100_000)),
+                "frequency_cap": 2.0,
+                "follow_rate": draw(_f(0.001, 0.01)),
+                "comment_rate": draw(st.sampled_from([0.0, 0.0005])),
+            }
+        )
+    if draw(st.booleans()):
+        data["budget"]["period_max"] = draw(
+            _f(data["budget"]["total"] / periods, data["budget"]["total"])
+        )
+    if goals and draw(st.booleans()):
+        data["goals"] = [
+            {
+                "metric": draw(
+                    st.sampled_from(["visits", "conversions", "impressions", "reach_share"])
+                ),
+                "target": draw(_f(0.001, 0.2)),  # small: reach_share, or tiny volumes
+                "by": draw(st.integers(1, periods)),
+                "hard": draw(st.booleans()),
+            }
+        ]
+    if draw(st.booleans()):
+        data["objective"] = {"maximize": draw(st.sampled_from(["visits", "reach", "impressions"]))}
+    return data
+
+
+def _scaled(data: dict[str, Any], k: float) -> dict[str, Any]:
+    """Every money amount times k."""
+    d = copy.deepcopy(data)
+    for key in ("total", "media", "period_max", "period_min"):
+        if key in d["budget"]:
+            d["budget"][key] *= k
+    for t in d["tactics"]:
+        t["cpm"] *= k
+        if t.get("max_spend") is not None:
+            t["max_spend"] *= k
+    for c in d.get("communities", []):
+        c["setup_cost"] *= k
+        c["content_cost_per_post"] *= k
+    d["webcare"]["hourly_rate"] *= k
+    d["adverse_events"]["cost_per_case"] *= k
+    return d
+
+
+@settings(max_examples=30)
+@given(data=scenarios())
+def test_optimal_plans_keep_every_promise(data: dict[str, Any]) -> None:
+    """Budget and caps are never exceeded, hard goals are met whenever the status is optimal,
+    and the simulated plan delivers at least what the optimiser promised."""
+    s = Scenario.from_dict(data)
+    plan = optimize(s, **FAST)
+    assert plan.status in ("optimal", "infeasible")
+    if plan.status == "optimal":
+        assert plan.verification.passed
+        assert not plan.outcome.violations
+        assert plan.outcome.totals["cost_total"] <= s.budget.total * (1 + 1e-6)
+        assert all(g.met for g in plan.outcome.goals if g.hard)
+        assert plan.verification.goods_ok and plan.verification.loads_ok
+
+
+@settings(max_examples=25)
+@given(data=scenarios(), factor=_f(1.05, 3.0))
+def test_more_budget_is_never_worse(data: dict[str, Any], factor: float) -> None:
+    """Raising the budget never lowers the optimum (nor turns a feasible scenario infeasible)."""
+    s = Scenario.from_dict(data)
+    more = s.with_overrides({"budget.total": s.budget.total * factor})
+    a, b = optimize(s, **FAST), optimize(more, **FAST)
+    if a.status == "optimal":
+        assert b.status == "optimal"
+        assert b.predicted_objective >= a.predicted_objective - 1e-7 * max(
+            1.0, abs(a.predicted_objective)
+        )
+
+
+@settings(max_examples=20)
+@given(data=scenarios())
+def test_money_scale_leaves_shares_unchanged(data: dict[str, Any]) -> None:
+    """Scaling every money amount by 100 leaves the allocation shares and the optimum unchanged."""
+    a = optimize(Scenario.from_dict(data), **FAST)
+    b = optimize(Scenario.from_dict(_scaled(data, 100.0)), **FAST)
+    assert a.status == b.status
+    if a.status != "optimal":
+        return
+    # The objectives drawn here are volumes (not money), so they must not change.
+    assert abs(b.predicted_objective - a.predicted_objective) <= 1e-5 * max(
+        1.0, abs(a.predicted_objective)
+    )
+    share_a = a.spend.sum(axis=0) / max(a.spend.sum(), 1e-12)
+    share_b = b.spend.sum(axis=0) / max(b.spend.sum(), 1e-12)
+    assert np.allclose(share_a, share_b, atol=1e-3)
+    assert a.community == b.community
+
+
+@settings(max_examples=20)
+@given(data=scenarios(goals=False), targets=st.lists(_f(1, 1e7), min_size=1, max_size=3))
+def test_soft_goals_never_make_a_feasible_scenario_infeasible(
+    data: dict[str, Any], targets: list[float]
+) -> None:
+    """However far out of reach, soft goals only cost a penalty."""
+    s = Scenario.from_dict(data)
+    if optimize(s, **FAST).status != "optimal":
+        return
+    metrics = ["visits", "conversions", "impressions"]
+    soft = [
+        {"metric": metrics[i % 3], "target": t, "hard": False, "weight": 0.5}
+        for i, t in enumerate(targets)
+    ]
+    plan = optimize(Scenario.from_dict({**data, "goals": soft}), **FAST)
+    assert plan.status == "optimal"
