@@ -16,6 +16,7 @@ from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import simulate
 
 if TYPE_CHECKING:
+    from funnelopt.analysis.sweep import Sweep, sweep
     from funnelopt.optimizer import optimize
     from funnelopt.plan import Diagnosis, Plan, Sensitivity, Strategy, Verification
 
@@ -32,6 +33,8 @@ _LAZY = {
     "Sensitivity": ("funnelopt.plan", "Sensitivity"),
     "Strategy": ("funnelopt.plan", "Strategy"),
     "Verification": ("funnelopt.plan", "Verification"),
+    "sweep": ("funnelopt.analysis.sweep", "sweep"),
+    "Sweep": ("funnelopt.analysis.sweep", "Sweep"),
 }
 
 
@@ -59,8 +62,10 @@ __all__ = [
     "Sensitivity",
     "SolverError",
     "Strategy",
+    "Sweep",
     "Verification",
     "__version__",
     "optimize",
     "simulate",
+    "sweep",
 ]

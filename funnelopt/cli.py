@@ -1,29 +1,294 @@
-"""The command line: parses, calls the library, renders. Nothing else."""
+"""The command line: parses, calls the library, renders. Nothing else.
+
+Exit codes: 0 success; 1 the goals cannot be met (the diagnosis is printed); 2 invalid
+input (one line per problem, naming the field); 3 solver failure.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from funnelopt import __version__
-from funnelopt.errors import ScenarioError
+from funnelopt.errors import Problem, ScenarioError, SolverError
 from funnelopt.scenario import Scenario
+
+if TYPE_CHECKING:
+    from funnelopt.plan import Plan
 
 EXIT_OK = 0
 EXIT_INFEASIBLE = 1
 EXIT_INVALID = 2
 EXIT_SOLVER = 3
 
-
-def _load(path: str) -> Scenario:
-    if path == "-":
-        return Scenario.from_text(sys.stdin.read())
-    return Scenario.from_file(path)
+FORMATS = ("table", "json", "csv", "markdown")
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    scenario = _load(args.file)
+# -- input -----------------------------------------------------------------------------------
+
+
+def load(path: str, sets: Sequence[str] = ()) -> Scenario:
+    """A scenario from a file (or ``-`` for stdin) with ``--set PATH=VALUE`` overrides applied."""
+    scenario = Scenario.from_text(sys.stdin.read()) if path == "-" else Scenario.from_file(path)
+    overrides = parse_sets(sets)
+    return scenario.with_overrides(overrides) if overrides else scenario
+
+
+def parse_sets(sets: Sequence[str]) -> dict[str, Any]:
+    """``["budget.total=120000", "name=X"]`` -> ``{"budget.total": 120000, "name": "X"}``.
+
+    Values are read as JSON where they parse (numbers, true/false, null, lists, quoted
+    strings) and as plain strings otherwise; the scenario then validates them by type.
+    """
+    out: dict[str, Any] = {}
+    problems = []
+    for item in sets:
+        path, sep, raw = item.partition("=")
+        if not sep or not path.strip():
+            problems.append(Problem("--set", item, "must be PATH=VALUE, e.g. budget.total=120000"))
+            continue
+        try:
+            value: Any = json.loads(raw, parse_constant=_no_constant)
+        except ValueError:
+            value = raw
+        out[path.strip()] = value
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(name)
+
+
+def _write(text: str, out: str | None) -> None:
+    if out:
+        Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def _optimize(s: Scenario, args: argparse.Namespace) -> Plan:
+    from funnelopt.optimizer import optimize
+
+    return optimize(s, backend=args.backend, tolerance=args.tolerance)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from funnelopt.report.text import render_plan
+
+    s = load(args.file, args.set)
+    plan = _optimize(s, args)
+    text = (
+        plan.to_json() if args.format == "json" else render_plan(plan, args.format, s.budget.total)
+    )
+    _write(text, args.out)
+    return EXIT_OK if plan.optimal else EXIT_INFEASIBLE
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from funnelopt.report.text import diagnosis_lines, whatif_table
+
+    if not args.set:
+        raise ScenarioError([Problem("--set", None, "whatif needs at least one --set PATH=VALUE")])
+    base_s = load(args.file)
+    new_s = base_s.with_overrides(parse_sets(args.set))
+    base, new = _optimize(base_s, args), _optimize(new_s, args)
+    if args.format == "json":
+        data = {
+            "schema_version": 1,
+            "changes": parse_sets(args.set),
+            "base": base.to_dict(),
+            "whatif": new.to_dict(),
+        }
+        _write(_json(data), args.out)
+    else:
+        md = args.format == "markdown"
+        changes = ", ".join(args.set)
+        lines = [f"What if {changes}?", "", whatif_table(base, new, md)]
+        if not new.optimal:
+            lines += ["", *diagnosis_lines(new)]
+        _write("\n".join(lines), args.out)
+    return EXIT_OK if new.optimal else EXIT_INFEASIBLE
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from funnelopt.analysis.sweep import parse_values, sweep
+    from funnelopt.report.text import sweep_table
+
+    s = load(args.file, args.set)
+    if len(args.param) != len(args.values):
+        raise ScenarioError(
+            [Problem("--values", args.values, "give one --values for each --param")]
+        )
+    grid = {}
+    for p, v in zip(args.param, args.values, strict=True):
+        try:
+            grid[p] = parse_values(v)
+        except ValueError as exc:
+            raise ScenarioError([Problem("--values", v, str(exc))]) from None
+    show = sys.stderr.isatty() and not args.quiet
+    sw = sweep(
+        s,
+        grid,
+        backend=args.backend,
+        tolerance=args.tolerance,
+        progress=_progress_bar if show else None,
+    )
+    if show:
+        sys.stderr.write("\n")
+    if args.format == "json":
+        _write(sw.to_json(), args.out)
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        keys = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
+        w.writerow([*sw.params, "status", "objective", *keys])
+        for pt in sw.points:
+            w.writerow(
+                [*pt.values.values(), pt.status, pt.objective, *(pt.totals.get(k) for k in keys)]
+            )
+        _write(buf.getvalue(), args.out)
+    else:
+        md = args.format == "markdown"
+        lines = [
+            f"Sweep of {', '.join(sw.params)}: {sw.objective_name} per point",
+            "",
+            sweep_table(sw, md),
+        ]
+        if sw.knee:
+            lines += [
+                "",
+                f"Knee of the frontier: {sw.knee['values']} ({sw.objective_name} {sw.knee['objective']:,.1f})",
+            ]
+        _write("\n".join(lines), args.out)
+    return EXIT_OK
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\rsweep [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from funnelopt.report.text import compare_table
+
+    scenarios = [load(f, args.set) for f in args.files]
+    plans = [_optimize(s, args) for s in scenarios]
+    if args.format == "json":
+        data = {
+            "schema_version": 1,
+            "scenarios": [
+                {"file": f, "plan": p.to_dict()} for f, p in zip(args.files, plans, strict=True)
+            ],
+        }
+        _write(_json(data), args.out)
+    else:
+        names = [Path(f).stem if f != "-" else "stdin" for f in args.files]
+        _write(compare_table(names, plans, args.format == "markdown"), args.out)
+    return EXIT_OK
+
+
+def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
+    """Spend per tactic from a CSV (a ``period`` column and one column per tactic) or JSON
+    (``{"spend": {tactic: [...]}}`` as ``plan --format json`` writes, or ``{tactic: [...]}``)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError([Problem("PLAN", path, f"cannot be read: {exc.strerror}")]) from None
+    if p.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError([Problem("PLAN", path, f"not valid JSON: {exc}")]) from None
+        spend = data.get("spend", data) if isinstance(data, dict) else None
+        if not isinstance(spend, dict):
+            raise ScenarioError(
+                [Problem("PLAN", path, "must map tactic ids to per-period spend lists")]
+            )
+        return {str(k): [float(x or 0.0) for x in v] for k, v in spend.items()}
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows:
+        raise ScenarioError([Problem("PLAN", path, "has no rows")])
+    cols = [c for c in rows[0] if c and c.strip().lower() not in ("period", scenario.period_label)]
+    tactic_cols = [c for c in cols if c in scenario.tactic_ids]
+    if not tactic_cols:
+        known = ", ".join(scenario.tactic_ids)
+        raise ScenarioError([Problem("PLAN", path, f"needs a column per tactic ({known})")])
+    try:
+        return {c: [float(r[c] or 0.0) for r in rows] for c in tactic_cols}
+    except ValueError as exc:
+        raise ScenarioError(
+            [Problem("PLAN", path, f"has a value that is not a number: {exc}")]
+        ) from None
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from funnelopt.report.text import outcome_summary
+    from funnelopt.simulator import simulate
+    from funnelopt.solve import objective_value
+
+    s = load(args.file, args.set)
+    spend = read_plan_file(args.plan, s)
+    community = {c.id: c.mode != "off" for c in s.communities}
+    for c in s.communities:
+        tactic_ids = [t.id for t in s.tactics if t.account == c.id]
+        if c.mode == "auto" and not any(sum(spend.get(t, [])) > 0 for t in tactic_ids):
+            community[c.id] = False  # no follower ads in the plan: read it as "no community"
+    outcome = simulate(s, spend, community)
+    value = objective_value(s, outcome)
+    best = _optimize(s, args)
+    gap = None
+    if best.objective is not None:
+        gap = (
+            (value - best.objective) if s.objective.kind == "minimize" else (best.objective - value)
+        )
+    if args.format == "json":
+        data = {
+            "schema_version": 1,
+            "objective": value,
+            "optimum": best.objective,
+            "gap_to_optimum": gap,
+            "outcome": outcome.to_dict(),
+        }
+        _write(_json(data), args.out)
+    else:
+        md = args.format == "markdown"
+        name = best.objective_name
+        lines = [f"Plan {args.plan} on {s.name}", f"Objective: {name} = {value:,.1f}"]
+        if best.objective is not None and gap is not None:
+            if gap >= 0:
+                lines.append(
+                    f"The optimum is {best.objective:,.1f}: this plan is {gap:,.1f} {name} away from it."
+                )
+            else:
+                lines.append(
+                    f"The optimiser's plan gives {best.objective:,.1f}: this plan is {-gap:,.1f} {name} better, "
+                    f"within the optimiser's {best.tolerance:.1%} tolerance of the exact optimum."
+                )
+        lines += ["", outcome_summary(outcome, md)]
+        _write("\n".join(lines), args.out)
+    return EXIT_OK if outcome.feasible and outcome.goals_met else EXIT_INFEASIBLE
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    scenario = load(args.file, args.set)
     n_t, n_c, n_g = len(scenario.tactics), len(scenario.communities), len(scenario.goals)
     print(
         f"{args.file}: valid - {scenario.name!r}, {scenario.periods} {scenario.period_label}s, "
@@ -32,17 +297,129 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from funnelopt.schemas import schema
+
+    _write(_json(schema(args.kind)), args.out)
+    return EXIT_OK
+
+
+def example_text(kind: str) -> str:
+    """The text of a shipped example scenario (``full`` or ``traffic``)."""
+    name = {"full": "disease_awareness.toml", "traffic": "traffic_only.toml"}[kind]
+    from importlib.resources import files
+
+    packaged = files("funnelopt").joinpath("examples", name)
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    # A source checkout (editable install): the examples live beside the package.
+    return (Path(__file__).resolve().parent.parent / "examples" / name).read_text(encoding="utf-8")
+
+
+def cmd_example(args: argparse.Namespace) -> int:
+    _write(example_text(args.kind), args.out)
+    return EXIT_OK
+
+
+# -- parser --------------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``funnelopt`` command."""
     parser = argparse.ArgumentParser(
         prog="funnelopt",
         description="Plan disease-awareness social-media campaigns and optimise their budget.",
+        epilog="Exit codes: 0 ok, 1 goals cannot be met, 2 invalid input, 3 solver failure.",
     )
     parser.add_argument("--version", action="version", version=f"funnelopt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    check = sub.add_parser("check", help="validate a scenario file (TOML or JSON; - for stdin)")
-    check.add_argument("file", metavar="FILE")
-    check.set_defaults(func=_cmd_check)
+
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str, solve: bool = True
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        p.add_argument("--out", metavar="PATH", help="write to a file instead of standard output")
+        if solve:
+            p.add_argument(
+                "--backend",
+                choices=("highs", "pulp"),
+                default="highs",
+                help="solver (default highs)",
+            )
+            p.add_argument(
+                "--tolerance", type=float, default=0.005, help="curve accuracy (default 0.005)"
+            )
+        return p
+
+    def sets(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="PATH=VALUE",
+            help="override a field, e.g. budget.total=120000",
+        )
+
+    def fmt(p: argparse.ArgumentParser, choices: Sequence[str] = FORMATS) -> None:
+        p.add_argument(
+            "--format", choices=choices, default="table", help="output format (default table)"
+        )
+
+    p = command("plan", cmd_plan, "optimise a scenario and show the plan")
+    p.add_argument("file", metavar="FILE", help="scenario (TOML or JSON; - for stdin)")
+    sets(p)
+    fmt(p)
+
+    p = command("whatif", cmd_whatif, "the plan under changes, beside the base plan")
+    p.add_argument("file", metavar="FILE")
+    sets(p)
+    fmt(p, ("table", "json", "markdown"))
+
+    p = command("sweep", cmd_sweep, "re-plan over a grid of one or two fields")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--param", action="append", required=True, metavar="PATH", help="field to vary (up to two)"
+    )
+    p.add_argument(
+        "--values",
+        action="append",
+        required=True,
+        metavar="SPEC",
+        help="start:stop:count or a,b,c (one per --param)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    sets(p)
+    fmt(p)
+
+    p = command("compare", cmd_compare, "optimise scenarios and show them side by side")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    sets(p)
+    fmt(p, ("table", "json", "markdown"))
+
+    p = command(
+        "simulate", cmd_simulate, "evaluate a hand-made plan and its distance to the optimum"
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "plan", metavar="PLAN", help="PLAN.csv (period + one column per tactic) or PLAN.json"
+    )
+    sets(p)
+    fmt(p, ("table", "json", "markdown"))
+
+    p = command(
+        "check", cmd_check, "validate a scenario file (TOML or JSON; - for stdin)", solve=False
+    )
+    p.add_argument("file", metavar="FILE")
+    sets(p)
+
+    p = command(
+        "schema", cmd_schema, "print a JSON Schema: scenario (default), plan or sweep", solve=False
+    )
+    p.add_argument("kind", nargs="?", choices=("scenario", "plan", "sweep"), default="scenario")
+
+    p = command("example", cmd_example, "print a commented starter scenario", solve=False)
+    p.add_argument("--kind", choices=("full", "traffic"), default="full")
     return parser
 
 
@@ -59,6 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INVALID
+    except SolverError as exc:
+        print(f"solver failure: {exc}", file=sys.stderr)
+        return EXIT_SOLVER
+    except BrokenPipeError:  # e.g. `funnelopt plan x.toml | head`
+        return EXIT_OK
     return code
 
 

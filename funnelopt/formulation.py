@@ -48,6 +48,9 @@ class Options:
     budget: bool = True
     goals: Literal["hard", "elastic", "none"] = "hard"
     objective: ObjectiveSpec | None = None
+    #: Size the spend segments for this budget instead of the scenario's (budget sweeps
+    #: formulate once at the largest budget and change only the budget rows).
+    segment_budget: float | None = None
 
 
 @dataclass(eq=False)
@@ -234,6 +237,8 @@ def build(
 
     # -- spend segments ------------------------------------------------------------
     caps = [c for c in ((b.media, b.total) if opt.budget else ()) if c is not None]
+    if opt.segment_budget is not None:
+        caps = [opt.segment_budget]
     if b.period_max is not None:
         caps.append(b.period_max)
     cell_t_l, cell_j_l, cell_u_l = [], [], []

@@ -13,7 +13,7 @@ from funnelopt.backends import Backend, get_backend
 from funnelopt.errors import Problem, ScenarioError, SolverError
 from funnelopt.formulation import GOODS, LOADS, Formulation, Options
 from funnelopt.lp import RawSolution, Status
-from funnelopt.outcome import Outcome
+from funnelopt.outcome import FloatArray, Outcome
 from funnelopt.plan import Plan, Strategy, Verification
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate
@@ -31,6 +31,7 @@ def optimize(
     strategies: bool = True,
     analysis: bool = True,
     time_limit: float | None = None,
+    options: Options | None = None,
 ) -> Plan:
     """Optimise a campaign's budget split.
 
@@ -50,6 +51,8 @@ def optimize(
         Compute sensitivity (and the diagnosis when goals cannot be met).
     time_limit
         Seconds per solver run (None: no limit).
+    options
+        Formulation variants (advanced; sweeps use it to share one formulation).
 
     Examples
     --------
@@ -63,10 +66,9 @@ def optimize(
     if not 0 < tolerance < 0.5:
         raise ScenarioError([Problem("tolerance", tolerance, "must be in (0, 0.5), e.g. 0.005")])
     be = get_backend(backend) if isinstance(backend, str) else backend
-    run = solve(scenario, be, tolerance, time_limit=time_limit)
-    objective_name = _objective_name(scenario)
+    run = solve(scenario, be, tolerance, options, time_limit=time_limit)
     common = dict(
-        objective_name=objective_name,
+        objective_name=objective_name(scenario),
         scenario_name=scenario.name,
         currency=scenario.currency,
         tactic_ids=tuple(scenario.tactic_ids),
@@ -92,7 +94,7 @@ def optimize(
             **common,  # type: ignore[arg-type]
         )
 
-    outcome, verification, predicted = _verify(scenario, run)
+    outcome, verification, predicted = verify(scenario, run.form, run.final.x)
     if not verification.passed:
         raise SolverError(
             "the solver's plan failed the simulator's check ("
@@ -125,7 +127,8 @@ def optimize(
     )
 
 
-def _objective_name(s: Scenario) -> str:
+def objective_name(s: Scenario) -> str:
+    """The name the objective is reported under: a metric, ``cost`` or ``weighted``."""
     o = s.objective
     if o.kind == "minimize":
         return "cost"
@@ -134,11 +137,11 @@ def _objective_name(s: Scenario) -> str:
     return "weighted"
 
 
-def _verify(s: Scenario, run: Solved) -> tuple[Outcome, Verification, dict[str, float]]:
-    """Simulate the plan and compare it with the optimiser's own figures."""
-    form: Formulation = run.form
-    x = run.final.x
-    outcome = simulate(s, run.spend, run.community)
+def verify(
+    s: Scenario, form: Formulation, x: FloatArray
+) -> tuple[Outcome, Verification, dict[str, float]]:
+    """Simulate the solution ``x`` and compare it with the optimiser's own figures."""
+    outcome = simulate(s, form.spend(x), form.community(x))
     pred = form.predicted(x)
     predicted = {
         k: float(v.sum()) for k, v in pred.items() if k not in ("followers", "reach", "reach_share")

@@ -379,9 +379,14 @@ class Scenario(_Model):
                 _set_path(data, path, value)
             except _PathError as exc:
                 problems.append(Problem(path, value, str(exc)))
+        try:
+            new = type(self).from_dict(data)
+        except ScenarioError as exc:
+            # Report unknown paths and invalid values together, each once.
+            raise ScenarioError(problems + exc.problems) from None
         if problems:
             raise ScenarioError(problems)
-        return type(self).from_dict(data)
+        return new
 
     def field_paths(self) -> list[str]:
         """Every path :meth:`with_overrides` accepts for this scenario (leaf fields)."""

@@ -22,6 +22,8 @@ from funnelopt.simulator import goal_value
 
 #: Relative slack on the primary objective when picking the cheapest optimal plan.
 TIE_SLACK = 1e-7
+#: Largest extra cost per unit of spend that the tie-break's spreading weights add.
+TIE_SPREAD = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,9 +115,8 @@ def _cheapest(
     """Among plans within TIE_SLACK of the optimum, the one with the lowest total cost."""
     lp = form.lp
     floor = primary.objective - TIE_SLACK * max(1.0, abs(primary.objective))
-    cost = np.asarray(form.metrics["cost_total"].sum(axis=0)).ravel()
     tie = LinearProgram(
-        c=-cost,
+        c=tie_break_objective(form),
         A=sparse.vstack([lp.A, sparse.csr_matrix(lp.c)], format="csr"),
         row_lo=np.append(lp.row_lo, floor),
         row_hi=np.append(lp.row_hi, INF),
@@ -132,6 +133,22 @@ def _cheapest(
     sol = backend.solve(tie, time_limit)
     # A tie-break that fails numerically leaves the primary plan: it is optimal too.
     return sol if sol.status is Status.OPTIMAL else primary
+
+
+def tie_break_objective(form: Formulation) -> FloatArray:
+    """Minus the total cost, plus a tiny spread of weights that makes the cheapest plan unique.
+
+    Without it, equally cheap plans (identical weeks, say) are a matter of the solver's
+    path, so a warm re-solve and a cold solve could report different (equally good) plans.
+    The weights add at most TIE_SPREAD of the spend to the cost and favour earlier cells.
+    """
+    cost = np.asarray(form.metrics["cost_total"].sum(axis=0)).ravel()
+    n_cells = max(1, len(form.cell_t))
+    rank = (
+        form.cell_j[form.seg_cell] * form.scenario.periods + form.cell_t[form.seg_cell]
+    ) / n_cells
+    cost[form.seg_col] += TIE_SPREAD * (1.0 + rank / max(1, len(form.scenario.tactics)))
+    return -cost
 
 
 def lp_duals(solved: Solved, backend: Backend) -> RawSolution | None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import jsonschema
+import pytest
 from conftest import EXAMPLES
 
 import funnelopt
+from funnelopt.schemas import schema
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -62,3 +68,166 @@ def test_malformed_toml_is_exit_2() -> None:
 def test_no_command_prints_help() -> None:
     r = run()
     assert r.returncode == 2 and "usage: funnelopt" in r.stdout
+
+
+# -- the what-if CLI ----------------------------------------------------------------------------
+
+FULL = str(EXAMPLES / "disease_awareness.toml")
+SMALL = str(EXAMPLES / "traffic_only.toml")
+
+
+def test_plan_table_fits_80_columns() -> None:
+    r = run("plan", FULL)
+    assert r.returncode == 0, r.stderr
+    assert "OPTIMAL" in r.stdout and "Spend per week" in r.stdout and "Strategies" in r.stdout
+    assert "+1,000 EUR total budget ->" in r.stdout
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+
+
+def test_plan_json_is_deterministic_and_valid() -> None:
+    a, b = run("plan", FULL, "--format", "json"), run("plan", FULL, "--format", "json")
+    assert a.returncode == 0 and a.stdout == b.stdout
+    data = json.loads(a.stdout)
+    jsonschema.validate(data, schema("plan"))
+    assert data["status"] == "optimal" and data["schema_version"] == 1
+
+
+def test_plan_from_stdin_json_with_sets() -> None:
+    from funnelopt import Scenario
+
+    text = Scenario.from_file(SMALL).to_json()
+    r = run("plan", "-", "--set", "budget.total=40000", "--format", "json", stdin=text)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["totals"]["cost_total"] <= 40000 * (1 + 1e-9)
+    assert data["totals"]["cost_total"] > 30000  # the override took effect
+
+
+def test_plan_csv_and_markdown(tmp_path: Path) -> None:
+    out = tmp_path / "plan.csv"
+    r = run("plan", SMALL, "--format", "csv", "--out", str(out))
+    assert r.returncode == 0 and r.stdout == ""
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("period,meta_dark,") and len(lines) == 13
+    md = run("plan", SMALL, "--format", "markdown").stdout
+    assert md.startswith("# ") and "|---|" in md
+
+
+def test_infeasible_plan_exits_1_with_diagnosis() -> None:
+    r = run("plan", FULL, "--set", "goals[2].target=6000")
+    assert r.returncode == 1
+    assert "INFEASIBLE" in r.stdout and "would meet them all" in r.stdout
+    j = run("plan", FULL, "--set", "goals[2].target=6000", "--format", "json")
+    data = json.loads(j.stdout)
+    jsonschema.validate(data, schema("plan"))
+    assert data["diagnosis"]["required_budget"] > 150_000
+
+
+def test_whatif_side_by_side() -> None:
+    r = run("whatif", FULL, "--set", "budget.total=120000", "--set", "tactics.meta_dark.cpm=9.5")
+    assert r.returncode == 0, r.stderr
+    assert "base" in r.stdout and "what-if" in r.stdout and "change" in r.stdout
+    j = json.loads(run("whatif", SMALL, "--set", "budget.total=40000", "--format", "json").stdout)
+    jsonschema.validate(j["base"], schema("plan"))
+    jsonschema.validate(j["whatif"], schema("plan"))
+    assert j["changes"] == {"budget.total": 40000}
+    assert j["whatif"]["objective"] > j["base"]["objective"]
+
+
+def test_sweep_json_frontier_is_monotone() -> None:
+    r = run(
+        "sweep", SMALL, "--param", "budget.total", "--values", "20000:60000:9", "--format", "json"
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # no progress bar when not a terminal
+    data = json.loads(r.stdout)
+    jsonschema.validate(data, schema("sweep"))
+    pts = data["points"]
+    assert [p["values"]["budget.total"] for p in pts] == [20000 + 5000 * i for i in range(9)]
+    objs = [p["objective"] for p in pts if p["status"] == "optimal"]
+    assert len(objs) >= 6 and all(b >= a - 1e-6 for a, b in itertools.pairwise(objs))
+    assert data["knee"] is not None
+
+
+def test_sweep_list_and_two_params() -> None:
+    r = run(
+        "sweep", SMALL, "--param", "budget.total", "--values", "30000,40000",
+        "--param", "tactics.meta_dark.cpm", "--values", "8,12", "--format", "json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    pts = json.loads(r.stdout)["points"]
+    assert len(pts) == 4 and pts[0]["values"] == {"budget.total": 30000, "tactics.meta_dark.cpm": 8}
+    table = run("sweep", SMALL, "--param", "budget.total", "--values", "30000,40000", "--quiet")
+    assert "status" in table.stdout and table.returncode == 0
+
+
+def test_compare() -> None:
+    r = run("compare", FULL, SMALL)
+    assert r.returncode == 0 and "disease_awareness" in r.stdout and "traffic_only" in r.stdout
+    data = json.loads(run("compare", FULL, SMALL, "--format", "json").stdout)
+    for entry in data["scenarios"]:
+        jsonschema.validate(entry["plan"], schema("plan"))
+
+
+def test_simulate_hand_made_plan(tmp_path: Path) -> None:
+    plan_csv = tmp_path / "agency.csv"
+    plan_csv.write_text("period,meta_dark\n" + "".join(f"{t},2500\n" for t in range(1, 13)))
+    r = run("simulate", SMALL, str(plan_csv))
+    assert r.returncode == 0, r.stderr
+    assert "Objective: conversions" in r.stdout
+    data = json.loads(run("simulate", SMALL, str(plan_csv), "--format", "json").stdout)
+    assert data["outcome"]["totals"]["spend"] == pytest.approx(30000)
+    # An even spread is the exact optimum here; the optimiser's plan is within its tolerance.
+    assert data["gap_to_optimum"] >= -0.005 * data["optimum"]
+    # A plan JSON written by `plan --format json` reads back too.
+    pj = tmp_path / "plan.json"
+    pj.write_text(run("plan", SMALL, "--format", "json").stdout)
+    back = json.loads(run("simulate", SMALL, str(pj), "--format", "json").stdout)
+    assert back["gap_to_optimum"] == pytest.approx(0, abs=1e-3 * back["optimum"])
+
+
+def test_schema_and_example(tmp_path: Path) -> None:
+    for kind in ("scenario", "plan", "sweep"):
+        r = run("schema", kind)
+        assert r.returncode == 0
+        jsonschema.Draft202012Validator.check_schema(json.loads(r.stdout))
+    text = run("example").stdout
+    (tmp_path / "s.toml").write_text(text)
+    assert run("check", str(tmp_path / "s.toml")).returncode == 0
+    assert "traffic" in run("example", "--kind", "traffic").stdout.lower()
+    jsonschema.validate(tomllib.loads(text), json.loads(run("schema").stdout))
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("plan", FULL, "--set", "tactics.meta_drk.cpm=3"), "did you mean 'meta_dark'"),
+        (("plan", FULL, "--set", "budget.totl=3"), "did you mean 'budget.total'"),
+        (("plan", FULL, "--set", "budget.total=-5"), "budget.total = -5: must be > 0"),
+        (("plan", FULL, "--set", "tactics.meta_dark.ctr=NaN"), "tactics.meta_dark.ctr = 'NaN'"),
+        (("plan", FULL, "--set", "periods=many"), "periods = 'many'"),
+        (("plan", FULL, "--set", "nonsense"), "must be PATH=VALUE"),
+        (("whatif", FULL), "whatif needs at least one --set"),
+        (("sweep", SMALL, "--param", "budget.total", "--values", "1:2"), "start:stop:count"),
+        (("simulate", SMALL, "/nonexistent.csv"), "cannot be read"),
+        (("plan", "/nonexistent.toml"), "cannot be read"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_field(args: tuple[str, ...], expected: str) -> None:
+    r = run(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert expected in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_toml_from_stdin() -> None:
+    r = run("plan", "-", stdin="[budget\ntotal = 5")
+    assert r.returncode == 2 and "not valid TOML" in r.stderr
+
+
+def test_wrong_types_in_file(tmp_path: Path) -> None:
+    text = Path(SMALL).read_text().replace("cpm           = 12.0", 'cpm = "cheap"', 1)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    r = run("plan", str(bad))
+    assert r.returncode == 2 and "tactics.meta_dark.cpm = 'cheap'" in r.stderr

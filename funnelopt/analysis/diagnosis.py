@@ -88,9 +88,10 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
     need_run = run(objective="cost", budget=False)
     if need_run.status is Status.OPTIMAL:
         required = _cost(need_run)
+        media = float(need_run.spend.sum())
         msg = (
             f"The hard goals cannot all be met within the budget; a total budget of "
-            f"{cur} {required:,.0f} would meet them all."
+            f"{cur} {required:,.0f} (of which media {cur} {media:,.0f}) would meet them all."
         )
         return Diagnosis(
             msg,

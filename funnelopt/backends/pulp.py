@@ -93,7 +93,7 @@ class PulpBackend:
         import pulp
 
         prob, xs, cons = self.build(lp)
-        solver = self._solver or pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
+        solver = self._solver or pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=1e-9)
         start = time.perf_counter()
         prob.solve(solver)
         seconds = time.perf_counter() - start

@@ -1,0 +1,247 @@
+"""Sweeps: re-plan over a grid of one or two scenario fields (design section 5).
+
+A budget sweep gives the efficient frontier (budget -> best objective) and its knee.
+Budget-only sweeps on HiGHS re-solve one model warm (only row bounds change between
+points); other sweeps re-plan each point, optionally on any
+``concurrent.futures.Executor`` (a process pool, or a Dask cluster's
+``client.get_executor()``) so funnelopt needs no scheduler of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from funnelopt.outcome import _num
+from funnelopt.plan import SCHEMA_VERSION
+from funnelopt.scenario import Scenario
+
+#: Totals each sweep point reports.
+POINT_TOTALS = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
+BUDGET_PATHS = ("budget.total", "budget.media")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One grid point: the parameter values, the status, the objective and key totals."""
+
+    values: dict[str, Any]
+    status: str
+    objective: float | None
+    totals: dict[str, float]
+    community: dict[str, bool]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "values": self.values,
+            "status": self.status,
+            "objective": _num(self.objective),
+            "totals": {k: _num(v) for k, v in self.totals.items()},
+            "community": dict(sorted(self.community.items())),
+        }
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The result of :func:`sweep`: one point per grid value, in grid order."""
+
+    scenario_name: str
+    params: tuple[str, ...]
+    objective_name: str
+    currency: str
+    points: tuple[SweepPoint, ...]
+    knee: dict[str, Any] | None
+    warm: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys (the ``sweep`` schema of the CLI)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "scenario": self.scenario_name,
+            "params": list(self.params),
+            "objective_name": self.objective_name,
+            "currency": self.currency,
+            "points": [p.to_dict() for p in self.points],
+            "knee": self.knee,
+        }
+
+    def to_json(self) -> str:
+        """Deterministic JSON."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def __repr__(self) -> str:
+        ok = sum(p.status == "optimal" for p in self.points)
+        knee = f"; knee at {self.knee['values']}" if self.knee else ""
+        return f"<Sweep {', '.join(self.params)}: {len(self.points)} points, {ok} optimal{knee}>"
+
+
+def parse_values(spec: str) -> list[Any]:
+    """``"50000:250000:21"`` (start:stop:count, inclusive) or ``"8,9,10"`` or a single value."""
+    if ":" in spec:
+        parts = spec.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"{spec!r}: a range is start:stop:count, e.g. 50000:250000:21")
+        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+        if count < 1:
+            raise ValueError(f"{spec!r}: count must be >= 1")
+        return [float(v) for v in np.linspace(start, stop, count)]
+    return [_literal(v.strip()) for v in spec.split(",") if v.strip()]
+
+
+def _literal(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def sweep(
+    scenario: Scenario,
+    grid: Mapping[str, Sequence[Any]],
+    *,
+    backend: str = "highs",
+    tolerance: float = 0.005,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    warm: bool = True,
+) -> Sweep:
+    """Re-plan the scenario at every point of a grid of one or two fields.
+
+    Examples
+    --------
+    >>> from funnelopt import Scenario
+    >>> s = Scenario.from_file("examples/traffic_only.toml")
+    >>> sw = sweep(s, {"budget.total": [20_000, 30_000, 40_000]})
+    >>> [p.status for p in sw.points]
+    ['optimal', 'optimal', 'optimal']
+    """
+    from funnelopt.errors import Problem, ScenarioError
+
+    params = tuple(grid)
+    if not 1 <= len(params) <= 2:
+        raise ScenarioError([Problem("sweep", list(params), "give one or two parameters")])
+    combos = [
+        dict(zip(params, vs, strict=True)) for vs in itertools.product(*(grid[p] for p in params))
+    ]
+    if not combos:
+        raise ScenarioError(
+            [Problem("sweep", list(params), "give at least one value per parameter")]
+        )
+    # Validate every point up front: a typo fails before any solve, naming the field.
+    scenarios = [scenario.with_overrides(c) for c in combos]
+    budget_sweep = all(p in BUDGET_PATHS for p in params)
+    # A budget sweep sizes every point's spend segments for the largest budget, so warm,
+    # serial and parallel runs solve the very same LPs and agree.
+    seg = max(_budget_cap(s_i) for s_i in scenarios) if budget_sweep else None
+    use_warm = budget_sweep and backend == "highs"
+    tasks: list[tuple[Callable[..., list[SweepPoint]], tuple[Any, ...]]]
+    if use_warm and warm and executor is None:
+        from funnelopt.analysis.warm import warm_budget_points
+
+        return _result(
+            scenario, params, warm_budget_points(scenarios, combos, tolerance, seg, progress), True
+        )
+    if use_warm:
+        from funnelopt.analysis.warm import warm_budget_points
+
+        # One fresh model per point: the same LPs as the warm run, solved cold.
+        tasks = [
+            (warm_budget_points, ([s_i], [c], tolerance, seg, None))
+            for s_i, c in zip(scenarios, combos, strict=True)
+        ]
+    else:
+        tasks = [
+            (_one_point, (s_i, c, backend, tolerance))
+            for s_i, c in zip(scenarios, combos, strict=True)
+        ]
+    points: list[SweepPoint] = []
+    if executor is None:
+        for fn, args in tasks:
+            points.extend(fn(*args))
+            if progress:
+                progress(len(points), len(tasks))
+    else:
+        futures = [executor.submit(fn, *args) for fn, args in tasks]
+        for f in futures:
+            points.extend(f.result())
+            if progress:
+                progress(len(points), len(tasks))
+    return _result(scenario, params, points, False)
+
+
+def _result(
+    scenario: Scenario, params: tuple[str, ...], points: Sequence[SweepPoint], warm: bool
+) -> Sweep:
+    from funnelopt.optimizer import objective_name
+
+    name = objective_name(scenario)
+    knee = _knee(params, points) if name != "cost" else None
+    return Sweep(scenario.name, params, name, scenario.currency, tuple(points), knee, warm)
+
+
+def _one_point(
+    s: Scenario, values: dict[str, Any], backend: str, tolerance: float
+) -> list[SweepPoint]:
+    return [evaluate_point(s, values, backend, tolerance)]
+
+
+def evaluate_point(
+    s: Scenario,
+    values: dict[str, Any],
+    backend: str,
+    tolerance: float,
+    segment_budget: float | None = None,
+) -> SweepPoint:
+    """Plan one grid point (cold): a top-level function so process pools can run it."""
+    from funnelopt.formulation import Options
+    from funnelopt.optimizer import optimize
+
+    opts = Options(segment_budget=segment_budget)
+    plan = optimize(
+        s, backend=backend, tolerance=tolerance, strategies=False, analysis=False, options=opts
+    )
+    if plan.outcome is None:
+        return SweepPoint(values, plan.status, None, {}, {})
+    return SweepPoint(
+        values,
+        plan.status,
+        plan.objective,
+        {k: plan.outcome.totals[k] for k in POINT_TOTALS},
+        plan.community,
+    )
+
+
+def _budget_cap(s: Scenario) -> float:
+    return min(c for c in (s.budget.total, s.budget.media) if c is not None)
+
+
+def _knee(params: tuple[str, ...], points: Sequence[SweepPoint]) -> dict[str, Any] | None:
+    """The frontier's knee for a 1-D budget sweep: the point farthest above the chord
+    joining the first and last optimal points (both axes scaled to [0, 1])."""
+    if len(params) != 1 or params[0] not in BUDGET_PATHS:
+        return None
+    ok = [p for p in points if p.status == "optimal" and p.objective is not None]
+    if len(ok) < 3:
+        return None
+    x = np.array([float(p.values[params[0]]) for p in ok])
+    y = np.array([float(p.objective) for p in ok])  # type: ignore[arg-type]
+    if np.ptp(x) <= 0 or np.ptp(y) <= 0:
+        return None
+    xn, yn = (x - x.min()) / np.ptp(x), (y - y.min()) / np.ptp(y)
+    gap = yn - (yn[0] + (yn[-1] - yn[0]) * (xn - xn[0]) / (xn[-1] - xn[0]))
+    i = int(np.argmax(gap))
+    if gap[i] <= 1e-9:
+        return None
+    return {"values": ok[i].values, "objective": _num(ok[i].objective)}
+
+
+__all__ = ["Sweep", "SweepPoint", "evaluate_point", "parse_values", "sweep"]

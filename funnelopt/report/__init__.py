@@ -1,0 +1,1 @@
+"""Reports: plans, outcomes and sweeps rendered for people (text, Markdown) and programs (CSV)."""

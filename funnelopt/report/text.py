@@ -1,0 +1,419 @@
+"""Plain-text and Markdown renderings that fit an 80-column terminal and survive piping."""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+from collections.abc import Sequence
+
+import numpy as np
+
+from funnelopt.analysis.sweep import Sweep
+from funnelopt.outcome import Outcome
+from funnelopt.plan import Plan
+
+WIDTH = 80
+#: Tactic columns shown in the spend table before the rest are grouped as "others".
+MAX_TACTIC_COLUMNS = 4
+
+PHASES = (
+    ("awareness", ("reach", "reach_share", "impressions", "organic_impressions")),
+    ("consideration", ("clicks", "visits", "followers", "engagements")),
+    ("conversion", ("conversions",)),
+)
+COSTS = ("cost_media", "cost_community", "cost_webcare", "cost_ae", "cost_total")
+
+
+def num(x: float | None, digits: int = 0) -> str:
+    """A number with thousands separators; '-' for missing."""
+    if x is None or not np.isfinite(x):
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = False, left: int = 1
+) -> str:
+    """Columns of numbers right-aligned (the first ``left`` columns left-aligned), or Markdown."""
+    if markdown:
+        align = ["---"] * left + ["---:"] * (len(header) - left)
+        out = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(out)
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    lines = []
+    for r in [header, *rows]:
+        cells = [
+            str(c).ljust(w) if i < left else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _title(text: str, markdown: bool, level: int = 2) -> str:
+    return (
+        f"{'#' * level} {text}"
+        if markdown
+        else f"{text}\n{'=' * min(len(text), WIDTH)}"
+        if level == 1
+        else text
+    )
+
+
+def spend_table(plan: Plan, markdown: bool = False) -> str:
+    """Spend per period and tactic (the largest tactics; the rest grouped)."""
+    assert plan.spend is not None and plan.outcome is not None
+    spend = plan.spend
+    order = np.argsort(-spend.sum(axis=0), kind="stable")
+    shown = (
+        sorted(order[:MAX_TACTIC_COLUMNS])
+        if len(order) > MAX_TACTIC_COLUMNS + 1
+        else list(range(spend.shape[1]))
+    )
+    rest = [j for j in range(spend.shape[1]) if j not in shown]
+    header = [plan.outcome.period_label, *(plan.tactic_ids[j][:12] for j in shown)]
+    if rest:
+        header.append(f"{len(rest)} others")
+    header.append("total")
+    rows = []
+    for t in range(spend.shape[0]):
+        row = [str(t + 1), *(num(spend[t, j]) for j in shown)]
+        if rest:
+            row.append(num(spend[t, rest].sum()))
+        rows.append([*row, num(spend[t].sum())])
+    total = ["total", *(num(spend[:, j].sum()) for j in shown)]
+    if rest:
+        total.append(num(spend[:, rest].sum()))
+    rows.append([*total, num(spend.sum())])
+    return table(header, rows, markdown)
+
+
+def funnel_table(outcome: Outcome, markdown: bool = False) -> str:
+    """Totals per phase."""
+    t = outcome.totals
+    rows = []
+    for phase, metrics in PHASES:
+        for i, m in enumerate(metrics):
+            value = f"{t[m]:.1%}" if m == "reach_share" else num(t[m])
+            rows.append([phase if i == 0 else "", m.replace("_", " "), value])
+    return table(["phase", "metric", "total"], rows, markdown, left=2)
+
+
+def cost_table(outcome: Outcome, budget: float | None, markdown: bool = False) -> str:
+    """Cost lines and KPIs."""
+    t, k = outcome.totals, outcome.kpis
+    rows = [
+        [name.replace("cost_", "").replace("ae", "adverse events"), num(t[name])] for name in COSTS
+    ]
+    if budget:
+        rows.append(["budget (total)", num(budget)])
+    rows += [
+        ["per conversion", num(k["cost_per_conversion"], 2)],
+        ["per visit", num(k["cost_per_visit"], 2)],
+        ["per person reached", num(k["cost_per_person_reached"], 3)],
+    ]
+    return table([f"cost ({outcome.currency})", "amount"], rows, markdown)
+
+
+def goals_lines(outcome: Outcome) -> list[str]:
+    """One line per goal: met or missed, achieved vs target."""
+    out = []
+    for g in outcome.goals:
+
+        def fmt(v: float, share: bool = g.metric == "reach_share") -> str:
+            return f"{v:.1%}" if share else num(v)
+
+        state = "met" if g.met else "MISSED"
+        kind = "" if g.hard else " (soft)"
+        line = f"  [{state}] {g.phase}: {g.metric} >= {fmt(g.target)} by {outcome.period_label} {g.by}{kind}: {fmt(g.achieved)}"
+        if not g.met:
+            line += f", short {fmt(g.shortfall)}"
+        out.append(line)
+    return out
+
+
+def sensitivity_lines(plan: Plan) -> list[str]:
+    """Sensitivity in plain words."""
+    sens = plan.sensitivity
+    if sens is None:
+        return []
+    cur, what = plan.currency, sens.objective_name
+    out = []
+    for cap, value in sorted(sens.budget_value.items()):
+        if abs(value) < 1e-9:
+            out.append(f"  {cap} budget does not bind: more {cap} budget buys nothing")
+            continue
+        rng = sens.budget_range.get(cap)
+        where = f" (holds between {num(rng[0])} and {num(rng[1])})" if rng else ""
+        out.append(f"  +1,000 {cur} {cap} budget -> {value:+,.1f} {what}{where}")
+    for goal, cost in sorted(sens.goal_costs.items()):
+        out.append(
+            f"  each extra unit of goal {goal} costs {cost:,.4g} {what if what != 'cost' else cur}"
+        )
+    for b in sens.binding:
+        if b.kind != "budget":
+            out.append(f"  binding: {b.explanation}")
+    if sens.tactic_returns:
+        parts = [
+            f"{k} {v:+,.1f}" for k, v in sorted(sens.tactic_returns.items(), key=lambda kv: -kv[1])
+        ]
+        out.append(
+            f"  return per extra 1,000 {cur} ({what if what != 'cost' else 'conversions'}): "
+            + ", ".join(parts)
+        )
+    for tid, why in sorted(sens.unused.items()):
+        out.append(f"  unused {tid}: {why}")
+    return out
+
+
+def strategy_lines(plan: Plan) -> list[str]:
+    """The with/without community comparison."""
+    out = []
+    if plan.strategies and any(
+        st.objective != st.totals.get(plan.objective_name) for st in plan.strategies
+    ):
+        out.append("  (objectives include soft-goal penalties: weight x shortfall)")
+    for st in plan.strategies:
+        mark = " (chosen)" if st.chosen else ""
+        if st.status != "optimal":
+            out.append(f"  {st.name}{mark}: goals cannot be met")
+            continue
+        t = st.totals
+        out.append(
+            f"  {st.name}{mark}: objective {num(st.objective, 1)}; conversions {num(t['conversions'])}, "
+            f"followers {num(t['followers'])}, cost {num(t['cost_total'])}"
+        )
+    return out
+
+
+def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> str:
+    """A plan as ``table`` (text), ``markdown`` or ``csv`` (spend and metrics per period)."""
+    if fmt == "csv":
+        return plan_csv(plan)
+    md = fmt == "markdown"
+    out = [_title(f"{plan.scenario_name}: {plan.status.upper()}", md, 1)]
+    cert = f"backend {plan.backend}, tolerance {plan.tolerance:.2%}"
+    if plan.verification:
+        cert += f", verified by simulation (largest gap {plan.verification.max_gap:.2%})"
+    out.append(cert)
+    if plan.outcome is None or plan.spend is None:
+        out += ["", *diagnosis_lines(plan)]
+        text = "\n".join(out) + "\n"
+        return text if md else wrap(text)
+    o = plan.outcome
+    obj = f"Objective: {plan.objective_name} = {num(plan.objective, 1)}"
+    if plan.penalty > 0:
+        obj += f" (after a soft-goal penalty of {num(plan.penalty, 1)})"
+    comm = ", ".join(f"{k} {'on' if v else 'off'}" for k, v in plan.community.items())
+    out += [obj + (f"; community: {comm}" if comm else ""), ""]
+    out += [_title(f"Spend per {o.period_label} ({plan.currency})", md), spend_table(plan, md), ""]
+    out += [_title("Funnel", md), funnel_table(o, md), ""]
+    out += [_title("Costs", md), cost_table(o, budget, md), ""]
+    if o.goals:
+        out += [_title("Goals", md), *goals_lines(o), ""]
+    if plan.strategies:
+        out += [_title("Strategies: a community, or just traffic?", md), *strategy_lines(plan), ""]
+    sens = sensitivity_lines(plan)
+    if sens:
+        out += [_title("Sensitivity", md), *sens, ""]
+    return "\n".join(out) if md else wrap("\n".join(out))
+
+
+def diagnosis_lines(plan: Plan) -> list[str]:
+    """Why the goals cannot be met, in words."""
+    d = plan.diagnosis
+    if d is None:
+        return ["The hard goals cannot all be met."]
+    out = [d.message, ""]
+    for g in d.goals:
+        out.append(
+            f"  {g.metric} >= {num(g.target, 2)} by {g.by}: best alone {num(g.best_alone, 2)}, "
+            f"together {num(g.best_together, 2)}, short {num(g.shortfall, 2)}"
+        )
+    out += [f"  conflict: {c}" for c in d.conflicts]
+    out += [f"  limit: {lim}" for lim in d.limits]
+    if d.required_budget is not None:
+        media = f" (media {num(d.required_media)})" if d.required_media is not None else ""
+        out.append(
+            f"  budget that meets every hard goal: {plan.currency} {num(d.required_budget)}{media}"
+        )
+    return out
+
+
+def plan_csv(plan: Plan) -> str:
+    """Per period: spend per tactic and the main simulated metrics."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if plan.spend is None or plan.outcome is None:
+        w.writerow(["status"])
+        w.writerow([plan.status])
+        return buf.getvalue()
+    metrics = (
+        "reach",
+        "visits",
+        "followers",
+        "conversions",
+        "webcare_hours",
+        "ae_cases",
+        "cost_total",
+    )
+    w.writerow(["period", *plan.tactic_ids, *metrics])
+    for t in range(plan.spend.shape[0]):
+        w.writerow(
+            [
+                t + 1,
+                *(f"{v:.2f}" for v in plan.spend[t]),
+                *(f"{plan.outcome.per_period[m][t]:.4f}" for m in metrics),
+            ]
+        )
+    return buf.getvalue()
+
+
+KEY_TOTALS = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
+
+
+def _fmt_total(name: str, v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.1%}" if name == "reach_share" else num(v)
+
+
+def compare_table(names: Sequence[str], plans: Sequence[Plan], markdown: bool = False) -> str:
+    """Plans side by side: status, objective, key totals, community, goals met."""
+    header = ["", *(n[:18] for n in names)]
+    rows = [
+        ["status", *(p.status for p in plans)],
+        ["objective", *(num(p.objective, 1) for p in plans)],
+    ]
+    for k in KEY_TOTALS:
+        rows.append(
+            [
+                k.replace("_", " "),
+                *(_fmt_total(k, p.outcome.totals[k]) if p.outcome else "-" for p in plans),
+            ]
+        )
+    rows.append(
+        [
+            "goals met",
+            *(
+                f"{sum(g.met for g in p.outcome.goals)}/{len(p.outcome.goals)}"
+                if p.outcome
+                else "-"
+                for p in plans
+            ),
+        ]
+    )
+    rows.append(
+        [
+            "community",
+            *(",".join("on" if v else "off" for v in p.community.values()) or "-" for p in plans),
+        ]
+    )
+    rows.append(
+        [
+            "budget needed",
+            *(num(p.diagnosis.required_budget) if p.diagnosis else "-" for p in plans),
+        ]
+    )
+    return table(header, rows, markdown)
+
+
+def whatif_table(base: Plan, new: Plan, markdown: bool = False) -> str:
+    """The plan under the changes beside the base plan, with deltas."""
+    rows = [["status", base.status, new.status, ""]]
+
+    def delta(a: float | None, b: float | None, pct: bool = False) -> str:
+        if a is None or b is None:
+            return "-"
+        return f"{b - a:+.1%}" if pct else f"{b - a:+,.1f}"
+
+    rows.append(
+        [
+            "objective",
+            num(base.objective, 1),
+            num(new.objective, 1),
+            delta(base.objective, new.objective),
+        ]
+    )
+    for k in KEY_TOTALS:
+        a = base.outcome.totals[k] if base.outcome else None
+        b = new.outcome.totals[k] if new.outcome else None
+        rows.append(
+            [
+                k.replace("_", " "),
+                _fmt_total(k, a),
+                _fmt_total(k, b),
+                delta(a, b, k == "reach_share"),
+            ]
+        )
+    for j, tid in enumerate(new.tactic_ids):
+        a = float(base.spend[:, j].sum()) if base.spend is not None else None
+        b = float(new.spend[:, j].sum()) if new.spend is not None else None
+        rows.append([f"spend {tid}"[:24], num(a), num(b), delta(a, b)])
+    return table(["", "base", "what-if", "change"], rows, markdown)
+
+
+def sweep_table(sw: Sweep, markdown: bool = False) -> str:
+    """One row per sweep point; the knee of a budget frontier is marked."""
+    extra = [k for k in ("conversions", "reach_share") if k != sw.objective_name]
+    header = [
+        *(p[:16] for p in sw.params),
+        "status",
+        "objective",
+        "cost",
+        *(k.replace("_share", "") for k in extra),
+    ]
+    rows = []
+    for pt in sw.points:
+        vals = [num(v) if isinstance(v, int | float) else str(v) for v in pt.values.values()]
+        t = pt.totals
+        knee = sw.knee is not None and sw.knee["values"] == pt.values
+        rows.append(
+            [
+                *vals,
+                pt.status + (" (knee)" if knee else ""),
+                num(pt.objective, 1),
+                num(t.get("cost_total")),
+                *(_fmt_total(k, t.get(k)) for k in extra),
+            ]
+        )
+    return table(header, rows, markdown, left=0)
+
+
+def wrap(text: str, width: int = WIDTH) -> str:
+    """Wrap prose lines to the terminal width; tables (lines without spaces runs) are kept."""
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width or "  " in line.strip():
+            out.append(line)
+            continue
+        indent = len(line) - len(line.lstrip())
+        out.append(
+            textwrap.fill(
+                line.strip(),
+                width,
+                initial_indent=" " * indent,
+                subsequent_indent=" " * (indent + 2),
+            )
+        )
+    return "\n".join(out)
+
+
+def outcome_summary(o: Outcome, markdown: bool = False) -> str:
+    """An outcome's funnel, costs, goals and the caps it breaks."""
+    out = [
+        _title("Funnel", markdown),
+        funnel_table(o, markdown),
+        "",
+        _title("Costs", markdown),
+        cost_table(o, None, markdown),
+        "",
+    ]
+    if o.goals:
+        out += [_title("Goals", markdown), *goals_lines(o), ""]
+    if o.violations:
+        out += [_title("Broken limits", markdown), *(f"  {v}" for v in o.violations), ""]
+    return "\n".join(out)

@@ -1,0 +1,191 @@
+"""JSON Schemas of what funnelopt reads (scenarios) and writes (plans, sweeps).
+
+Agencies embed funnelopt from other languages: these schemas are the contract of the
+JSON the CLI prints (``funnelopt schema plan``), checked against real output in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from funnelopt.outcome import METRICS
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+_NUM = {"type": ["number", "null"]}
+_NUMS = {"type": "array", "items": _NUM}
+_STR_LIST = {"type": "array", "items": {"type": "string"}}
+
+
+def _obj(
+    props: dict[str, Any], required: list[str] | None = None, extra: Any = False
+) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(props) if required is None else required,
+        "additionalProperties": extra,
+    }
+
+
+def _map(values: Any) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": values}
+
+
+GOAL = _obj(
+    {
+        "metric": {"type": "string"},
+        "target": {"type": "number"},
+        "by": {"type": "integer", "minimum": 1},
+        "hard": {"type": "boolean"},
+        "weight": {"type": "number"},
+        "phase": {"enum": ["awareness", "consideration", "conversion"]},
+        "achieved": _NUM,
+        "met": {"type": "boolean"},
+        "shortfall": _NUM,
+    }
+)
+
+VERIFICATION = _obj(
+    {
+        "max_gap": _NUM,
+        "goods_ok": {"type": "boolean"},
+        "loads_ok": {"type": "boolean"},
+        "passed": {"type": "boolean"},
+        "violations": _STR_LIST,
+        "compared": _map(_obj({"predicted": _NUM, "simulated": _NUM})),
+    }
+)
+
+STRATEGY = _obj(
+    {
+        "name": {"type": "string"},
+        "community": _map({"type": "boolean"}),
+        "status": {"enum": ["optimal", "infeasible"]},
+        "objective": _NUM,
+        "totals": _map(_NUM),
+        "chosen": {"type": "boolean"},
+    }
+)
+
+SENSITIVITY = _obj(
+    {
+        "objective": {"type": "string"},
+        "budget_value_per_1000": _map(_NUM),
+        "goal_costs": _map(_NUM),
+        "binding": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "name": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "shadow_price": _NUM,
+                    "explanation": {"type": "string"},
+                }
+            ),
+        },
+        "budget_range": _map({"type": "array", "items": _NUM, "minItems": 2, "maxItems": 2}),
+        "tactic_returns_per_1000": _map(_NUM),
+        "unused": _map({"type": "string"}),
+        "notes": _STR_LIST,
+    }
+)
+
+DIAGNOSIS = _obj(
+    {
+        "message": {"type": "string"},
+        "goals": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "metric": {"type": "string"},
+                    "target": {"type": "number"},
+                    "by": {"type": "integer"},
+                    "best_alone": _NUM,
+                    "best_together": _NUM,
+                    "shortfall": _NUM,
+                }
+            ),
+        },
+        "conflicts": _STR_LIST,
+        "limits": _STR_LIST,
+        "required_budget": _NUM,
+        "required_media": _NUM,
+    }
+)
+
+PLAN: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "funnelopt plan",
+    **_obj(
+        {
+            "schema_version": {"const": 1},
+            "funnelopt_version": {"type": "string"},
+            "scenario": {"type": "string"},
+            "currency": {"type": "string"},
+            "status": {"enum": ["optimal", "infeasible"]},
+            "objective": _NUM,
+            "objective_name": {"type": "string"},
+            "penalty": _NUM,
+            "spend": _map(_NUMS),
+            "community": _map({"type": "boolean"}),
+            "totals": _obj({m: _NUM for m in METRICS}, required=[], extra=_NUM),
+            "kpis": _map(_NUM),
+            "goals": {"type": "array", "items": GOAL},
+            "predicted": _map(_NUM),
+            "predicted_objective": _NUM,
+            "verification": {"oneOf": [VERIFICATION, {"type": "null"}]},
+            "strategies": {"type": "array", "items": STRATEGY},
+            "sensitivity": {"oneOf": [SENSITIVITY, {"type": "null"}]},
+            "diagnosis": {"oneOf": [DIAGNOSIS, {"type": "null"}]},
+            "certificate": _obj(
+                {
+                    "backend": {"type": "string"},
+                    "tolerance": {"type": "number"},
+                    "verification_gap": _NUM,
+                }
+            ),
+            "notes": _STR_LIST,
+        }
+    ),
+}
+
+SWEEP: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "funnelopt sweep",
+    **_obj(
+        {
+            "schema_version": {"const": 1},
+            "scenario": {"type": "string"},
+            "params": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2},
+            "objective_name": {"type": "string"},
+            "currency": {"type": "string"},
+            "points": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "values": _map({}),
+                        "status": {"enum": ["optimal", "infeasible"]},
+                        "objective": _NUM,
+                        "totals": _map(_NUM),
+                        "community": _map({"type": "boolean"}),
+                    }
+                ),
+            },
+            "knee": {"oneOf": [_obj({"values": _map({}), "objective": _NUM}), {"type": "null"}]},
+        }
+    ),
+}
+
+
+def schema(kind: str = "scenario") -> dict[str, Any]:
+    """The JSON Schema of ``scenario`` files, or of the ``plan`` / ``sweep`` JSON output."""
+    if kind == "plan":
+        return PLAN
+    if kind == "sweep":
+        return SWEEP
+    if kind == "scenario":
+        from funnelopt.scenario import Scenario
+
+        return Scenario.json_schema()
+    raise ValueError(f"schema kind = {kind!r}: must be scenario, plan or sweep")

@@ -1,0 +1,78 @@
+"""Sweeps: warm and cold runs agree, parallel equals serial, the frontier and its knee."""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+from conftest import EXAMPLES
+
+from funnelopt import Scenario, ScenarioError
+from funnelopt.analysis.sweep import parse_values, sweep
+
+FULL = Scenario.from_file(EXAMPLES / "disease_awareness.toml")
+BUDGETS = [float(b) for b in range(60_000, 260_001, 20_000)]
+
+
+def test_warm_budget_sweep_matches_cold() -> None:
+    warm = sweep(FULL, {"budget.total": BUDGETS})
+    cold = sweep(FULL, {"budget.total": BUDGETS}, warm=False)
+    assert warm.warm and not cold.warm
+    for a, b in zip(warm.points, cold.points, strict=True):
+        assert a.status == b.status
+        if a.objective is not None:
+            assert a.objective == pytest.approx(b.objective, rel=1e-7)
+
+
+def test_parallel_sweep_is_identical_to_serial() -> None:
+    serial = sweep(FULL, {"budget.total": BUDGETS[:6]}, warm=False)
+    with ProcessPoolExecutor(2) as pool:
+        parallel = sweep(FULL, {"budget.total": BUDGETS[:6]}, executor=pool)
+    assert parallel.to_json() == serial.to_json()
+    other = {"tactics.meta_dark.cpm": [9.0, 12.0, 15.0]}
+    with ThreadPoolExecutor(2) as pool:
+        assert sweep(FULL, other, executor=pool).to_json() == sweep(FULL, other).to_json()
+
+
+def test_budget_frontier_is_monotone_with_a_knee() -> None:
+    sw = sweep(
+        Scenario.from_file(EXAMPLES / "traffic_only.toml"),
+        {"budget.total": parse_values("20000:80000:13")},
+    )
+    objs = [p.objective for p in sw.points if p.status == "optimal"]
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(objs))
+    assert sw.knee is not None
+    assert sw.points[0].status == "infeasible"  # 20,000 cannot buy the 750 conversions
+
+
+def test_two_parameter_grid_and_progress() -> None:
+    seen: list[tuple[int, int]] = []
+    sw = sweep(
+        FULL,
+        {"budget.total": [120_000, 150_000], "tactics.meta_dark.cpm": [9.0, 12.0]},
+        progress=lambda d, n: seen.append((d, n)),
+    )
+    assert [tuple(p.values.values()) for p in sw.points] == [
+        (120_000, 9.0),
+        (120_000, 12.0),
+        (150_000, 9.0),
+        (150_000, 12.0),
+    ]
+    assert seen[-1] == (4, 4)
+    cheap = {tuple(p.values.values()): p.objective for p in sw.points}
+    assert cheap[(150_000, 9.0)] >= cheap[(150_000, 12.0)]  # cheaper media never hurts
+
+
+def test_bad_grid_fails_before_solving() -> None:
+    with pytest.raises(ScenarioError, match=r"did you mean 'budget\.total'"):
+        sweep(FULL, {"budget.totl": [1.0]})
+    with pytest.raises(ScenarioError, match="one or two parameters"):
+        sweep(FULL, {"budget.total": [1.0], "budget.media": [1.0], "periods": [3]})
+    with pytest.raises(ValueError, match="start:stop:count"):
+        parse_values("1:2")
+
+
+def test_parse_values() -> None:
+    assert parse_values("1:3:3") == [1.0, 2.0, 3.0]
+    assert parse_values("8,9.5,x") == [8, 9.5, "x"]
