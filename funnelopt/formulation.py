@@ -25,6 +25,9 @@ from funnelopt.scenario import Metric, Objective, Scenario
 
 IntArray = NDArray[np.int64]
 
+#: Spend per period, in saturation spends, beyond which a tactic's curve counts as flat.
+SATURATED = 40.0
+
 #: Metrics that are goods (the simulator must give at least the prediction).
 GOODS = ("impressions", "visits", "engagements", "followers", "conversions", "reach")
 #: Metrics that are costs or loads (the simulator must give at most the prediction).
@@ -37,16 +40,16 @@ ObjectiveSpec = Objective | Literal["elastic", "cost"] | tuple[Literal["goal"], 
 class Options:
     """What to build: the scenario's own problem, or a variant used by the analyses.
 
-    ``community`` fixes accounts on/off; ``fill_order`` lists tactic columns whose spend
-    segments must fill in order (binaries); ``budget`` keeps the budget caps;
+    ``community`` fixes accounts on/off; ``fill_order`` lists (period, tactic) cells whose
+    spend segments must fill in order (binaries); ``budget`` keeps the budget caps;
     ``goals`` is ``hard`` (as given), ``elastic`` (every goal soft) or ``none``;
     ``objective`` overrides the scenario's.
     """
 
     community: Mapping[str, bool] | None = None
-    fill_order: frozenset[int] = frozenset()
+    fill_order: frozenset[tuple[int, int]] = frozenset()
     budget: bool = True
-    goals: Literal["hard", "elastic", "none"] = "hard"
+    goals: Literal["hard", "hard_only", "elastic", "none"] = "hard"
     objective: ObjectiveSpec | None = None
     #: Size the spend segments for this budget instead of the scenario's (budget sweeps
     #: formulate once at the largest budget and change only the budget rows).
@@ -247,8 +250,12 @@ def build(
     for j, t in enumerate(tactics):
         first, last = s.active_window(t)
         limits = [*caps, *(v for v in (t.max_spend, t.max_total) if v is not None)]
-        # Without any cap (diagnosis drops the budget) stop where the curve is flat: exp(-40).
-        upper = min(limits) if limits else 40.0 * t.saturation_spend
+        # Past 40 saturation spends the curve is flat (exp(-40)): more buys nothing, so the
+        # segments stop there unless a floor forces more. This also keeps the big-M of
+        # semicontinuous spend tight (a loose one lets round-off pass as "inactive").
+        active_periods = last - first + 1
+        forced = max(t.min_spend, t.min_spend_if_active, t.min_total / active_periods, b.period_min)
+        upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
         if upper <= 0:
             continue
         widths, slopes = pwl.segments("exponential", eps, upper / t.saturation_spend)
@@ -351,7 +358,7 @@ def build(
     shortfall_col: dict[int, int] = {}
     for g_i, g in enumerate(s.goals):
         soft = (not g.hard) or opt.goals == "elastic"
-        if opt.goals != "none" and soft:
+        if opt.goals not in ("none", "hard_only") and soft:
             shortfall_col[g_i] = int(
                 cols.add(
                     f"shortfall[{g_i}]",
@@ -374,7 +381,10 @@ def build(
         _cell_label("active", s, cell_t, cell_j, sc_cells),
         integer=True,
     )
-    fo_segs = np.flatnonzero(np.isin(seg_j, np.array(sorted(opt.fill_order), dtype=np.int64)))
+    ordered = np.zeros((n_t, len(tactics)), dtype=bool)
+    for t_i, j_i in opt.fill_order:
+        ordered[t_i, j_i] = True
+    fo_segs = np.flatnonzero(ordered[seg_t, seg_j])
     fo_col = cols.add(
         "filled",
         len(fo_segs),
@@ -566,17 +576,16 @@ def build(
         row = sparse.csr_matrix(
             (np.ones(mask.sum()), (np.zeros(mask.sum(), np.int64), seg_col[mask])), shape=(1, n)
         )
-        lo_t = t.min_total
+        cap = t.max_total if t.max_total is not None else INF
         if t.kind == "community" and t.account is not None and t.min_total > 0:
-            row = row - sparse.csr_matrix(([t.min_total], ([0], [y_col[t.account]])), shape=(1, n))
-            lo_t = 0.0
-        rows.add(
-            f"total[{t.id}]",
-            row,
-            lo_t,
-            t.max_total if t.max_total is not None else INF,
-            _fixed(f"total_spend[{t.id}]"),
-        )
+            # A follower-ad floor applies only while the community runs: its own row,
+            # spend - min_total * on >= 0, and the cap a row of its own.
+            on = sparse.csr_matrix(([t.min_total], ([0], [y_col[t.account]])), shape=(1, n))
+            rows.add(f"total[{t.id}]", row - on, 0.0, INF, _fixed(f"min_total[{t.id}]"))
+            if cap < INF:
+                rows.add(f"total_cap[{t.id}]", row, -INF, cap, _fixed(f"max_total[{t.id}]"))
+            continue
+        rows.add(f"total[{t.id}]", row, t.min_total, cap, _fixed(f"total_spend[{t.id}]"))
 
     # Per-period spend floor/cap.
     if b.period_max is not None or b.period_min > 0:
@@ -681,7 +690,7 @@ def build(
     for g_i, g in enumerate(s.goals):
         expr = _goal_expr(metrics, g.metric, s.goal_period(g), n)
         goal_rows[g_i] = expr
-        if opt.goals == "none":
+        if opt.goals == "none" or (opt.goals == "hard_only" and not g.hard):
             continue
         row = expr
         if g_i in shortfall_col:

@@ -12,12 +12,12 @@ from funnelopt.analysis.sensitivity import sensitivity
 from funnelopt.backends import Backend, get_backend
 from funnelopt.errors import Problem, ScenarioError, SolverError
 from funnelopt.formulation import GOODS, LOADS, Formulation, Options
-from funnelopt.lp import RawSolution, Status
+from funnelopt.lp import Status
 from funnelopt.outcome import FloatArray, Outcome
 from funnelopt.plan import Plan, Strategy, Verification
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate
-from funnelopt.solve import Solved, lp_duals, objective_value, soft_penalty, solve
+from funnelopt.solve import Solved, objective_value, soft_penalty, solve
 
 #: Goods may simulate below the prediction only by solver round-off.
 VERIFY_TOL = 1e-6
@@ -66,7 +66,7 @@ def optimize(
     if not 0 < tolerance < 0.5:
         raise ScenarioError([Problem("tolerance", tolerance, "must be in (0, 0.5), e.g. 0.005")])
     be = get_backend(backend) if isinstance(backend, str) else backend
-    run = solve(scenario, be, tolerance, options, time_limit=time_limit)
+    run = solve(scenario, be, tolerance, options, time_limit=time_limit, ranging=analysis)
     common = dict(
         objective_name=objective_name(scenario),
         scenario_name=scenario.name,
@@ -101,10 +101,7 @@ def optimize(
             + "; ".join(verification.violations or ("a prediction the simulation does not meet",))
             + f"); try backend='{'pulp' if be.name == 'highs' else 'highs'}' or a smaller tolerance"
         )
-    sens = None
-    if analysis:
-        duals, ranges = _duals_and_ranges(run, be)
-        sens = sensitivity(scenario, run, duals, ranges, outcome)
+    sens = sensitivity(scenario, run, run.primary, run.ranges, outcome) if analysis else None
     strat = _strategies(scenario, be, tolerance, run, outcome, time_limit) if strategies else ()
     predicted_objective = (
         -run.primary.objective if scenario.objective.kind == "minimize" else run.primary.objective
@@ -179,27 +176,6 @@ def verify(
     return outcome, Verification(max_gap, goods_ok, loads_ok, violations, compared), predicted
 
 
-def _duals_and_ranges(
-    run: Solved, be: Backend
-) -> tuple[RawSolution | None, dict[str, tuple[float, float]]]:
-    duals = lp_duals(run, be)
-    ranges: dict[str, tuple[float, float]] = {}
-    if duals is None or not be.ranging:
-        return duals, ranges
-    lp = run.form.lp
-    for name in ("budget:total", "budget:media"):
-        # Ranging is only meaningful for a cap that binds (a non-zero shadow price).
-        if (
-            lp.has_row_block(name)
-            and duals.row_dual is not None
-            and abs(duals.row_dual[lp.row_block(name).start]) > 1e-12
-        ):
-            r = be.bound_range(lp.row_block(name).start)
-            if r is not None:
-                ranges[name.split(":")[1]] = r
-    return duals, ranges
-
-
 def _strategies(
     s: Scenario,
     be: Backend,
@@ -208,6 +184,7 @@ def _strategies(
     outcome: Outcome,
     time_limit: float | None,
 ) -> tuple[Strategy, ...]:
+    """The best plan with and without the (auto) communities, side by side."""
     auto = [c.id for c in s.communities if c.mode == "auto"]
     if not auto:
         return ()
@@ -215,23 +192,21 @@ def _strategies(
     for on, name in ((True, "with community"), (False, "without community")):
         choice = {**{c.id: c.mode == "on" for c in s.communities}, **dict.fromkeys(auto, on)}
         if all(run.community.get(k) == v for k, v in choice.items()):
-            res_outcome, status, chosen = outcome, "optimal", True
+            res_outcome, chosen = outcome, True
         else:
-            r = solve(s, be, tolerance, Options(community=choice), time_limit=time_limit)
+            # Solved already when the combinations were LPs; otherwise solve it now.
+            r = next(
+                (a for a in run.alternatives if a.form.options.community == choice),
+                None,
+            ) or solve(s, be, tolerance, Options(community=choice), time_limit=time_limit)
             chosen = False
             if r.status is not Status.OPTIMAL:
                 out.append(Strategy(name, choice, "infeasible", None, {}, False))
                 continue
-            res_outcome, status = simulate(s, r.spend, r.community), "optimal"
+            res_outcome = simulate(s, r.spend, r.community)
         keys = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
+        totals = {k: res_outcome.totals[k] for k in keys}
         out.append(
-            Strategy(
-                name,
-                choice,
-                status,
-                objective_value(s, res_outcome),
-                {k: res_outcome.totals[k] for k in keys},
-                chosen,
-            )
+            Strategy(name, choice, "optimal", objective_value(s, res_outcome), totals, chosen)
         )
     return tuple(out)

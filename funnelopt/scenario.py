@@ -227,7 +227,8 @@ class Objective(_Model):
     maximize: Metric | None = None
     minimize: Literal["cost"] | None = None
     weights: dict[Metric | Literal["cost"], float] | None = Field(
-        None, description="Maximise sum(weight * metric); a 'cost' weight is subtracted."
+        None,
+        description="Maximise sum(weight * metric); a 'cost' weight is subtracted. Weights >= 0.",
     )
 
     @model_validator(mode="after")
@@ -239,8 +240,19 @@ class Objective(_Model):
                 "give exactly one of maximize, minimize, weights (got {got})",
                 {"got": ", ".join(chosen)},
             )
-        if self.weights is not None and not self.weights:
-            raise PydanticCustomError("objective_empty", "weights must name at least one metric")
+        if self.weights is not None and not any(w > 0 for w in self.weights.values()):
+            raise PydanticCustomError(
+                "objective_empty", "weights must give at least one metric a weight > 0"
+            )
+        negative = [str(getattr(k, "value", k)) for k, w in (self.weights or {}).items() if w < 0]
+        if negative:
+            # A negative weight on a good would reward the optimiser for under-reporting it,
+            # and "cost" is already subtracted: every weight is >= 0.
+            raise PydanticCustomError(
+                "objective_negative",
+                "weights must be >= 0 (got a negative weight for {names})",
+                {"names": ", ".join(negative)},
+            )
         return self
 
     @property
@@ -463,6 +475,19 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
                 "budget.period_min",
                 b.period_min,
                 f"times {s.periods} periods exceeds the budget cap ({cap:g})",
+            )
+
+    if b.period_min > 0:
+        idle = [
+            t
+            for t in range(1, s.periods + 1)
+            if not any(s.active_window(tac)[0] <= t <= s.active_window(tac)[1] for tac in s.tactics)
+        ]
+        if idle:
+            yield Problem(
+                "budget.period_min",
+                b.period_min,
+                f"{s.period_label} {idle[0]} has no active tactic to spend it (check tactics' start/end)",
             )
 
     seen: set[str] = set()

@@ -238,7 +238,7 @@ def simulate(
         kpis=_kpis(totals),
         goals=goals,
         capacity=capacity,
-        violations=tuple(violations(s, x, per_period)),
+        violations=tuple(violations(s, x, per_period, y)),
     )
 
 
@@ -388,9 +388,15 @@ def _capacity(
 
 
 def violations(
-    scenario: Scenario, x: FloatArray, per_period: Mapping[str, FloatArray]
+    scenario: Scenario,
+    x: FloatArray,
+    per_period: Mapping[str, FloatArray],
+    community: Mapping[str, bool] | None = None,
 ) -> list[str]:
-    """Every budget, cap, window and capacity the plan breaks, in words."""
+    """Every budget, cap, window and capacity the plan breaks, in words.
+
+    Floors of follower-ad tactics apply only while their community runs.
+    """
     s, b = scenario, scenario.budget
     out: list[str] = []
     label = s.period_label
@@ -412,17 +418,19 @@ def violations(
             out.append(f"budget.period_max: {label} {t + 1} spends {m:,.2f} > {b.period_max:,.2f}")
         if under(m, b.period_min):
             out.append(f"budget.period_min: {label} {t + 1} spends {m:,.2f} < {b.period_min:,.2f}")
+    on = dict(community or {})
     for j, tac in enumerate(s.tactics):
         first, last = s.active_window(tac)
         col = x[:, j]
         p = f"tactics.{tac.id}"
+        floors = tac.account is None or on.get(tac.account, True)
         for t, v in enumerate(col):
             active = first <= t + 1 <= last
             if not active and v > REL_TOL:
                 out.append(
                     f"{p}: spends {v:,.2f} in {label} {t + 1}, outside its window {first}-{last}"
                 )
-            if active and under(v, tac.min_spend):
+            if active and floors and under(v, tac.min_spend):
                 out.append(f"{p}.min_spend: {label} {t + 1} spends {v:,.2f} < {tac.min_spend:,.2f}")
             if tac.max_spend is not None and over(v, tac.max_spend):
                 out.append(f"{p}.max_spend: {label} {t + 1} spends {v:,.2f} > {tac.max_spend:,.2f}")
@@ -432,7 +440,7 @@ def violations(
                     f"neither 0 nor >= {tac.min_spend_if_active:,.2f}"
                 )
         total = float(col.sum())
-        if under(total, tac.min_total):
+        if floors and under(total, tac.min_total):
             out.append(f"{p}.min_total: spends {total:,.2f} < {tac.min_total:,.2f}")
         if tac.max_total is not None and over(total, tac.max_total):
             out.append(f"{p}.max_total: spends {total:,.2f} > {tac.max_total:,.2f}")

@@ -1,13 +1,23 @@
 """One optimisation run: formulation -> backend -> a checked solution.
 
-Shared by the optimiser and the analyses (strategies, diagnosis). It enforces the fill
-order where a solution under-fills its spend segments (design 4.1) and breaks ties by a
-second solve that picks the cheapest of the optimal plans.
+Shared by the optimiser and the analyses (strategies, diagnosis).
+
+- Communities in ``auto`` mode (up to MAX_AUTO of them) are decided by solving one LP per
+  on/off combination and keeping the best, which is what the MILP would choose, but each
+  LP solves faster than the MILP, gives duals, and the combinations are the strategy
+  comparison. Other binaries (semicontinuous spend, fill order) make a MILP; its integer
+  decisions are then fixed and the LP that remains is solved for a clean solution and
+  its duals.
+- Where a solution under-fills its spend segments (design 4.1) the affected cells are
+  re-solved with the fill order enforced.
+- Ties are broken by a second solve that picks the cheapest of the optimal plans (warm
+  on backends that keep their state).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import itertools
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
@@ -23,17 +33,29 @@ from funnelopt.simulator import goal_value
 #: Relative slack on the primary objective when picking the cheapest optimal plan.
 TIE_SLACK = 1e-7
 #: Largest extra cost per unit of spend that the tie-break's spreading weights add.
-TIE_SPREAD = 1e-6
+TIE_SPREAD = 1e-5
+#: Up to this many auto communities are decided by one LP per on/off combination.
+MAX_AUTO = 3
+#: Fill-order rounds before giving up (each round only adds cells).
+MAX_ROUNDS = 8
 
 
 @dataclass(frozen=True, eq=False)
 class Solved:
-    """A solved formulation: the primary solution and the plan finally chosen."""
+    """A solved formulation.
+
+    ``primary`` is the solution of the primary objective (an LP: integers fixed), with its
+    duals where the backend gives them; ``final`` is the plan chosen after the tie-break;
+    ``ranges`` the ranging of the budget rows at ``primary``; ``alternatives`` one run per
+    community combination when those were solved separately.
+    """
 
     form: Formulation
     primary: RawSolution
     final: RawSolution
     solve_seconds: float
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    alternatives: tuple[Solved, ...] = ()
 
     @property
     def status(self) -> Status:
@@ -59,35 +81,119 @@ def solve(
     *,
     cheapest: bool = True,
     time_limit: float | None = None,
+    ranging: bool = False,
 ) -> Solved:
-    """Build and solve; enforce the fill order if needed; optionally pick the cheapest optimum."""
+    """Build and solve (see the module docstring); the best plan and, if any, its alternatives."""
     opt = options or Options()
+    fixed = dict(opt.community or {})
+    auto = [c.id for c in scenario.communities if c.mode == "auto" and c.id not in fixed]
+    if not auto or len(auto) > MAX_AUTO:
+        return _solve_one(scenario, backend, tolerance, opt, cheapest, time_limit, ranging)
+    runs = []
+    for on in itertools.product((True, False), repeat=len(auto)):
+        choice = {**fixed, **dict(zip(auto, on, strict=True))}
+        runs.append(
+            _solve_one(
+                scenario,
+                backend,
+                tolerance,
+                replace(opt, community=choice),
+                cheapest,
+                time_limit,
+                ranging,
+            )
+        )
+    seconds = sum(r.solve_seconds for r in runs)
+    ok = [r for r in runs if r.status is Status.OPTIMAL]
+    if not ok:
+        return replace(runs[0], solve_seconds=seconds, alternatives=tuple(runs))
+    best = max(r.primary.objective for r in ok)
+    near = [r for r in ok if r.primary.objective >= best - 1e-9 * max(1.0, abs(best))]
+    # Equal objectives: the cheaper plan, as the cheapest-among-optimal rule asks.
+    chosen = min(near, key=lambda r: float(r.form.predicted(r.final.x)["cost_total"].sum()))
+    return replace(chosen, solve_seconds=seconds, alternatives=tuple(runs))
+
+
+def _solve_one(
+    s: Scenario,
+    be: Backend,
+    tolerance: float,
+    opt: Options,
+    cheapest: bool,
+    time_limit: float | None,
+    ranging: bool,
+) -> Solved:
     seconds = 0.0
-    for _ in range(len(scenario.tactics) + 1):
-        form = build(scenario, tolerance, opt)
-        primary = _checked(backend.solve(form.lp, time_limit), backend)
-        seconds += primary.solve_seconds
-        final = primary
-        if primary.status is Status.OPTIMAL and cheapest and not _is_cost_objective(form):
-            final = _cheapest(form, primary, backend, time_limit)
-            seconds += final.solve_seconds
-        if primary.status is not Status.OPTIMAL:
-            return Solved(form, primary, final, seconds)
-        flagged = underfilled(form, final.x) | underfilled(form, primary.x)
+    for round_no in range(MAX_ROUNDS):
+        form = build(s, tolerance, opt)
+        sol = _checked(be.solve(form.lp, time_limit), be)
+        seconds += sol.solve_seconds
+        if sol.status is not Status.OPTIMAL:
+            return Solved(form, sol, sol, seconds)
+        lp = form.lp
+        if lp.is_mip:
+            lp = fix_integers(lp, sol.x)
+            fixed = _checked(be.solve(lp, time_limit), be)
+            seconds += fixed.solve_seconds
+            # Fixing the decisions of an optimal MILP leaves a feasible LP; if round-off
+            # says otherwise, the MILP's own solution stands.
+            sol = fixed if fixed.status is Status.OPTIMAL else sol
+        ranges = _ranges(form, be, sol) if ranging and be.ranging else {}
+        final = sol
+        if cheapest and not _is_cost_objective(form):
+            final = _cheapest(form, lp, sol, be, time_limit)
+            seconds += final.solve_seconds if final is not sol else 0.0
+        flagged = underfilled(form, final.x) | underfilled(form, sol.x)
         if not flagged - opt.fill_order:
-            return Solved(form, primary, final, seconds)
-        opt = replace(opt, fill_order=opt.fill_order | flagged)
+            return Solved(form, sol, final, seconds, ranges)
+        opt = replace(opt, fill_order=_widen(s, opt.fill_order | flagged, round_no))
     raise SolverError("the fill-order safeguard did not settle; try a smaller tolerance")
 
 
-def underfilled(form: Formulation, x: FloatArray) -> frozenset[int]:
-    """Tactics whose solution claims fewer impressions than its spend buys (fill order broken)."""
+def _widen(
+    s: Scenario, cells: frozenset[tuple[int, int]], round_no: int
+) -> frozenset[tuple[int, int]]:
+    """Cells to enforce the fill order on: the flagged ones first; if that does not settle,
+    every period of the tactics concerned; finally every cell (always settles)."""
+    if round_no < 2:
+        return cells
+    tactics = {j for _, j in cells} if round_no < 4 else set(range(len(s.tactics)))
+    return frozenset((t, j) for j in tactics for t in range(s.periods))
+
+
+def fix_integers(lp: LinearProgram, x: FloatArray) -> LinearProgram:
+    """The LP left when the integer variables are fixed at their (rounded) values in ``x``."""
+    rounded = np.round(x)
+    return replace(
+        lp,
+        col_lo=np.where(lp.integer, rounded, lp.col_lo),
+        col_hi=np.where(lp.integer, rounded, lp.col_hi),
+        integer=np.zeros_like(lp.integer),
+    )
+
+
+def underfilled(form: Formulation, x: FloatArray) -> frozenset[tuple[int, int]]:
+    """Cells (period, tactic) whose solution claims fewer impressions than the spend buys."""
     spend = form.spend(x)
     claimed = form.claimed_impressions(x)
     chord = form.chord_impressions(spend)
-    gap = chord - claimed
-    bad = gap > 1e-6 * np.maximum(1.0, chord)
-    return frozenset(int(j) for j in np.flatnonzero(bad.any(axis=0)))
+    bad = (chord - claimed) > 1e-6 * np.maximum(1.0, chord)
+    return frozenset((int(t), int(j)) for t, j in zip(*np.nonzero(bad), strict=True))
+
+
+def _ranges(form: Formulation, be: Backend, sol: RawSolution) -> dict[str, tuple[float, float]]:
+    """Ranging of the binding budget rows (only meaningful where the cap binds)."""
+    lp = form.lp
+    out = {}
+    for name in ("budget:total", "budget:media"):
+        if not lp.has_row_block(name) or sol.row_dual is None:
+            continue
+        row = lp.row_block(name).start
+        if abs(sol.row_dual[row]) > 1e-12:
+            r = be.bound_range(row)
+            if r is not None:
+                out[name.split(":")[1]] = r
+    return out
 
 
 def _checked(sol: RawSolution, backend: Backend) -> RawSolution:
@@ -110,27 +216,34 @@ def _is_cost_objective(form: Formulation) -> bool:
 
 
 def _cheapest(
-    form: Formulation, primary: RawSolution, backend: Backend, time_limit: float | None
+    form: Formulation,
+    lp: LinearProgram,
+    primary: RawSolution,
+    backend: Backend,
+    time_limit: float | None,
 ) -> RawSolution:
     """Among plans within TIE_SLACK of the optimum, the one with the lowest total cost."""
-    lp = form.lp
     floor = primary.objective - TIE_SLACK * max(1.0, abs(primary.objective))
-    tie = LinearProgram(
-        c=tie_break_objective(form),
-        A=sparse.vstack([lp.A, sparse.csr_matrix(lp.c)], format="csr"),
-        row_lo=np.append(lp.row_lo, floor),
-        row_hi=np.append(lp.row_hi, INF),
-        col_lo=lp.col_lo,
-        col_hi=lp.col_hi,
-        integer=lp.integer,
-        col_blocks=lp.col_blocks,
-        row_blocks=[
-            *lp.row_blocks,
-            Block("objective_floor", lp.n_rows, 1, lambda _i: "objective>=optimum"),
-        ],
-        meta=lp.meta,
-    )
-    sol = backend.solve(tie, time_limit)
+    objective = tie_break_objective(form)
+    add_row = getattr(backend, "add_row", None)
+    resolve = getattr(backend, "resolve", None)
+    if add_row is not None and resolve is not None:
+        # The backend still holds `lp` from the primary solve: re-solve from its basis.
+        add_row(sparse.csr_matrix(lp.c), floor, INF)
+        sol = resolve(cost=objective, time_limit=time_limit)
+    else:
+        tie = replace(
+            lp,
+            c=objective,
+            A=sparse.vstack([lp.A, sparse.csr_matrix(lp.c)], format="csr"),
+            row_lo=np.append(lp.row_lo, floor),
+            row_hi=np.append(lp.row_hi, INF),
+            row_blocks=[
+                *lp.row_blocks,
+                Block("objective_floor", lp.n_rows, 1, lambda _i: "objective>=optimum"),
+            ],
+        )
+        sol = backend.solve(tie, time_limit)
     # A tie-break that fails numerically leaves the primary plan: it is optimal too.
     return sol if sol.status is Status.OPTIMAL else primary
 
@@ -151,27 +264,6 @@ def tie_break_objective(form: Formulation) -> FloatArray:
     return -cost
 
 
-def lp_duals(solved: Solved, backend: Backend) -> RawSolution | None:
-    """A solution with duals for the primary objective: for a MILP, the LP with binaries fixed.
-
-    The backend is left holding that LP, so its ranging (if any) refers to it.
-    """
-    form, primary = solved.form, solved.primary
-    lp = form.lp
-    if lp.is_mip:
-        fixed = np.round(primary.x)
-        lp = replace(
-            lp,
-            col_lo=np.where(lp.integer, fixed, lp.col_lo),
-            col_hi=np.where(lp.integer, fixed, lp.col_hi),
-            integer=np.zeros_like(lp.integer),
-        )
-    elif not backend.ranging:
-        return primary if primary.row_dual is not None else None
-    sol = backend.solve(lp)
-    return sol if sol.status is Status.OPTIMAL and sol.row_dual is not None else None
-
-
 def objective_value(scenario: Scenario, outcome: Outcome) -> float:
     """The scenario's objective evaluated on a simulated outcome, soft-goal penalties included.
 
@@ -179,11 +271,7 @@ def objective_value(scenario: Scenario, outcome: Outcome) -> float:
     penalties (lower is better).
     """
     o = scenario.objective
-    penalty = sum(
-        g.weight * r.shortfall
-        for g, r in zip(scenario.goals, outcome.goals, strict=True)
-        if not g.hard
-    )
+    penalty = soft_penalty(scenario, outcome)
     if o.kind == "minimize":
         return outcome.totals["cost_total"] + penalty
     if o.kind == "maximize":

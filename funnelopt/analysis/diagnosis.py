@@ -8,33 +8,42 @@ from funnelopt.formulation import Options
 from funnelopt.lp import Status
 from funnelopt.plan import Diagnosis, GoalDiagnosis
 from funnelopt.scenario import Scenario
-from funnelopt.solve import Solved, lp_duals, solve
+from funnelopt.solve import Solved, solve
 
 
 def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
     """Per goal the best achievable value, the conflicts, the limits, and the budget needed."""
     hard = [i for i, g in enumerate(s.goals) if g.hard]
-    cur = s.currency
 
     def run(**options: object) -> Solved:
         return solve(s, backend, tolerance, Options(**options), cheapest=False)  # type: ignore[arg-type]
 
     def limits_of(r: Solved) -> list[str]:
-        d = lp_duals(r, backend) if r.status is Status.OPTIMAL else None
-        if d is None or d.row_dual is None:
+        d = r.primary.row_dual if r.status is Status.OPTIMAL else None
+        if d is None:
             return []
-        return [b.explanation for b in binding_rows(r.form.lp, d.row_dual, s, include_goals=False)]
+        return [b.explanation for b in binding_rows(r.form.lp, d, s, include_goals=False)]
 
-    # Even without goals, do the floors, fixed costs and capacities fit?
+    # What budget would meet every hard goal? (No budget caps, soft goals left out: their
+    # weights are in objective units, not money; every other limit stays.)
+    need = run(objective="cost", budget=False, goals="hard_only")
+    required = media = None
+    if need.status is Status.OPTIMAL:
+        required = float(need.form.predicted(need.final.x)["cost_total"].sum())
+        media = float(need.spend.sum())
+    need_words = _need_words(s, required, media)
+
+    # Even without goals, do the floors, fixed costs and capacities fit the budget?
     if run(goals="none", objective="cost").status is not Status.OPTIMAL:
-        free = run(goals="none", objective="cost", budget=False)
-        if free.status is Status.OPTIMAL:
-            need = _cost(free)
+        floors = run(goals="none", objective="cost", budget=False)
+        if floors.status is Status.OPTIMAL:
+            cost = float(floors.form.predicted(floors.final.x)["cost_total"].sum())
             msg = (
-                f"Even without goals the plan cannot fit its budget: spend floors and fixed costs "
-                f"need at least {cur} {need:,.0f}."
+                f"Even without goals the plan cannot fit its budget: the spend floors and fixed costs "
+                f"alone cost {s.currency} {cost:,.0f} (media {s.currency} {floors.spend.sum():,.0f}). "
+                + (need_words or "No budget meets the goals as well.")
             )
-            return Diagnosis(msg, (), (), (_budget_words(s),), need, float(free.spend.sum()))
+            return Diagnosis(msg, (), (), (_budget_words(s),), required, media)
         msg = (
             "Even without goals and without a budget the scenario has no feasible plan: the spend "
             "floors (budget.period_min, tactics.*.min_spend, min_total, min_spend_if_active) force "
@@ -84,23 +93,9 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
             + (", ".join(others) if others else "each other")
         )
 
-    # What budget would meet them all? (No budget caps; every other limit stays.)
-    need_run = run(objective="cost", budget=False)
-    if need_run.status is Status.OPTIMAL:
-        required = _cost(need_run)
-        media = float(need_run.spend.sum())
-        msg = (
-            f"The hard goals cannot all be met within the budget; a total budget of "
-            f"{cur} {required:,.0f} (of which media {cur} {media:,.0f}) would meet them all."
-        )
-        return Diagnosis(
-            msg,
-            tuple(goals),
-            tuple(conflicts),
-            tuple(limits),
-            required,
-            float(need_run.spend.sum()),
-        )
+    if required is not None:
+        msg = "The hard goals cannot all be met within the budget. " + need_words
+        return Diagnosis(msg, tuple(goals), tuple(conflicts), tuple(limits), required, media)
     msg = "The hard goals cannot all be met, and no budget can meet them: other limits stop it."
     limits = limits_of(run(goals="elastic", objective="elastic", budget=False)) or [
         "the tactics' reach and delivery saturate (pool x frequency cap per period)"
@@ -108,9 +103,19 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
     return Diagnosis(msg, tuple(goals), tuple(conflicts), tuple(limits), None, None)
 
 
-def _cost(run: Solved) -> float:
-    """The optimiser's (conservative) total cost of a run's plan."""
-    return float(run.form.predicted(run.final.x)["cost_total"].sum())
+def _need_words(s: Scenario, required: float | None, media: float | None) -> str:
+    """Which budget caps would have to rise, and to what, in words."""
+    if required is None or media is None:
+        return ""
+    cur, b = s.currency, s.budget
+    parts = []
+    if b.total is not None and required > b.total * (1 + 1e-9):
+        parts.append(f"budget.total to {cur} {required:,.0f}")
+    if b.media is not None and media > b.media * (1 + 1e-9):
+        parts.append(f"budget.media to {cur} {media:,.0f}")
+    if not parts:  # the caps bind only in combination
+        return f"A total budget of {cur} {required:,.0f} (media {cur} {media:,.0f}) would meet them all."
+    return "Raising " + " and ".join(parts) + " would meet them all."
 
 
 def _budget_words(s: Scenario) -> str:

@@ -172,6 +172,10 @@ def _new_highs() -> Any:
     # The default MIP gap (1e-4) would let on/off decisions differ from the LP optimum by
     # more than the promised 1e-6 agreement between backends and between warm and cold runs.
     h.setOptionValue("mip_rel_gap", 1e-9)
+    # HiGHS's own simplex scaling slows these models down 10-25x (52 weeks x 200 tactics:
+    # 24 s scaled, 1 s unscaled) while the formulation's coefficients are already well
+    # ranged per row; measured in benchmarks/, see docs/performance.md.
+    h.setOptionValue("simplex_scale_strategy", 0)
     return h
 
 

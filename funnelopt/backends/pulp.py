@@ -112,7 +112,13 @@ class PulpBackend:
                 message=pulp.LpStatus[prob.status],
                 solve_seconds=seconds,
             )
-        x = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs], dtype=float)
+        # A variable in no row may come back without a value: any value in its bounds is
+        # optimal, so take the lower bound (clipped: PuLP may round just past a bound).
+        x = np.array(
+            [v.varValue if v.varValue is not None else lp.col_lo[i] for i, v in enumerate(xs)],
+            dtype=float,
+        )
+        x = np.clip(x, lp.col_lo, lp.col_hi)
         row_dual = col_dual = None
         if not lp.is_mip:
             row_dual = np.array([(_pi(lo_c) + _pi(hi_c)) for lo_c, hi_c in cons], dtype=float)
