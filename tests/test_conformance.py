@@ -30,6 +30,8 @@ def _scenarios() -> dict[str, Scenario]:
     capacity["tactics"][0]["comment_rate"] = 0.001
     return {
         "one tactic": Scenario.from_dict(build(budget={"media": 4000})),
+        # Deep into the curve: column generation must release later segments.
+        "deep segments": Scenario.from_dict(build(budget={"media": 40_000})),
         "two tactics, window and period cap": Scenario.from_dict(two),
         "community auto": Scenario.from_dict(COMMUNITY),
         "community with goals": Scenario.from_dict(

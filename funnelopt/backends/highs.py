@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from funnelopt.lp import LinearProgram, RawSolution, Status
+from funnelopt.lp import LinearProgram, RawSolution, Status, objective_scale
 
 
 class HighsBackend:
@@ -27,6 +27,8 @@ class HighsBackend:
     def __init__(self) -> None:
         self._h: Any = None
         self._lp: LinearProgram | None = None
+        # The objective handed to HiGHS is multiplied by this (see lp.objective_scale).
+        self._obj_scale = 1.0
 
     @staticmethod
     def is_available() -> bool:
@@ -43,7 +45,8 @@ class HighsBackend:
         model = highspy.HighsLp()
         model.num_col_ = lp.n_cols
         model.num_row_ = lp.n_rows
-        model.col_cost_ = np.asarray(lp.c, dtype=float)
+        self._obj_scale = objective_scale(lp.c)
+        model.col_cost_ = np.asarray(lp.c, dtype=float) * self._obj_scale
         model.col_lower_ = np.asarray(lp.col_lo, dtype=float)
         model.col_upper_ = np.asarray(lp.col_hi, dtype=float)
         model.row_lower_ = np.asarray(lp.row_lo, dtype=float)
@@ -73,21 +76,31 @@ class HighsBackend:
         self,
         *,
         row_bounds: dict[int, tuple[float, float]] | None = None,
-        col_bounds: dict[int, tuple[float, float]] | None = None,
+        col_bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
         cost: np.ndarray | None = None,
         time_limit: float | None = None,
     ) -> RawSolution:
-        """Change bounds or the objective of the loaded model and re-solve from the last basis."""
+        """Change bounds or the objective of the loaded model and re-solve from the last basis.
+
+        ``col_bounds`` is ``(indices, lower, upper)`` arrays.
+        """
         h = self._h
         if h is None:
             raise RuntimeError("resolve() needs a model loaded by solve()")
         for i, (lo, hi) in (row_bounds or {}).items():
             h.changeRowBounds(int(i), float(lo), float(hi))
-        for j, (lo, hi) in (col_bounds or {}).items():
-            h.changeColBounds(int(j), float(lo), float(hi))
+        if col_bounds is not None:
+            idx, lo_c, hi_c = col_bounds
+            h.changeColsBounds(
+                len(idx),
+                np.asarray(idx, dtype=np.int32),
+                np.asarray(lo_c, float),
+                np.asarray(hi_c, float),
+            )
         if cost is not None:
             idx = np.arange(len(cost), dtype=np.int32)
-            h.changeColsCost(len(cost), idx, np.asarray(cost, dtype=float))
+            self._obj_scale = objective_scale(np.asarray(cost, dtype=float))
+            h.changeColsCost(len(cost), idx, np.asarray(cost, dtype=float) * self._obj_scale)
         return self._run(time_limit)
 
     def add_row(self, coefs: sparse.spmatrix, lo: float, hi: float) -> int:
@@ -124,10 +137,11 @@ class HighsBackend:
         return RawSolution(
             status=status,
             x=np.array(sol.col_value, dtype=float),
-            objective=float(info.objective_function_value),
-            # HiGHS reports duals as d(objective)/d(bound) for either sense: already ours.
-            row_dual=np.array(sol.row_dual, dtype=float) if has_duals else None,
-            col_dual=np.array(sol.col_dual, dtype=float) if has_duals else None,
+            objective=float(info.objective_function_value) / self._obj_scale,
+            # HiGHS reports duals as d(objective)/d(bound) for either sense: ours, once the
+            # objective's scale is taken out.
+            row_dual=np.array(sol.row_dual, dtype=float) / self._obj_scale if has_duals else None,
+            col_dual=np.array(sol.col_dual, dtype=float) / self._obj_scale if has_duals else None,
             message=h.modelStatusToString(ms),
             iterations=int(info.simplex_iteration_count),
             solve_seconds=seconds,

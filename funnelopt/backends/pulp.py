@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
-from funnelopt.lp import LinearProgram, RawSolution, Status
+from funnelopt.lp import LinearProgram, RawSolution, Status, equilibrate, objective_scale
 
 
 class PulpBackend:
@@ -92,6 +93,10 @@ class PulpBackend:
         """Build and solve ``lp`` with PuLP's solver."""
         import pulp
 
+        original = lp
+        lp, col_scale, row_scale = equilibrate(lp)
+        obj_scale = objective_scale(lp.c)
+        lp = replace(lp, c=lp.c * obj_scale)
         prob, xs, cons = self.build(lp)
         solver = self._solver or pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=1e-9)
         start = time.perf_counter()
@@ -118,12 +123,15 @@ class PulpBackend:
             [v.varValue if v.varValue is not None else lp.col_lo[i] for i, v in enumerate(xs)],
             dtype=float,
         )
-        x = np.clip(x, lp.col_lo, lp.col_hi)
+        # Back from the equilibrated copy to the model's own units.
+        x = np.clip(x, lp.col_lo, lp.col_hi) * col_scale
         row_dual = col_dual = None
         if not lp.is_mip:
-            row_dual = np.array([(_pi(lo_c) + _pi(hi_c)) for lo_c, hi_c in cons], dtype=float)
-            col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in xs], dtype=float)
-        objective = float(np.dot(lp.c, x) + lp.c0)
+            pis = np.array([(_pi(lo_c) + _pi(hi_c)) for lo_c, hi_c in cons], dtype=float)
+            dj = np.array([v.dj if v.dj is not None else 0.0 for v in xs], dtype=float)
+            row_dual = pis * row_scale / obj_scale
+            col_dual = dj / col_scale / obj_scale
+        objective = float(np.dot(original.c, x) + original.c0)
         return RawSolution(
             status, x, objective, row_dual, col_dual, message="Optimal", solve_seconds=seconds
         )
