@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -129,6 +129,18 @@ class Formulation:
         for a, cols in self.audience_reach_col.items():
             per_audience += ceiling(f"reach[{a}]:chords", [cols[t] for t in periods])
         return {t: float(v) for t, v in zip(periods, np.minimum(total, per_audience), strict=True)}
+
+    def with_community(self, choice: Mapping[str, bool]) -> Formulation:
+        """The same formulation with communities fixed on/off (only their switches change)."""
+        lp = self.lp
+        lo, hi, integer = lp.col_lo.copy(), lp.col_hi.copy(), lp.integer.copy()
+        for cid, on in choice.items():
+            col = self.y_col[cid]
+            lo[col] = hi[col] = 1.0 if on else 0.0
+            integer[col] = False
+        new_lp = replace(lp, col_lo=lo, col_hi=hi, integer=integer)
+        merged = {**(self.options.community or {}), **choice}
+        return replace(self, lp=new_lp, options=replace(self.options, community=merged))
 
     def chord_impressions(self, spend: FloatArray) -> FloatArray:
         """Impressions the chords give for a spend plan when segments fill in order."""

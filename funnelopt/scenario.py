@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import tomllib
+import weakref
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +29,10 @@ from pydantic_core import PydanticCustomError
 from funnelopt.errors import _MISSING, Problem, ScenarioError
 
 SCHEMA_VERSION = 1
+
+# Derived arrays per (immutable) scenario, kept outside the model so that equality and
+# serialisation see only the fields; dropped when the scenario is.
+_DERIVED: dict[int, dict[str, Any]] = {}
 MAX_PERIODS = 520
 MAX_TACTICS = 500
 MAX_COMMUNITIES = 50
@@ -434,6 +439,39 @@ class Scenario(_Model):
             pool, cols = groups.get(key, (0.0, []))
             groups[key] = (max(pool, t.pool), [*cols, j])
         return groups
+
+    def tactic_arrays(self) -> dict[str, Any]:
+        """Per-tactic parameters as numpy arrays (cached), and the audience membership matrix."""
+        derived = _DERIVED.get(id(self))
+        if derived is None:
+            import numpy as np
+
+            ts = self.tactics
+            groups = self.audiences()
+            member = np.zeros((len(ts), len(groups)))
+            for a, (_, cols) in enumerate(groups.values()):
+                member[cols, a] = 1.0
+            derived = dict(
+                i_sat=np.array([t.saturation_impressions for t in ts]),
+                sigma=np.array([t.saturation_spend for t in ts]),
+                ctr=np.array([t.ctr for t in ts]),
+                landing=np.array([t.landing_rate for t in ts]),
+                cvr=np.array(
+                    [
+                        t.conversion_rate
+                        if t.conversion_rate is not None
+                        else self.site.conversion_rate
+                        for t in ts
+                    ]
+                ),
+                follow=np.array([t.follow_rate for t in ts]),
+                comment=np.array([t.comment_rate for t in ts]),
+                audience_member=member,
+                audience_pool=np.array([p for p, _ in groups.values()]),
+            )
+            _DERIVED[id(self)] = derived
+            weakref.finalize(self, _DERIVED.pop, id(self), None)
+        return derived
 
     def goal_period(self, goal: Goal) -> int:
         """The 1-based period a goal is due (its ``by``, default the last)."""

@@ -49,6 +49,8 @@ def simulate(
     scenario: Scenario,
     spend: SpendInput,
     community: Mapping[str, bool] | None = None,
+    *,
+    checks: bool = True,
 ) -> Outcome:
     """Simulate a spend plan exactly.
 
@@ -62,6 +64,9 @@ def simulate(
         (missing tactics spend nothing).
     community
         Account id -> whether the community runs. Default: on unless its mode is ``off``.
+    checks
+        Check caps and capacities (``violations``) and compute the Poisson percentiles of
+        AE cases. ``False`` skips both, for fast repeated what-ifs.
 
     Examples
     --------
@@ -84,36 +89,21 @@ def simulate(
 
     n_t, _ = x.shape
     tactics = s.tactics
-    i_sat = np.array([t.saturation_impressions for t in tactics])
-    sigma = np.array([t.saturation_spend for t in tactics])
-    impressions = delivery(x, i_sat, sigma)  # T x J, broadcasting per column
-
-    ctr = np.array([t.ctr for t in tactics])
-    landing = np.array([t.landing_rate for t in tactics])
-    cvr = np.array(
-        [
-            t.conversion_rate if t.conversion_rate is not None else s.site.conversion_rate
-            for t in tactics
-        ]
-    )
-    follow = np.array([t.follow_rate for t in tactics])
-    t_comment = np.array([t.comment_rate for t in tactics])
-
-    clicks_j = impressions * ctr
-    visits_j = clicks_j * landing
-    conv_j = visits_j * cvr
-    newf_j = impressions * follow
-    comments_j = impressions * t_comment
+    arr = s.tactic_arrays()
+    impressions = delivery(x, arr["i_sat"], arr["sigma"])  # T x J, broadcasting per column
+    clicks_j = impressions * arr["ctr"]
+    visits_j = clicks_j * arr["landing"]
+    conv_j = visits_j * arr["cvr"]
+    newf_j = impressions * arr["follow"]
+    comments_j = impressions * arr["comment"]
 
     # Awareness: cumulative unique reach of all paid impressions (design 2.2).
     # Tactics sharing an audience draw on one pool, so their impressions are pooled first.
     cum_j = np.cumsum(impressions, axis=0)
-    groups = s.audiences().values()
-    cum_a = np.stack([cum_j[:, cols].sum(axis=1) for _, cols in groups], axis=1)
-    pool = np.array([p for p, _ in groups])
+    cum_a = cum_j @ arr["audience_member"]
     reach = np.minimum(
         reach_curve(cum_j.sum(axis=1), s.population, s.reach_curve),
-        reach_curve(cum_a, pool, s.reach_curve).sum(axis=1),
+        reach_curve(cum_a, arr["audience_pool"], s.reach_curve).sum(axis=1),
     )
 
     # Communities (design 2.3).
@@ -200,7 +190,7 @@ def simulate(
         "comments": comments,
         "webcare_hours": webcare_hours,
         "ae_cases": ae_cases,
-        "ae_cases_p95": poisson_p95(ae_cases),
+        "ae_cases_p95": poisson_p95(ae_cases) if checks else np.full(n_t, np.nan),
         "valid_icsrs": ae_cases * (ae.valid_share if ae is not None else 0.0),
         "serious_icsrs": ae_cases * (ae.valid_share * ae.serious_share if ae is not None else 0.0),
         "conversions": conv_j.sum(axis=1) + comm_conv,
@@ -212,7 +202,9 @@ def simulate(
     }
     totals = {k: float(v[-1]) if k in STOCKS else float(v.sum()) for k, v in per_period.items()}
     # A Poisson total's p95 is that of the summed mean, not the sum of weekly p95s.
-    totals["ae_cases_p95"] = float(poisson_p95(np.array([totals["ae_cases"]]))[0])
+    totals["ae_cases_p95"] = (
+        float(poisson_p95(np.array([totals["ae_cases"]]))[0]) if checks else float("nan")
+    )
 
     by_tactic = {
         "spend": x,
@@ -238,7 +230,7 @@ def simulate(
         kpis=_kpis(totals),
         goals=goals,
         capacity=capacity,
-        violations=tuple(violations(s, x, per_period, y)),
+        violations=tuple(violations(s, x, per_period, y)) if checks else (),
     )
 
 
@@ -418,32 +410,46 @@ def violations(
             out.append(f"budget.period_max: {label} {t + 1} spends {m:,.2f} > {b.period_max:,.2f}")
         if under(m, b.period_min):
             out.append(f"budget.period_min: {label} {t + 1} spends {m:,.2f} < {b.period_min:,.2f}")
+    # Per-cell checks as arrays (one pass for every tactic); words only for the breaches.
     on = dict(community or {})
-    for j, tac in enumerate(s.tactics):
-        first, last = s.active_window(tac)
-        col = x[:, j]
-        p = f"tactics.{tac.id}"
-        floors = tac.account is None or on.get(tac.account, True)
-        for t, v in enumerate(col):
-            active = first <= t + 1 <= last
-            if not active and v > REL_TOL:
-                out.append(
-                    f"{p}: spends {v:,.2f} in {label} {t + 1}, outside its window {first}-{last}"
-                )
-            if active and floors and under(v, tac.min_spend):
-                out.append(f"{p}.min_spend: {label} {t + 1} spends {v:,.2f} < {tac.min_spend:,.2f}")
-            if tac.max_spend is not None and over(v, tac.max_spend):
-                out.append(f"{p}.max_spend: {label} {t + 1} spends {v:,.2f} > {tac.max_spend:,.2f}")
-            if v > REL_TOL and under(v, tac.min_spend_if_active):
-                out.append(
-                    f"{p}.min_spend_if_active: {label} {t + 1} spends {v:,.2f}, "
-                    f"neither 0 nor >= {tac.min_spend_if_active:,.2f}"
-                )
-        total = float(col.sum())
-        if floors and under(total, tac.min_total):
-            out.append(f"{p}.min_total: spends {total:,.2f} < {tac.min_total:,.2f}")
-        if tac.max_total is not None and over(total, tac.max_total):
-            out.append(f"{p}.max_total: spends {total:,.2f} > {tac.max_total:,.2f}")
+    tac = s.tactics
+    n_t = x.shape[0]
+    period = np.arange(1, n_t + 1)[:, None]
+    first = np.array([s.active_window(t)[0] for t in tac])
+    last = np.array([s.active_window(t)[1] for t in tac])
+    active = (period >= first) & (period <= last)
+    floors = np.array([t.account is None or on.get(t.account, True) for t in tac])
+    min_spend = np.array([t.min_spend for t in tac])
+    max_spend = np.array([t.max_spend if t.max_spend is not None else np.inf for t in tac])
+    min_active = np.array([t.min_spend_if_active for t in tac])
+
+    def cells(mask: np.ndarray) -> list[tuple[int, int, float]]:
+        return [(int(t), int(j), float(x[t, j])) for t, j in zip(*np.nonzero(mask), strict=True)]
+
+    for t, j, v in cells(~active & (x > REL_TOL)):
+        out.append(
+            f"tactics.{tac[j].id}: spends {v:,.2f} in {label} {t + 1}, outside its window {first[j]}-{last[j]}"
+        )
+    for t, j, v in cells(active & floors & (x < min_spend * (1 - REL_TOL) - REL_TOL)):
+        out.append(
+            f"tactics.{tac[j].id}.min_spend: {label} {t + 1} spends {v:,.2f} < {min_spend[j]:,.2f}"
+        )
+    for t, j, v in cells(x > max_spend * (1 + REL_TOL) + REL_TOL):
+        out.append(
+            f"tactics.{tac[j].id}.max_spend: {label} {t + 1} spends {v:,.2f} > {max_spend[j]:,.2f}"
+        )
+    for t, j, v in cells((x > REL_TOL) & (x < min_active * (1 - REL_TOL) - REL_TOL)):
+        out.append(
+            f"tactics.{tac[j].id}.min_spend_if_active: {label} {t + 1} spends {v:,.2f}, "
+            f"neither 0 nor >= {min_active[j]:,.2f}"
+        )
+    totals = x.sum(axis=0)
+    for j, t_j in enumerate(tac):
+        total = float(totals[j])
+        if floors[j] and under(total, t_j.min_total):
+            out.append(f"tactics.{t_j.id}.min_total: spends {total:,.2f} < {t_j.min_total:,.2f}")
+        if t_j.max_total is not None and over(total, t_j.max_total):
+            out.append(f"tactics.{t_j.id}.max_total: spends {total:,.2f} > {t_j.max_total:,.2f}")
     wc, ae = s.webcare, s.adverse_events
     if wc is not None and wc.capacity_hours is not None:
         for t, h in enumerate(per_period["webcare_hours"]):

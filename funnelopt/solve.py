@@ -95,17 +95,13 @@ def solve(
     if not auto or len(auto) > MAX_AUTO:
         return _solve_one(scenario, backend, tolerance, opt, cheapest, time_limit, ranging)
     runs = []
+    base = build(scenario, tolerance, opt)  # one build: the choices differ only in switches
     for on in itertools.product((True, False), repeat=len(auto)):
         choice = {**fixed, **dict(zip(auto, on, strict=True))}
+        form = base.with_community(choice)
         runs.append(
             _solve_one(
-                scenario,
-                backend,
-                tolerance,
-                replace(opt, community=choice),
-                cheapest,
-                time_limit,
-                ranging,
+                scenario, backend, tolerance, form.options, cheapest, time_limit, ranging, form
             )
         )
     seconds = sum(r.solve_seconds for r in runs)
@@ -127,10 +123,11 @@ def _solve_one(
     cheapest: bool,
     time_limit: float | None,
     ranging: bool,
+    first: Formulation | None = None,
 ) -> Solved:
     seconds = 0.0
     for round_no in range(MAX_ROUNDS):
-        form = build(s, tolerance, opt)
+        form = first if (first is not None and round_no == 0) else build(s, tolerance, opt)
         generate = not form.lp.is_mip and hasattr(be, "resolve")
         sol = (
             _generated(form, be, time_limit)
