@@ -76,3 +76,16 @@ def test_bad_grid_fails_before_solving() -> None:
 def test_parse_values() -> None:
     assert parse_values("1:3:3") == [1.0, 2.0, 3.0]
     assert parse_values("8,9.5,x") == [8, 9.5, "x"]
+
+
+def test_dask_executor_matches_serial() -> None:
+    """A local Dask cluster's executor runs the sweep; results identical to the serial run."""
+    from dask.distributed import Client, LocalCluster
+
+    grid = {"budget.total": BUDGETS[:4]}
+    serial = sweep(FULL, grid, warm=False)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster, Client(cluster) as client:
+        distributed = sweep(FULL, grid, executor=client.get_executor())
+    assert distributed.to_json() == serial.to_json()

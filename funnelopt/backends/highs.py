@@ -118,6 +118,11 @@ class HighsBackend:
         h.setOptionValue("time_limit", float(time_limit) if time_limit else highspy.kHighsInf)
         start = time.perf_counter()
         h.run()
+        if h.getModelStatus().name in ("kUnknown", "kSolveError"):
+            # A warm re-solve can stall on the previous basis; the same model solved from
+            # scratch settles it (seen in budget sweeps after a tie-break).
+            h.clearSolver()
+            h.run()
         seconds = time.perf_counter() - start
         ms = h.getModelStatus()
         info = h.getInfo()

@@ -1,0 +1,304 @@
+"""funnelopt benchmarks: one command, one table. Not part of the test suite.
+
+    python benchmarks/run.py            # everything (a few minutes on 2 cores)
+    python benchmarks/run.py --quick    # fewer repeats and a 200-point sweep
+
+Each figure is the median of repeated runs; every comparison is a ratio measured in the
+same process. See docs/performance.md for the figures and the machine they came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from scenarios import synthetic  # noqa: E402
+
+from funnelopt import Scenario, optimize  # noqa: E402
+from funnelopt.analysis.sweep import sweep  # noqa: E402
+from funnelopt.backends.highs import HighsBackend  # noqa: E402
+from funnelopt.formulation import build  # noqa: E402
+
+Row = tuple[str, str, str]
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``repeats`` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+
+
+def cold_plans(repeats: int) -> list[Row]:
+    rows: list[Row] = []
+    cases = [
+        ("example (26 x 2)", Scenario.from_file(ROOT / "examples" / "disease_awareness.toml")),
+        ("52 x 30", synthetic(52, 30)),
+        ("52 x 200", synthetic(52, 200)),
+    ]
+    for name, s in cases:
+        reps = repeats if "200" not in name else max(3, repeats // 3)
+        full = median_time(lambda s=s: optimize(s), reps)
+        bare = median_time(lambda s=s: optimize(s, strategies=False, analysis=False), reps)
+        form = build(s)
+        raw = median_time(lambda form=form: HighsBackend().solve(form.lp), reps)
+        rows.append(
+            (f"plan {name}: optimize() end to end", ms(full), f"{full / raw:.1f}x raw solve")
+        )
+        rows.append(
+            (
+                f"plan {name}: without sensitivity/strategies",
+                ms(bare),
+                f"{bare / raw:.1f}x raw solve",
+            )
+        )
+        rows.append(
+            (
+                f"plan {name}: raw HiGHS solve of its full MILP",
+                ms(raw),
+                f"{form.lp.n_cols:,} cols, {form.lp.n_rows:,} rows",
+            )
+        )
+    return rows
+
+
+def sweeps(points: int) -> list[Row]:
+    s = Scenario.from_file(ROOT / "examples" / "disease_awareness.toml")
+    grid = {"budget.total": [float(v) for v in np.linspace(60_000, 260_000, points)]}
+    t = time.perf_counter()
+    sw = sweep(s, grid)
+    warm = time.perf_counter() - t
+    cold_grid = {"budget.total": grid["budget.total"][:: max(1, points // 50)]}
+    t = time.perf_counter()
+    sweep(s, cold_grid, warm=False)
+    cold = (time.perf_counter() - t) / len(cold_grid["budget.total"])
+    t = time.perf_counter()
+    for v in cold_grid["budget.total"][:20]:
+        optimize(s.with_overrides({"budget.total": v}), strategies=False, analysis=False)
+    plan_point = (time.perf_counter() - t) / min(20, len(cold_grid["budget.total"]))
+    per = warm / points
+    ok = sum(p.status == "optimal" for p in sw.points)
+    return [
+        (
+            f"sweep: {points}-point budget sweep of the example, warm",
+            ms(warm),
+            f"{ok} optimal points",
+        ),
+        ("sweep: per point, warm", ms(per), f"{per / cold:.2f}x a cold point"),
+        ("sweep: per point, cold (same LPs, fresh model)", ms(cold), "baseline"),
+        (
+            "sweep: per point, optimize() per point (MILP path)",
+            ms(plan_point),
+            f"{per / plan_point:.2f}x ratio warm/this",
+        ),
+    ]
+
+
+def peer_problem(
+    n_tactics: int, seed: int = 1
+) -> tuple[Scenario, np.ndarray, np.ndarray, np.ndarray, float]:
+    """One period, n traffic tactics on exact exponential curves, one budget."""
+    rng = np.random.default_rng(seed)
+    tactics = []
+    for j in range(n_tactics):
+        tactics.append(
+            {
+                "id": f"t{j}",
+                "kind": "traffic",
+                "cpm": float(rng.uniform(5, 25)),
+                "pool": float(rng.uniform(2e4, 3e5)),
+                "frequency_cap": float(rng.uniform(1, 3)),
+                "ctr": float(rng.uniform(0.004, 0.02)),
+                "landing_rate": float(rng.uniform(0.5, 0.9)),
+            }
+        )
+    budget = 2_000.0 * n_tactics
+    s = Scenario.from_dict(
+        {
+            "periods": 1,
+            "population": 1e7,
+            "budget": {"media": budget},
+            "site": {"conversion_rate": 0.05},
+            "tactics": tactics,
+        }
+    )
+    i_sat = np.array([t.saturation_impressions for t in s.tactics])
+    sigma = np.array([t.saturation_spend for t in s.tactics])
+    value = np.array([t.ctr * t.landing_rate * 0.05 for t in s.tactics])
+    return s, i_sat, sigma, value, budget
+
+
+def slsqp(
+    i_sat: np.ndarray, sigma: np.ndarray, value: np.ndarray, budget: float
+) -> tuple[np.ndarray, int]:
+    """The MMM allocators' method: SLSQP from a uniform split (Robyn, PyMC-Marketing)."""
+    from scipy.optimize import minimize
+
+    n = len(i_sat)
+
+    def neg(x: np.ndarray) -> float:
+        return -float(np.sum(value * i_sat * -np.expm1(-x / sigma)))
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        return -(value * i_sat / sigma * np.exp(-x / sigma))
+
+    res = minimize(
+        neg,
+        np.full(n, budget / n),
+        jac=grad,
+        method="SLSQP",
+        bounds=[(0, budget)] * n,
+        constraints=[
+            {"type": "ineq", "fun": lambda x: budget - x.sum(), "jac": lambda x: -np.ones(n)}
+        ],
+    )
+    return res.x, int(res.nit)
+
+
+def peers(repeats: int) -> list[Row]:
+    rows: list[Row] = []
+    for n in (10, 50, 200):
+        s, i_sat, sigma, value, budget = peer_problem(n)
+
+        def exact(x: np.ndarray) -> float:
+            return float(np.sum(value * i_sat * -np.expm1(-np.clip(x, 0, None) / sigma)))
+
+        t_ours = median_time(lambda s=s: optimize(s, strategies=False, analysis=False), repeats)
+        ours = exact(optimize(s, strategies=False, analysis=False).spend[0])
+        t_peer = median_time(lambda: slsqp(i_sat, sigma, value, budget), max(1, repeats // 2))
+        x_peer, nit = slsqp(i_sat, sigma, value, budget)
+        theirs = exact(x_peer)
+        rows.append(
+            (
+                f"peer: {n} tactics, SLSQP vs funnelopt time",
+                f"{ms(t_peer)} vs {ms(t_ours)}",
+                f"funnelopt {t_peer / t_ours:.1f}x faster",
+            )
+        )
+        rows.append(
+            (
+                f"peer: {n} tactics, objective (exact model)",
+                f"{theirs:,.2f} vs {ours:,.2f}",
+                f"ratio funnelopt/SLSQP {ours / theirs:.4f} (SLSQP {nit} iterations)",
+            )
+        )
+    return rows
+
+
+def backends(repeats: int) -> list[Row]:
+    rows: list[Row] = []
+    for name, s in (
+        ("example", Scenario.from_file(ROOT / "examples" / "disease_awareness.toml")),
+        ("52 x 30", synthetic(52, 30)),
+    ):
+        th = median_time(lambda s=s: optimize(s, strategies=False, analysis=False), repeats)
+        tp = median_time(
+            lambda s=s: optimize(s, backend="pulp", strategies=False, analysis=False),
+            max(1, repeats // 3),
+        )
+        a = optimize(s, strategies=False, analysis=False).predicted_objective
+        b = optimize(s, backend="pulp", strategies=False, analysis=False).predicted_objective
+        rel = abs(a - b) / max(1.0, abs(a))
+        rows.append(
+            (
+                f"backends {name}: highs vs pulp",
+                f"{ms(th)} vs {ms(tp)}",
+                f"pulp {tp / th:.1f}x slower; optimum gap {rel:.1e}",
+            )
+        )
+    return rows
+
+
+def memory() -> list[Row]:
+    code = (
+        "import sys, resource; sys.path.insert(0, sys.argv[1]);"
+        "from scenarios import synthetic; from funnelopt import optimize;"
+        "optimize(synthetic(52, 200));"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(HERE)], capture_output=True, text=True, check=True
+    )
+    kb = int(out.stdout.strip().splitlines()[-1])
+    return [
+        (
+            "memory: peak RSS, 52 x 200 plan (own process)",
+            f"{kb / 1024:,.0f} MB",
+            "target <= 500 MB",
+        )
+    ]
+
+
+def startup(repeats: int) -> list[Row]:
+    def run(args: list[str]) -> float:
+        def go() -> None:
+            subprocess.run(args, capture_output=True, check=True)
+
+        return median_time(go, repeats)
+
+    imp = run([sys.executable, "-c", "import funnelopt"])
+    base = run([sys.executable, "-c", "pass"])
+    helps = run([sys.executable, "-m", "funnelopt", "--help"])
+    return [
+        (
+            "startup: python -c 'import funnelopt'",
+            ms(imp),
+            f"{ms(imp - base)} over a bare interpreter",
+        ),
+        ("startup: funnelopt --help", ms(helps), "target <= 0.5 s"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, a 200-point sweep")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else 7
+    points = 200 if args.quick else 1000
+    print(
+        f"# funnelopt benchmarks - {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, medians of {repeats}"
+    )
+    rows: list[Row] = []
+    for section in (
+        lambda: cold_plans(repeats),
+        lambda: sweeps(points),
+        lambda: peers(repeats),
+        lambda: backends(repeats),
+        memory,
+        lambda: startup(repeats),
+    ):
+        part = section()
+        rows += part
+        for r in part:
+            print(f"  {r[0]:<58} {r[1]:>24}  {r[2]}", flush=True)
+    print()
+    print("| measurement | value | ratio / note |")
+    print("|---|---:|---|")
+    for a, b, c in rows:
+        print(f"| {a} | {b} | {c} |")
+
+
+if __name__ == "__main__":
+    main()
