@@ -61,23 +61,38 @@ def cold_plans(repeats: int) -> list[Row]:
         reps = repeats if "200" not in name else max(3, repeats // 3)
         full = median_time(lambda s=s: optimize(s), reps)
         bare = median_time(lambda s=s: optimize(s, strategies=False, analysis=False), reps)
+        inside = statistics.median(
+            optimize(s, strategies=False, analysis=False).solve_seconds
+            for _ in range(max(1, reps // 2))
+        )
         form = build(s)
-        raw = median_time(lambda form=form: HighsBackend().solve(form.lp), reps)
+        raw = median_time(lambda form=form: HighsBackend().solve(form.lp), max(1, reps // 3))
         rows.append(
-            (f"plan {name}: optimize() end to end", ms(full), f"{full / raw:.1f}x raw solve")
+            (
+                f"plan {name}: optimize() end to end",
+                ms(full),
+                f"{full / inside:.1f}x its solver time",
+            )
         )
         rows.append(
             (
                 f"plan {name}: without sensitivity/strategies",
                 ms(bare),
-                f"{bare / raw:.1f}x raw solve",
+                f"{bare / inside:.1f}x its solver time",
             )
         )
         rows.append(
             (
-                f"plan {name}: raw HiGHS solve of its full MILP",
+                f"plan {name}: solver time inside optimize()",
+                ms(inside),
+                "LPs, tie-break, column generation",
+            )
+        )
+        rows.append(
+            (
+                f"plan {name}: one raw HiGHS solve of the full MILP",
                 ms(raw),
-                f"{form.lp.n_cols:,} cols, {form.lp.n_rows:,} rows",
+                f"{form.lp.n_cols:,} cols, {form.lp.n_rows:,} rows; optimize() is {raw / full:.1f}x faster",
             )
         )
     return rows
@@ -181,12 +196,19 @@ def peers(repeats: int) -> list[Row]:
     for n in (10, 50, 200):
         s, i_sat, sigma, value, budget = peer_problem(n)
 
-        def exact(x: np.ndarray) -> float:
+        def exact(
+            x: np.ndarray,
+            value: np.ndarray = value,
+            i_sat: np.ndarray = i_sat,
+            sigma: np.ndarray = sigma,
+        ) -> float:
             return float(np.sum(value * i_sat * -np.expm1(-np.clip(x, 0, None) / sigma)))
 
         t_ours = median_time(lambda s=s: optimize(s, strategies=False, analysis=False), repeats)
         ours = exact(optimize(s, strategies=False, analysis=False).spend[0])
-        t_peer = median_time(lambda: slsqp(i_sat, sigma, value, budget), max(1, repeats // 2))
+        t_peer = median_time(
+            lambda a=(i_sat, sigma, value, budget): slsqp(*a), max(1, repeats // 2)
+        )
         x_peer, nit = slsqp(i_sat, sigma, value, budget)
         theirs = exact(x_peer)
         rows.append(
