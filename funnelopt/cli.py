@@ -96,6 +96,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         plan.to_json() if args.format == "json" else render_plan(plan, args.format, s.budget.total)
     )
     _write(text, args.out)
+    if args.report:
+        written = plan.report(args.report)
+        print(f"report written to {written}", file=sys.stderr)
     return EXIT_OK if plan.optimal else EXIT_INFEASIBLE
 
 
@@ -103,7 +106,9 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     from funnelopt.report.text import diagnosis_lines, whatif_table
 
     if not args.set:
-        raise ScenarioError([Problem("--set", None, "whatif needs at least one --set PATH=VALUE")])
+        raise ScenarioError(
+            [Problem("--set", "(none)", "whatif needs at least one --set PATH=VALUE")]
+        )
     base_s = load(args.file)
     new_s = base_s.with_overrides(parse_sets(args.set))
     base, new = _optimize(base_s, args), _optimize(new_s, args)
@@ -201,7 +206,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         names = [Path(f).stem if f != "-" else "stdin" for f in args.files]
         _write(compare_table(names, plans, args.format == "markdown"), args.out)
-    return EXIT_OK
+    return EXIT_OK if all(p.optimal for p in plans) else EXIT_INFEASIBLE
 
 
 def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
@@ -223,26 +228,88 @@ def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
                 [Problem("PLAN", path, "must map tactic ids to per-period spend lists")]
             )
         return {str(k): [float(x or 0.0) for x in v] for k, v in spend.items()}
-    rows = list(csv.DictReader(io.StringIO(text)))
+    return _plan_csv(text, path, scenario)
+
+
+def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]]:
+    """Spend per tactic from CSV rows; a ``period`` (or ``week``) column places each row."""
+    import difflib
+
+    reader = csv.DictReader(io.StringIO(text))
+    rows = list(reader)
+    header = [c.strip() for c in (reader.fieldnames or []) if c is not None]
+    names = {"period", scenario.period_label.lower(), "week"}
+    period_col = next((c for c in header if c.lower() in names), None)
+    problems = []
+    for c in header:
+        if c != period_col and c not in scenario.tactic_ids:
+            hint = difflib.get_close_matches(c, scenario.tactic_ids, n=1)
+            known = (
+                f"did you mean '{hint[0]}'?"
+                if hint
+                else f"tactics: {', '.join(scenario.tactic_ids)}"
+            )
+            problems.append(Problem(f"PLAN column {c!r}", path, f"is not a tactic id ({known})"))
     if not rows:
-        raise ScenarioError([Problem("PLAN", path, "has no rows")])
-    cols = [c for c in rows[0] if c and c.strip().lower() not in ("period", scenario.period_label)]
-    tactic_cols = [c for c in cols if c in scenario.tactic_ids]
-    if not tactic_cols:
-        known = ", ".join(scenario.tactic_ids)
-        raise ScenarioError([Problem("PLAN", path, f"needs a column per tactic ({known})")])
-    try:
-        return {c: [float(r[c] or 0.0) for r in rows] for c in tactic_cols}
-    except ValueError as exc:
-        raise ScenarioError(
-            [Problem("PLAN", path, f"has a value that is not a number: {exc}")]
-        ) from None
+        problems.append(Problem("PLAN", path, "has no rows"))
+    if problems:
+        raise ScenarioError(problems)
+    tactic_cols = [c for c in header if c != period_col]
+    spend = {c: [0.0] * scenario.periods for c in tactic_cols}
+    seen: set[int] = set()
+    for n, row in enumerate(rows, start=2):  # line 1 is the header
+        if period_col is None:
+            t = n - 1
+        else:
+            try:
+                t = int(str(row[period_col]).strip())
+            except ValueError:
+                problems.append(
+                    Problem(
+                        f"PLAN line {n}, {period_col}", row[period_col], "must be a whole number"
+                    )
+                )
+                continue
+        if not 1 <= t <= scenario.periods:
+            problems.append(
+                Problem(
+                    f"PLAN line {n}, {period_col or 'row'}",
+                    t,
+                    f"must be within 1..{scenario.periods}",
+                )
+            )
+            continue
+        if t in seen:
+            problems.append(Problem(f"PLAN line {n}, {period_col}", t, "appears twice"))
+            continue
+        seen.add(t)
+        for c in tactic_cols:
+            raw = (row.get(c) or "").strip()
+            try:
+                spend[c][t - 1] = float(raw) if raw else 0.0
+            except ValueError:
+                problems.append(
+                    Problem(
+                        f"PLAN line {n}, {c}", raw, "must be a number (no thousands separators)"
+                    )
+                )
+    if period_col is None and len(rows) != scenario.periods:
+        problems.append(
+            Problem(
+                "PLAN",
+                f"{len(rows)} rows",
+                f"needs {scenario.periods} (one per period) or a period column",
+            )
+        )
+    if problems:
+        raise ScenarioError(problems[:20])
+    return spend
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from funnelopt.report.text import outcome_summary
     from funnelopt.simulator import simulate
-    from funnelopt.solve import objective_value
+    from funnelopt.solve import objective_value, soft_penalty
 
     s = load(args.file, args.set)
     spend = read_plan_file(args.plan, s)
@@ -272,6 +339,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         md = args.format == "markdown"
         name = best.objective_name
         lines = [f"Plan {args.plan} on {s.name}", f"Objective: {name} = {value:,.1f}"]
+        penalty = soft_penalty(s, outcome)
+        if penalty > 0:
+            lines[-1] += f" (after a soft-goal penalty of {penalty:,.1f})"
         if best.objective is not None and gap is not None:
             if gap >= 0:
                 lines.append(
@@ -368,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("plan", cmd_plan, "optimise a scenario and show the plan")
     p.add_argument("file", metavar="FILE", help="scenario (TOML or JSON; - for stdin)")
+    p.add_argument(
+        "--report", metavar="PATH", help="also write a client report: PATH.html or PATH.md"
+    )
     sets(p)
     fmt(p)
 

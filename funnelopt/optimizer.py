@@ -75,6 +75,7 @@ def optimize(
         tolerance=tolerance,
         backend=be.name,
         version=__version__,
+        scenario=scenario,
     )
     if run.status is Status.INFEASIBLE:
         diagnosis = diagnose(scenario, be, tolerance) if analysis else None

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 
@@ -154,6 +157,26 @@ class Outcome:
     def to_json(self) -> str:
         """Deterministic JSON (same plan, same bytes)."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per period and source (tactic, or community posts); needs pandas.
+
+        Summed over rows, the flows equal ``totals``.
+        """
+        from funnelopt.report.frames import outcome_frame
+
+        return outcome_frame(self)
+
+    def totals_frame(self) -> pd.DataFrame:
+        """The totals by phase (awareness, consideration, conversion, costs, workload)."""
+        from funnelopt.report.frames import totals_frame
+
+        return totals_frame(self)
+
+    def _repr_html_(self) -> str:
+        from funnelopt.report.html import outcome_html
+
+        return outcome_html(self)
 
     def __repr__(self) -> str:
         t = self.totals

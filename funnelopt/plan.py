@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from funnelopt.outcome import FloatArray, Outcome, _num
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from funnelopt.scenario import Scenario
 
 SCHEMA_VERSION = 1
 
@@ -209,6 +215,8 @@ class Plan:
     version: str
     penalty: float = 0.0
     notes: tuple[str, ...] = ()
+    #: The scenario planned (for reports: goals, sources); not part of ``to_dict()``.
+    scenario: Scenario | None = field(default=None, repr=False)
 
     @property
     def optimal(self) -> bool:
@@ -257,6 +265,23 @@ class Plan:
     def to_json(self) -> str:
         """Deterministic JSON (same input, same bytes): timings are left out."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per period and source with the metrics as columns (needs pandas)."""
+        from funnelopt.report.frames import plan_frame
+
+        return plan_frame(self)
+
+    def report(self, path: str | Path) -> Path:
+        """Write a proposal-ready report: ``.html`` (self-contained) or ``.md``."""
+        from funnelopt.report.document import write
+
+        return write(self, self.scenario, path)
+
+    def _repr_html_(self) -> str:
+        from funnelopt.report.html import plan_html
+
+        return plan_html(self)
 
     def __repr__(self) -> str:
         if self.outcome is None:

@@ -405,6 +405,11 @@ class Scenario(_Model):
             raise ScenarioError(problems)
         return new
 
+    def _repr_html_(self) -> str:
+        from funnelopt.report.html import scenario_html
+
+        return scenario_html(self)
+
     def field_paths(self) -> list[str]:
         """Every path :meth:`with_overrides` accepts for this scenario (leaf fields)."""
         return sorted(_leaf_paths(type(self), self.model_dump(mode="python"), ""))

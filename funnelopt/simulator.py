@@ -150,9 +150,12 @@ def simulate(
         by_community[c.id] = {
             "followers": f,
             "new_followers": paid_new + viral,
+            "viral_followers": viral,
             "organic_impressions": oi,
             "engagements": eng_c,
+            "clicks": clicks_c,
             "community_visits": visits_c,
+            "conversions": c.conversion_rate * visits_c,
             "comments": comments_c,
             "cost_community": cost_c,
         }

@@ -14,7 +14,7 @@ from funnelopt import Scenario
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
-settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None)
+settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None, database=None)
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile("ci")
 

@@ -84,8 +84,11 @@ def test_dask_executor_matches_serial() -> None:
 
     grid = {"budget.total": BUDGETS[:4]}
     serial = sweep(FULL, grid, warm=False)
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         distributed = sweep(FULL, grid, executor=client.get_executor())
     assert distributed.to_json() == serial.to_json()

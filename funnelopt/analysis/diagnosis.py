@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from funnelopt.analysis.binding import binding_rows
 from funnelopt.backends import Backend
 from funnelopt.formulation import Options
@@ -31,6 +33,7 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
     if need.status is Status.OPTIMAL:
         required = float(need.form.predicted(need.final.x)["cost_total"].sum())
         media = float(need.spend.sum())
+        required, media = _confirmed(s, backend, tolerance, required, media)
     need_words = _need_words(s, required, media)
 
     # Even without goals, do the floors, fixed costs and capacities fit the budget?
@@ -74,7 +77,7 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
         short = max(0.0, g.target - best) if best is not None else None
         goals.append(GoalDiagnosis(g.metric.value, g.target, by, alone[i], best, short))
         a = alone[i]
-        if a is not None and a < g.target * (1 - 1e-9):
+        if a is not None and a < g.target * (1 - 1e-6):
             conflicts.append(
                 f"{g.metric.value} >= {g.target:,.6g} by {s.period_label} {by} cannot be met even alone: "
                 f"the most this budget buys is {a:,.6g}"
@@ -101,6 +104,34 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
         "the tactics' reach and delivery saturate (pool x frequency cap per period)"
     ]
     return Diagnosis(msg, tuple(goals), tuple(conflicts), tuple(limits), None, None)
+
+
+def _confirmed(
+    s: Scenario, backend: Backend, tolerance: float, total: float, media: float
+) -> tuple[float | None, float | None]:
+    """The budget, checked by re-planning the scenario with it.
+
+    The estimate comes from a formulation without budget caps, whose chords differ from
+    those of the capped one by up to the tolerance; raise it by that much until the
+    scenario itself, with those caps, is feasible.
+    """
+    total, media = math.ceil(total), math.ceil(media)
+    for _ in range(6):
+        caps = (
+            {"budget.total": max(total, s.budget.total or 0.0)}
+            if s.budget.total is not None
+            else {}
+        )
+        if s.budget.media is not None:
+            caps["budget.media"] = max(media, s.budget.media)
+        if (
+            solve(s.with_overrides(caps), backend, tolerance, cheapest=False).status
+            is Status.OPTIMAL
+        ):
+            # Whole currency units, rounded up, so that typing the figure in works.
+            return float(math.ceil(total)), float(math.ceil(media))
+        total, media = total * (1 + tolerance), media * (1 + tolerance)
+    return None, None
 
 
 def _need_words(s: Scenario, required: float | None, media: float | None) -> str:

@@ -78,6 +78,17 @@ class Sweep:
         """Deterministic JSON."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
+    def to_frame(self) -> Any:
+        """One row per point: parameters, status, objective, key totals (needs pandas)."""
+        from funnelopt.report.frames import sweep_frame
+
+        return sweep_frame(self)
+
+    def _repr_html_(self) -> str:
+        from funnelopt.report.html import sweep_html
+
+        return sweep_html(self)
+
     def __repr__(self) -> str:
         ok = sum(p.status == "optimal" for p in self.points)
         knee = f"; knee at {self.knee['values']}" if self.knee else ""

@@ -32,6 +32,13 @@ def num(x: float | None, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
 
+def metric_value(metric: str, value: float | None) -> str:
+    """A metric's value as people read it: shares as percentages, counts with separators."""
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if metric == "reach_share" else num(value)
+
+
 def table(
     header: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = False, left: int = 1
 ) -> str:
@@ -98,8 +105,11 @@ def funnel_table(outcome: Outcome, markdown: bool = False) -> str:
     for phase, metrics in PHASES:
         for i, m in enumerate(metrics):
             value = f"{t[m]:.1%}" if m == "reach_share" else num(t[m])
-            rows.append([phase if i == 0 else "", m.replace("_", " "), value])
-    return table(["phase", "metric", "total"], rows, markdown, left=2)
+            name = m.replace("_", " ") + (
+                " (at the end)" if m in ("reach", "reach_share", "followers") else ""
+            )
+            rows.append([phase if i == 0 else "", name, value])
+    return table(["phase", "metric", "campaign total"], rows, markdown, left=2)
 
 
 def cost_table(outcome: Outcome, budget: float | None, markdown: bool = False) -> str:
@@ -123,8 +133,8 @@ def goals_lines(outcome: Outcome) -> list[str]:
     out = []
     for g in outcome.goals:
 
-        def fmt(v: float, share: bool = g.metric == "reach_share") -> str:
-            return f"{v:.1%}" if share else num(v)
+        def fmt(v: float, metric: str = g.metric) -> str:
+            return metric_value(metric, v)
 
         state = "met" if g.met else "MISSED"
         kind = "" if g.hard else " (soft)"
@@ -328,7 +338,7 @@ def whatif_table(base: Plan, new: Plan, markdown: bool = False) -> str:
     def delta(a: float | None, b: float | None, pct: bool = False) -> str:
         if a is None or b is None:
             return "-"
-        return f"{b - a:+.1%}" if pct else f"{b - a:+,.1f}"
+        return f"{(b - a) * 100:+.1f} pp" if pct else f"{b - a:+,.0f}"
 
     rows.append(
         [
@@ -358,7 +368,7 @@ def whatif_table(base: Plan, new: Plan, markdown: bool = False) -> str:
 
 def sweep_table(sw: Sweep, markdown: bool = False) -> str:
     """One row per sweep point; the knee of a budget frontier is marked."""
-    extra = [k for k in ("conversions", "reach_share") if k != sw.objective_name]
+    extra = ["conversions", "reach_share"]  # the objective may include soft-goal penalties
     header = [
         *(p[:16] for p in sw.params),
         "status",

@@ -1,0 +1,239 @@
+"""Plots for notebooks and reports (matplotlib is the ``notebook`` extra).
+
+Each function draws on ``ax`` when given (else a new figure), returns the Axes (or the
+Figure for multi-panel plots), labels axes with units, formats money with the currency,
+and uses the Okabe-Ito colour-blind safe palette. Dark posts are solid; follower ads
+(community growth) are hatched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from funnelopt.errors import FunnelOptError
+
+if TYPE_CHECKING:
+    from funnelopt.analysis.sweep import Sweep
+    from funnelopt.outcome import Outcome
+    from funnelopt.plan import Plan
+    from funnelopt.scenario import Scenario
+
+#: Okabe & Ito (2008), safe for the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def _plt() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - exercised where matplotlib is absent
+        raise FunnelOptError(
+            "plots need matplotlib: pip install 'funnelopt[notebook]' (or pip install matplotlib)"
+        ) from None
+    return plt
+
+
+def _money(ax_axis: Any, currency: str) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    def label(v: float, _pos: int) -> str:
+        # Compact thousands keep tick labels apart on a budget axis.
+        return f"{currency} {v / 1000:,.0f}k" if abs(v) >= 10_000 else f"{currency} {v:,.0f}"
+
+    ax_axis.set_major_formatter(FuncFormatter(label))
+
+
+def _new_ax(ax: Any, size: tuple[float, float] = (8, 4)) -> Any:
+    if ax is not None:
+        return ax
+    _fig, new = _plt().subplots(figsize=size)
+    return new
+
+
+def _outcome(x: Plan | Outcome) -> Outcome:
+    from funnelopt.outcome import Outcome
+
+    out = x if isinstance(x, Outcome) else x.outcome
+    if out is None:
+        raise FunnelOptError(
+            "this plan is infeasible: there is no outcome to plot (see plan.diagnosis)"
+        )
+    return out
+
+
+def spend_over_time(plan: Plan, scenario: Scenario | None = None, ax: Any = None) -> Any:
+    """Spend per period, stacked by tactic (dark posts solid, follower ads hatched)."""
+    o = _outcome(plan)
+    ax = _new_ax(ax)
+    spend = o.by_tactic["spend"]
+    periods = np.arange(1, spend.shape[0] + 1)
+    kinds = {t.id: t.kind for t in scenario.tactics} if scenario else {}
+    bottom = np.zeros(len(periods))
+    for j, tid in enumerate(o.tactic_ids):
+        community = kinds.get(tid) == "community" or o.by_tactic["new_followers"][:, j].sum() > 0
+        ax.bar(
+            periods,
+            spend[:, j],
+            bottom=bottom,
+            color=PALETTE[j % len(PALETTE)],
+            hatch="//" if community else None,
+            edgecolor="white",
+            label=f"{tid} ({'follower ads' if community else 'dark posts'})",
+        )
+        bottom += spend[:, j]
+    ax.set_xlabel(o.period_label)
+    ax.set_ylabel(f"spend ({o.currency})")
+    _money(ax.yaxis, o.currency)
+    ax.set_title("Spend over time")
+    ax.legend(frameon=False, fontsize="small")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def funnel(plan: Plan | Outcome, ax: Any = None) -> Any:
+    """The funnel per phase: reach -> visits -> followers -> conversions, with goal markers."""
+    o = _outcome(plan)
+    ax = _new_ax(ax)
+    t = o.totals
+    stages = [
+        ("awareness", "reach"),
+        ("consideration", "visits"),
+        ("consideration", "followers"),
+        ("conversion", "conversions"),
+    ]
+    labels = [f"{m}\n({phase})" for phase, m in stages]
+    values = [max(t[m], 1e-9) for _, m in stages]
+    colours = [PALETTE[0], PALETTE[1], PALETTE[3], PALETTE[2]]
+    y = np.arange(len(stages))[::-1]
+    ax.barh(y, values, color=colours)
+    ax.set_xscale("log")
+    ax.set_yticks(y, labels)
+    for yi, v in zip(y, values, strict=True):
+        ax.text(v, yi, f" {v:,.0f}", va="center", fontsize="small")
+    goal_names = {m: yi for (_, m), yi in zip(stages, y, strict=True)}
+    marked = False
+    for g in o.goals:
+        metric = "reach" if g.metric == "reach_share" else g.metric
+        if metric in goal_names:
+            target = (
+                g.target * (t["reach"] / max(t["reach_share"], 1e-12))
+                if g.metric == "reach_share"
+                else g.target
+            )
+            ax.plot([target, target], [goal_names[metric] - 0.4, goal_names[metric] + 0.4], color="black", lw=2,
+                    label=None if marked else "goal")  # fmt: skip
+            marked = True
+    ax.set_xlabel("people / visits / conversions (log scale)")
+    ax.set_title("The funnel")
+    if marked:
+        ax.legend(frameon=False, fontsize="small")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def community(
+    plan: Plan | Outcome, scenario: Scenario | None = None, ax: Sequence[Any] | None = None
+) -> Any:
+    """Followers over time, and webcare hours and AE cases against capacity (3 panels)."""
+    o = _outcome(plan)
+    plt = _plt()
+    if ax is None:
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+    else:
+        axes = list(ax)
+        fig = axes[0].figure
+    periods = np.arange(1, o.periods + 1)
+    pp = o.per_period
+    axes[0].plot(periods, pp["followers"], color=PALETTE[3], lw=2)
+    axes[0].set_title("Followers")
+    axes[0].set_ylabel("followers")
+    cap_h = o.capacity["webcare_hours"]["capacity"]
+    axes[1].bar(periods, pp["webcare_hours"], color=PALETTE[4], label="webcare hours")
+    if cap_h:
+        axes[1].axhline(cap_h, color=PALETTE[5], ls="--", label="capacity")
+    axes[1].set_title("Webcare")
+    axes[1].set_ylabel(f"hours per {o.period_label}")
+    cap_c = o.capacity["ae_cases"]["capacity"]
+    axes[2].bar(periods, pp["ae_cases"], color=PALETTE[1], label="expected AE cases")
+    axes[2].plot(
+        periods, pp["ae_cases_p95"], color="black", marker=".", ls="none", label="95th percentile"
+    )
+    if cap_c:
+        axes[2].axhline(cap_c, color=PALETTE[5], ls="--", label="capacity")
+    axes[2].set_title("Adverse events")
+    axes[2].set_ylabel(f"cases per {o.period_label}")
+    for a in axes:
+        a.set_xlabel(o.period_label)
+        a.spines[["top", "right"]].set_visible(False)
+    for a in axes[1:]:
+        a.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def frontier(sweep: Sweep, chosen: float | None = None, ax: Any = None) -> Any:
+    """The efficient frontier of a budget sweep: budget -> best objective, knee marked."""
+    ax = _new_ax(ax)
+    param = sweep.params[0]
+    pts = [p for p in sweep.points if p.status == "optimal" and p.objective is not None]
+    x = [float(p.values[param]) for p in pts]
+    y = [float(p.objective) for p in pts]  # type: ignore[arg-type]
+    ax.plot(x, y, color=PALETTE[0], lw=2, marker="o", ms=3, label="best plan")
+    bad = [float(p.values[param]) for p in sweep.points if p.status != "optimal"]
+    if bad:
+        ax.plot(
+            bad,
+            [min(y) if y else 0.0] * len(bad),
+            "x",
+            color=PALETTE[5],
+            label="goals cannot be met",
+        )
+    if sweep.knee:
+        kx = float(sweep.knee["values"][param])
+        ax.axvline(kx, color=PALETTE[2], ls="--", label=f"knee ({sweep.currency} {kx:,.0f})")
+    if chosen is not None:
+        ax.axvline(chosen, color="black", ls=":", label=f"chosen ({sweep.currency} {chosen:,.0f})")
+    ax.set_xlabel(f"{param} ({sweep.currency})")
+    _money(ax.xaxis, sweep.currency)
+    ax.set_ylabel(f"objective ({sweep.objective_name}, less soft-goal penalties)")
+    ax.set_title("Efficient frontier")
+    ax.legend(frameon=False, fontsize="small")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def response_curves(scenario: Scenario, plan: Plan | None = None, ax: Any = None) -> Any:
+    """Impressions per period against spend per period for each tactic; the plan's
+    average active spend marked."""
+    from funnelopt.simulator import delivery
+
+    ax = _new_ax(ax)
+    top = max(3.0 * t.saturation_spend for t in scenario.tactics)
+    if scenario.budget.period_max:
+        top = min(top, scenario.budget.period_max * 1.2)
+    grid = np.linspace(0, top, 200)
+    spend = plan.spend if plan is not None else None
+    for j, t in enumerate(scenario.tactics[:8]):
+        colour = PALETTE[j % len(PALETTE)]
+        ls = "--" if t.kind == "community" else "-"
+        ax.plot(
+            grid,
+            delivery(grid, t.saturation_impressions, t.saturation_spend),
+            color=colour,
+            ls=ls,
+            label=t.id,
+        )
+        if spend is not None and spend[:, j].sum() > 0:
+            active = spend[:, j][spend[:, j] > 0]
+            s_mean = float(active.mean())
+            ax.plot([s_mean], [float(delivery(s_mean, t.saturation_impressions, t.saturation_spend))], "o",
+                    color=colour, ms=7, markeredgecolor="black")  # fmt: skip
+    ax.set_xlabel(f"spend per {scenario.period_label} ({scenario.currency})")
+    _money(ax.xaxis, scenario.currency)
+    ax.set_ylabel(f"impressions per {scenario.period_label}")
+    ax.set_title("Response curves (dots: the plan's average active spend)")
+    ax.legend(frameon=False, fontsize="small")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
