@@ -22,6 +22,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -73,6 +75,18 @@ class _Model(BaseModel):
         validate_default=True,
         use_enum_values=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic would read `total = true` as 1 and `periods = "26"` as 26; in a scenario
+        # file those are mistakes worth naming.
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _is_number(field.annotation) and isinstance(value, bool | str):
+            raise PydanticCustomError(
+                "number_type", "must be a number, not {kind}", {"kind": type(value).__name__}
+            )
+        return value
 
 
 class Budget(_Model):
@@ -684,9 +698,32 @@ def _to_scenario_error(exc: ValidationError, raw: Any) -> ScenarioError:
         path = _path_of(err["loc"], raw)
         template = _RULES.get(err["type"])
         rule = template.format(**{k: _fmt(v) for k, v in ctx.items()}) if template else err["msg"]
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            rule += _suggest(str(err["loc"][-1]), _known_fields(err["loc"]))
         value = _MISSING if err["type"] == "missing" else err.get("input", _MISSING)
         problems.append(Problem(path or "<scenario>", value, rule))
     return ScenarioError(problems)
+
+
+def _is_number(annotation: Any) -> bool:
+    return annotation in (float, int) or (
+        getattr(annotation, "__args__", None) is not None
+        and set(annotation.__args__) <= {float, int, type(None)}
+        and bool(set(annotation.__args__) & {float, int})
+    )
+
+
+def _known_fields(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names of the model at a pydantic location (for did-you-mean)."""
+    model: type[BaseModel] | None = Scenario
+    for item in loc[:-1]:
+        if isinstance(item, int) or model is None:
+            continue
+        info = model.model_fields.get(item)
+        if info is None:
+            return []
+        model = _submodel(info.annotation) or _list_item_model(info.annotation)
+    return list(model.model_fields) if model is not None else []
 
 
 def _fmt(value: Any) -> str:

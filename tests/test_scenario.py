@@ -209,3 +209,18 @@ def test_goal_phase() -> None:
     )
     assert [g.phase for g in s.goals] == ["awareness", "conversion"]
     assert s.goal_period(s.goals[0]) == 4
+
+
+def test_booleans_and_text_are_not_numbers() -> None:
+    found = problems_of(build(budget={"total": True}, periods="4"))
+    assert "periods = '4': must be a number, not str" in found
+    assert "budget.total = True: must be a number, not bool" in found
+
+
+def test_unknown_key_suggests_the_field() -> None:
+    data = build()
+    data["tactics"][0]["cpmm"] = 3
+    data["budget"]["totl"] = 5
+    found = "\n".join(problems_of(data))
+    assert "tactics.dark.cpmm = 3: is not a known field (did you mean 'cpm'?)" in found
+    assert "budget.totl = 5: is not a known field (did you mean 'total'?)" in found
