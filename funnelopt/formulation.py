@@ -78,7 +78,6 @@ class Formulation:
     shortfall_col: dict[int, int]
     metrics: dict[str, sparse.csr_matrix]
     goal_rows: dict[int, sparse.csr_matrix] = field(default_factory=dict)
-    objective_row: sparse.csr_matrix | None = None
 
     # -- from a solution back to the user's terms ------------------------------------
 
@@ -769,7 +768,6 @@ def build(
         shortfall_col=shortfall_col,
         metrics=metrics,
         goal_rows=goal_rows,
-        objective_row=obj,
     )
 
 
