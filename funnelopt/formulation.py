@@ -25,6 +25,9 @@ from funnelopt.scenario import Metric, Objective, Scenario
 
 IntArray = NDArray[np.int64]
 
+#: Spend this close below a floor (relative) is read as meeting it (solver tolerance).
+FLOOR_SNAP = 1e-4
+
 #: Spend per period, in saturation spends, beyond which a tactic's curve counts as flat.
 SATURATED = 40.0
 
@@ -90,8 +93,21 @@ class Formulation:
         )
         # Round-off below a thousandth of a cent is not spend (it would read as "active").
         per_cell = np.where(per_cell < 1e-5, 0.0, np.minimum(per_cell, self.cell_upper))
+        # A solver meets a floor to its own tolerance (CBC on a rescaled model: up to 5e-5 of it
+        # short); lift such spend onto the floor so the plan meets it exactly.
+        floor = np.maximum(self._cell_floor_min, self._cell_floor_active)
+        lift = (per_cell > 0) & (per_cell < floor) & (per_cell >= floor * (1 - FLOOR_SNAP))
+        per_cell = np.where(lift, floor, per_cell)
         out[self.cell_t, self.cell_j] = per_cell
         return out
+
+    @property
+    def _cell_floor_min(self) -> FloatArray:
+        return np.array([self.scenario.tactics[j].min_spend for j in self.cell_j])
+
+    @property
+    def _cell_floor_active(self) -> FloatArray:
+        return np.array([self.scenario.tactics[j].min_spend_if_active for j in self.cell_j])
 
     def community(self, x: FloatArray) -> dict[str, bool]:
         """The community switch in a solution vector."""

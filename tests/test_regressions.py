@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import COMMUNITY, build
 
@@ -148,3 +149,17 @@ def test_saved_fuzz_cases_if_present() -> None:
         assert plan.status in ("optimal", "infeasible")
         if plan.status == "optimal":
             assert plan.verification.passed
+
+
+def test_spend_a_hair_below_a_floor_is_lifted_onto_it() -> None:
+    """A solver meets floors to its tolerance; the reported plan meets them exactly."""
+    from funnelopt.formulation import build as formulate
+
+    data = build(periods=3, budget={"total": 5000})
+    data["tactics"][0].update(min_spend=100, min_spend_if_active=200)
+    form = formulate(Scenario.from_dict(data))
+    x = np.zeros(form.lp.n_cols)
+    first = form.seg_col[[np.flatnonzero(form.seg_cell == c)[0] for c in range(3)]]
+    x[first] = [200 * (1 - 2e-5), 300.0, 150.0]  # short by 2e-5, fine, and truly below 200
+    spend = form.spend(x)[:, 0]
+    assert spend[0] == 200.0 and spend[1] == 300.0 and spend[2] == 150.0
