@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from funnelopt import __version__
 from funnelopt.analysis.diagnosis import diagnose
+from funnelopt.analysis.polish import polish
 from funnelopt.analysis.sensitivity import sensitivity
 from funnelopt.backends import Backend, get_backend
 from funnelopt.errors import Problem, ScenarioError, SolverError
@@ -102,7 +103,14 @@ def optimize(
             + "; ".join(verification.violations or ("a prediction the simulation does not meet",))
             + f"); try backend='{'pulp' if be.name == 'highs' else 'highs'}' or a smaller tolerance"
         )
-    sens = sensitivity(scenario, run, run.primary, run.ranges, outcome) if analysis else None
+    spend = run.spend
+    notes: tuple[str, ...] = ()
+    polished = polish(scenario, spend, run.community, outcome, verification.compared)
+    if polished is not None:
+        spend, better = polished
+        outcome, verification, _ = verify(scenario, run.form, run.final.x, better)
+        notes = ("dark-post spend evened out over interchangeable weeks (checked by simulation)",)
+    sens = sensitivity(scenario, run, run.primary, run.ranges, outcome, spend) if analysis else None
     strat = _strategies(scenario, be, tolerance, run, outcome, time_limit) if strategies else ()
     predicted_objective = (
         -run.primary.objective if scenario.objective.kind == "minimize" else run.primary.objective
@@ -110,7 +118,8 @@ def optimize(
     return Plan(
         status="optimal",
         objective=objective_value(scenario, outcome),
-        spend=run.spend,
+        spend=spend,
+        notes=notes,
         community=run.community,
         outcome=outcome,
         predicted=predicted,
@@ -136,10 +145,15 @@ def objective_name(s: Scenario) -> str:
 
 
 def verify(
-    s: Scenario, form: Formulation, x: FloatArray
+    s: Scenario, form: Formulation, x: FloatArray, outcome: Outcome | None = None
 ) -> tuple[Outcome, Verification, dict[str, float]]:
-    """Simulate the solution ``x`` and compare it with the optimiser's own figures."""
-    outcome = simulate(s, form.spend(x), form.community(x))
+    """Simulate the solution ``x`` and compare it with the optimiser's own figures.
+
+    ``outcome``: the simulation of a plan derived from ``x`` (the polished one) to check
+    against the same figures instead.
+    """
+    if outcome is None:
+        outcome = simulate(s, form.spend(x), form.community(x))
     pred = form.predicted(x)
     predicted = {
         k: float(v.sum()) for k, v in pred.items() if k not in ("followers", "reach", "reach_share")

@@ -68,7 +68,9 @@ def test_example_plan_is_verified(example: Scenario) -> None:
     plan = optimize(example)
     assert plan.status == "optimal"
     assert plan.verification.passed
-    assert plan.verification.max_gap <= TOL * 1.01
+    # Goods may exceed the promise by the chords' tolerance, and by what evening out
+    # the dark-post weeks adds on top; loads never exceed it (verification.passed).
+    assert plan.verification.max_gap <= 2 * TOL
     assert not plan.outcome.violations
     assert all(g.met for g in plan.outcome.goals if g.hard)
     assert plan.outcome.totals["cost_total"] <= example.budget.total * (1 + 1e-9)
@@ -302,3 +304,24 @@ def test_labels_speak_the_users_language(example: Scenario) -> None:
     assert "spend[meta_dark,w3,seg2]" in cols
     assert "goal:conversions@26" in rows and "budget:total" in rows
     assert "capacity:webcare[w5]" in rows
+
+
+def test_polish_evens_out_identical_weeks() -> None:
+    """On identical weeks the exact optimum is an even spread; the plan finds it."""
+    plan = optimize(one_tactic(periods=6, budget=6000.0))
+    assert np.allclose(plan.spend[:, 0], 1000.0, rtol=1e-6)
+    assert plan.notes and "evened out" in plan.notes[0]
+    exact = 6 * 160_000 * -math.expm1(-1000 / 1600) * 0.01 * 0.8 * 0.05
+    assert plan.outcome.totals["conversions"] == pytest.approx(exact, rel=1e-6)
+
+
+def test_polish_keeps_goal_deadlines() -> None:
+    """Weeks before a goal's deadline are evened out only among themselves."""
+    from funnelopt.analysis.polish import stretches
+
+    s = Scenario.from_dict(
+        build(periods=10, goals=[{"metric": "reach_share", "target": 0.1, "by": 4}])
+    )
+    assert stretches(s, 1, 10) == [(0, 4), (4, 10)]
+    windowed = Scenario.from_dict(build(periods=10))
+    assert stretches(windowed, 3, 7) == [(2, 7)]

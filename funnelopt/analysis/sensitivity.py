@@ -32,6 +32,7 @@ def sensitivity(
     duals: RawSolution | None,
     ranges: dict[str, tuple[float, float]],
     outcome: Outcome,
+    spend: FloatArray | None = None,
 ) -> Sensitivity:
     """Shadow prices of budgets and goals, binding limits, and each tactic's marginal return."""
     form = solved.form
@@ -62,7 +63,7 @@ def sensitivity(
     if minimise:
         notes.append("objective is total cost: goal costs are in currency per unit of target")
 
-    spend = solved.spend
+    spend = solved.spend if spend is None else spend
     community = solved.community
     base = _objective_for_returns(s, outcome)
     returns: dict[str, float] = {}
