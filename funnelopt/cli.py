@@ -35,7 +35,9 @@ FORMATS = ("table", "json", "csv", "markdown")
 
 def load(path: str, sets: Sequence[str] = ()) -> Scenario:
     """A scenario from a file (or ``-`` for stdin) with ``--set PATH=VALUE`` overrides applied."""
-    scenario = Scenario.from_text(sys.stdin.read()) if path == "-" else Scenario.from_file(path)
+    scenario = (
+        Scenario.from_text(sys.stdin.read(), "<stdin>") if path == "-" else Scenario.from_file(path)
+    )
     overrides = parse_sets(sets)
     return scenario.with_overrides(overrides) if overrides else scenario
 

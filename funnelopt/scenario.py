@@ -340,27 +340,29 @@ class Scenario(_Model):
         return cls.model_validate(dict(data))
 
     @classmethod
-    def from_toml(cls, text: str) -> Self:
-        """Parse and validate a scenario written in TOML."""
+    def from_toml(cls, text: str, source: str = "<text>") -> Self:
+        """Parse and validate a scenario written in TOML (``source`` names it in errors)."""
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError([Problem("<file>", _MISSING, f"not valid TOML: {exc}")]) from None
+            raise ScenarioError([Problem(source, _MISSING, f"not valid TOML: {exc}")]) from None
         return cls.from_dict(data)
 
     @classmethod
-    def from_json(cls, text: str) -> Self:
-        """Parse and validate a scenario written in JSON."""
+    def from_json(cls, text: str, source: str = "<text>") -> Self:
+        """Parse and validate a scenario written in JSON (``source`` names it in errors)."""
         try:
             data = json.loads(text, parse_constant=_reject_constant)
         except (json.JSONDecodeError, ValueError) as exc:
-            raise ScenarioError([Problem("<file>", _MISSING, f"not valid JSON: {exc}")]) from None
+            raise ScenarioError([Problem(source, _MISSING, f"not valid JSON: {exc}")]) from None
         return cls.from_dict(data)
 
     @classmethod
-    def from_text(cls, text: str) -> Self:
+    def from_text(cls, text: str, source: str = "<text>") -> Self:
         """Parse a scenario in JSON (if it starts with ``{``) or else TOML."""
-        return cls.from_json(text) if text.lstrip().startswith("{") else cls.from_toml(text)
+        if text.lstrip().startswith("{"):
+            return cls.from_json(text, source)
+        return cls.from_toml(text, source)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Self:
@@ -370,13 +372,13 @@ class Scenario(_Model):
             text = p.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScenarioError(
-                [Problem("<file>", str(p), f"cannot be read: {exc.strerror}")]
+                [Problem(str(p), _MISSING, f"cannot be read: {exc.strerror}")]
             ) from None
         if p.suffix.lower() == ".json":
-            return cls.from_json(text)
+            return cls.from_json(text, str(p))
         if p.suffix.lower() == ".toml":
-            return cls.from_toml(text)
-        return cls.from_text(text)
+            return cls.from_toml(text, str(p))
+        return cls.from_text(text, str(p))
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as a JSON-compatible dict that :meth:`from_dict` reads back."""

@@ -222,7 +222,7 @@ def test_bad_input_exits_2_naming_the_field(args: tuple[str, ...], expected: str
 
 def test_bad_toml_from_stdin() -> None:
     r = run("plan", "-", stdin="[budget\ntotal = 5")
-    assert r.returncode == 2 and "not valid TOML" in r.stderr
+    assert r.returncode == 2 and "error: <stdin>: not valid TOML" in r.stderr
 
 
 def test_wrong_types_in_file(tmp_path: Path) -> None:

@@ -204,7 +204,13 @@ def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> 
     if fmt == "csv":
         return plan_csv(plan)
     md = fmt == "markdown"
-    out = [_title(f"{plan.scenario_name}: {plan.status.upper()}", md, 1)]
+    status = plan.status.upper()
+    name = (
+        plan.scenario_name
+        if len(plan.scenario_name) <= WIDTH - len(status) - 2
+        else plan.scenario_name[: WIDTH - len(status) - 5] + "..."
+    )
+    out = [_title(f"{name}: {status}", md, 1)]
     cert = f"backend {plan.backend}, tolerance {plan.tolerance:.2%}"
     if plan.verification:
         cert += f", verified by simulation (largest gap {plan.verification.max_gap:.2%})"
@@ -370,7 +376,7 @@ def sweep_table(sw: Sweep, markdown: bool = False) -> str:
     """One row per sweep point; the knee of a budget frontier is marked."""
     extra = ["conversions", "reach_share"]  # the objective may include soft-goal penalties
     header = [
-        *(p[:16] for p in sw.params),
+        *(p[:24] for p in sw.params),
         "status",
         "objective",
         "cost",
