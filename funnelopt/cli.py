@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from funnelopt import __version__
 from funnelopt.errors import Problem, ScenarioError, SolverError
+from funnelopt.outcome import KEY_TOTALS
 from funnelopt.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        keys = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
+        keys = KEY_TOTALS
         w.writerow([*sw.params, "status", "objective", *keys])
         for pt in sw.points:
             w.writerow(

@@ -14,7 +14,7 @@ from funnelopt.backends import Backend, get_backend
 from funnelopt.errors import Problem, ScenarioError, SolverError
 from funnelopt.formulation import GOODS, LOADS, Formulation, Options
 from funnelopt.lp import Status
-from funnelopt.outcome import FloatArray, Outcome
+from funnelopt.outcome import KEY_TOTALS, FloatArray, Outcome
 from funnelopt.plan import Plan, Strategy, Verification
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate
@@ -219,8 +219,7 @@ def _strategies(
                 out.append(Strategy(name, choice, "infeasible", None, {}, False))
                 continue
             res_outcome = simulate(s, r.spend, r.community)
-        keys = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
-        totals = {k: res_outcome.totals[k] for k in keys}
+        totals = {k: res_outcome.totals[k] for k in KEY_TOTALS}
         out.append(
             Strategy(name, choice, "optimal", objective_value(s, res_outcome), totals, chosen)
         )

@@ -46,6 +46,9 @@ METRICS = (
     "cost_total",
 )
 
+#: The headline totals that summaries (strategies, sweeps, comparisons) report.
+KEY_TOTALS = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
+
 #: Per-tactic metrics (periods x tactics arrays in ``Outcome.by_tactic``).
 TACTIC_METRICS = (
     "spend",

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from funnelopt.outcome import _num
+from funnelopt.outcome import KEY_TOTALS, _num
 from funnelopt.plan import SCHEMA_VERSION
 from funnelopt.scenario import Scenario
 
 #: Totals each sweep point reports.
-POINT_TOTALS = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
+POINT_TOTALS = KEY_TOTALS
 BUDGET_PATHS = ("budget.total", "budget.media")
 
 Progress = Callable[[int, int], None]

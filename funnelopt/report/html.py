@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from funnelopt.report.text import metric_value
+from funnelopt.report.text import metric_value, num
 
 if TYPE_CHECKING:
     from funnelopt.analysis.sweep import Sweep
@@ -15,10 +15,6 @@ if TYPE_CHECKING:
 
 STYLE = "font-family: system-ui, sans-serif; font-size: 13px; line-height: 1.4; max-width: 720px"
 OK, MISS, BAR_BG = "#009E73", "#D55E00", "#e8e8e8"  # Okabe-Ito: colour-blind safe
-
-
-def _n(x: float | None, digits: int = 0) -> str:
-    return "-" if x is None else f"{x:,.{digits}f}"
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -53,18 +49,18 @@ def outcome_html(o: Outcome) -> str:
     """An outcome: funnel, costs, goals and broken limits."""
     t, cur = o.totals, escape(o.currency)
     rows = [
-        ("reach", f"{_n(t['reach'])} ({t['reach_share']:.1%})"),
-        ("visits", _n(t["visits"])),
-        ("followers", _n(t["followers"])),
-        ("conversions", _n(t["conversions"])),
-        (f"total cost ({cur})", _n(t["cost_total"])),
+        ("reach", f"{num(t['reach'])} ({t['reach_share']:.1%})"),
+        ("visits", num(t["visits"])),
+        ("followers", num(t["followers"])),
+        ("conversions", num(t["conversions"])),
+        (f"total cost ({cur})", num(t["cost_total"])),
         (
             "media / community / webcare / AE",
             " / ".join(
-                _n(t[k]) for k in ("cost_media", "cost_community", "cost_webcare", "cost_ae")
+                num(t[k]) for k in ("cost_media", "cost_community", "cost_webcare", "cost_ae")
             ),
         ),
-        ("cost per conversion", _n(o.kpis["cost_per_conversion"], 2)),
+        ("cost per conversion", num(o.kpis["cost_per_conversion"], 2)),
     ]
     broken = "".join(f"<li>{escape(v)}</li>" for v in o.violations[:10])
     return (
@@ -90,12 +86,12 @@ def plan_html(p: Plan) -> str:
     o = p.outcome
     t = o.totals
     rows = [
-        (f"objective ({escape(p.objective_name)})", _n(p.objective, 1)),
-        (f"cost ({cur})", f"{_n(t['cost_total'])} (media {_n(t['cost_media'])})"),
-        ("reach", f"{_n(t['reach'])} ({t['reach_share']:.1%})"),
+        (f"objective ({escape(p.objective_name)})", num(p.objective, 1)),
+        (f"cost ({cur})", f"{num(t['cost_total'])} (media {num(t['cost_media'])})"),
+        ("reach", f"{num(t['reach'])} ({t['reach_share']:.1%})"),
         (
             "visits / followers / conversions",
-            f"{_n(t['visits'])} / {_n(t['followers'])} / {_n(t['conversions'])}",
+            f"{num(t['visits'])} / {num(t['followers'])} / {num(t['conversions'])}",
         ),
         (
             "community",
@@ -116,7 +112,7 @@ def plan_html(p: Plan) -> str:
     strat = "".join(
         f"<div>{'&#9679;' if s.chosen else '&#9675;'} {escape(s.name)}: "
         + (
-            f"objective {_n(s.objective, 1)}, conversions {_n(s.totals.get('conversions'))}"
+            f"objective {num(s.objective, 1)}, conversions {num(s.totals.get('conversions'))}"
             if s.objective is not None
             else "goals cannot be met"
         )
@@ -137,8 +133,8 @@ def scenario_html(s: Scenario) -> str:
     b = s.budget
     rows = [
         ("periods", f"{s.periods} {escape(s.period_label)}s"),
-        ("population", _n(s.population)),
-        (f"budget ({escape(s.currency)})", f"total {_n(b.total)}, media {_n(b.media)}"),
+        ("population", num(s.population)),
+        (f"budget ({escape(s.currency)})", f"total {num(b.total)}, media {num(b.media)}"),
         (
             "tactics",
             ", ".join(f"{escape(t.id)} ({t.kind})" for t in s.tactics[:8])
@@ -173,12 +169,12 @@ def sweep_html(sw: Sweep) -> str:
     for p in sw.points[:25]:
         knee = sw.knee is not None and sw.knee["values"] == p.values
         cells = [
-            *(_n(v) if isinstance(v, int | float) else escape(str(v)) for v in p.values.values())
+            *(num(v) if isinstance(v, int | float) else escape(str(v)) for v in p.values.values())
         ]
         cells += [
             escape(p.status) + (" (knee)" if knee else ""),
-            _n(p.objective, 1),
-            _n(p.totals.get("cost_total")),
+            num(p.objective, 1),
+            num(p.totals.get("cost_total")),
         ]
         body += (
             "<tr>"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from funnelopt.analysis.sweep import Sweep
-from funnelopt.outcome import Outcome
+from funnelopt.outcome import KEY_TOTALS, Outcome
 from funnelopt.plan import Plan
 
 WIDTH = 80
@@ -286,9 +286,6 @@ def plan_csv(plan: Plan) -> str:
             ]
         )
     return buf.getvalue()
-
-
-KEY_TOTALS = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
 
 
 def _fmt_total(name: str, v: float | None) -> str:
