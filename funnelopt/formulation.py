@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -95,19 +96,19 @@ class Formulation:
         per_cell = np.where(per_cell < 1e-5, 0.0, np.minimum(per_cell, self.cell_upper))
         # A solver meets a floor to its own tolerance (CBC on a rescaled model: up to 5e-5 of it
         # short); lift such spend onto the floor so the plan meets it exactly.
-        floor = np.maximum(self._cell_floor_min, self._cell_floor_active)
+        floor = self._cell_floor
         lift = (per_cell > 0) & (per_cell < floor) & (per_cell >= floor * (1 - FLOOR_SNAP))
         per_cell = np.where(lift, floor, per_cell)
         out[self.cell_t, self.cell_j] = per_cell
         return out
 
-    @property
-    def _cell_floor_min(self) -> FloatArray:
-        return np.array([self.scenario.tactics[j].min_spend for j in self.cell_j])
-
-    @property
-    def _cell_floor_active(self) -> FloatArray:
-        return np.array([self.scenario.tactics[j].min_spend_if_active for j in self.cell_j])
+    @cached_property
+    def _cell_floor(self) -> FloatArray:
+        """Per cell, the larger of the tactic's min_spend and min_spend_if_active."""
+        per_tactic = np.array(
+            [max(t.min_spend, t.min_spend_if_active) for t in self.scenario.tactics]
+        )
+        return np.asarray(per_tactic[self.cell_j], dtype=float)
 
     def community(self, x: FloatArray) -> dict[str, bool]:
         """The community switch in a solution vector."""
@@ -144,6 +145,14 @@ class Formulation:
         for a, cols in self.audience_reach_col.items():
             per_audience += ceiling(f"reach[{a}]:chords", [cols[t] for t in periods])
         return {t: float(v) for t, v in zip(periods, np.minimum(total, per_audience), strict=True)}
+
+    @cached_property
+    def seg_rank(self) -> IntArray:
+        """Position of each spend segment within its cell (0 = the steepest)."""
+        n = len(self.seg_cell)
+        first = np.r_[True, self.seg_cell[1:] != self.seg_cell[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+        return np.arange(n) - start
 
     def with_community(self, choice: Mapping[str, bool]) -> Formulation:
         """The same formulation with communities fixed on/off (only their switches change)."""

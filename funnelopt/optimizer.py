@@ -105,11 +105,16 @@ def optimize(
         )
     spend = run.spend
     notes: tuple[str, ...] = ()
-    polished = polish(scenario, spend, run.community, outcome, verification.compared)
+    polished = polish(scenario, spend, run.community, outcome)
     if polished is not None:
-        spend, better = polished
-        outcome, verification, _ = verify(scenario, run.form, run.final.x, better)
-        notes = ("dark-post spend evened out over interchangeable weeks (checked by simulation)",)
+        # Kept only if it still delivers every figure the optimiser promised.
+        smooth, better = polished
+        checked = verify(scenario, run.form, run.final.x, better)
+        if checked[1].passed:
+            spend, (outcome, verification, _) = smooth, checked
+            notes = (
+                "dark-post spend evened out over interchangeable weeks (checked by simulation)",
+            )
     sens = sensitivity(scenario, run, run.primary, run.ranges, outcome, spend) if analysis else None
     strat = _strategies(scenario, be, tolerance, run, outcome, time_limit) if strategies else ()
     predicted_objective = (

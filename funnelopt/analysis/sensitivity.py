@@ -125,9 +125,7 @@ def _objective_for_returns(s: Scenario, outcome: Outcome) -> float:
 def _forcing_loss(solved: Solved, col_dual: FloatArray, j: int) -> float:
     """Objective change per STEP forced into tactic j's best first segment (reduced cost)."""
     form = solved.form
-    first = np.flatnonzero(
-        (form.cell_j[form.seg_cell] == j) & np.r_[True, form.seg_cell[1:] != form.seg_cell[:-1]]
-    )
+    first = np.flatnonzero((form.cell_j[form.seg_cell] == j) & (form.seg_rank == 0))
     if not len(first):
         return 0.0
     return float(np.max(col_dual[form.seg_col[first]])) * STEP
