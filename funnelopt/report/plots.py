@@ -45,6 +45,14 @@ def _money(ax_axis: Any, currency: str) -> None:
     ax_axis.set_major_formatter(FuncFormatter(label))
 
 
+def _finish(ax: Any, title: str, legend: bool = True) -> None:
+    """The house style: a title, a frameless small legend, no top/right spines."""
+    ax.set_title(title)
+    if legend:
+        ax.legend(frameon=False, fontsize="small")
+    ax.spines[["top", "right"]].set_visible(False)
+
+
 def _new_ax(ax: Any, size: tuple[float, float] = (8, 4)) -> Any:
     if ax is not None:
         return ax
@@ -86,9 +94,7 @@ def spend_over_time(plan: Plan, scenario: Scenario | None = None, ax: Any = None
     ax.set_xlabel(o.period_label)
     ax.set_ylabel(f"spend ({o.currency})")
     _money(ax.yaxis, o.currency)
-    ax.set_title("Spend over time")
-    ax.legend(frameon=False, fontsize="small")
-    ax.spines[["top", "right"]].set_visible(False)
+    _finish(ax, "Spend over time")
     return ax
 
 
@@ -126,10 +132,7 @@ def funnel(plan: Plan | Outcome, ax: Any = None) -> Any:
                     label=None if marked else "goal")  # fmt: skip
             marked = True
     ax.set_xlabel("people / visits / conversions (log scale)")
-    ax.set_title("The funnel")
-    if marked:
-        ax.legend(frameon=False, fontsize="small")
-    ax.spines[["top", "right"]].set_visible(False)
+    _finish(ax, "The funnel", legend=marked)
     return ax
 
 
@@ -164,11 +167,9 @@ def community(
         axes[2].axhline(cap_c, color=PALETTE[5], ls="--", label="capacity")
     axes[2].set_title("Adverse events")
     axes[2].set_ylabel(f"cases per {o.period_label}")
-    for a in axes:
+    for i, a in enumerate(axes):
         a.set_xlabel(o.period_label)
-        a.spines[["top", "right"]].set_visible(False)
-    for a in axes[1:]:
-        a.legend(frameon=False, fontsize="small")
+        _finish(a, a.get_title(), legend=i > 0)
     fig.tight_layout()
     return fig
 
@@ -198,9 +199,7 @@ def frontier(sweep: Sweep, chosen: float | None = None, ax: Any = None) -> Any:
     ax.set_xlabel(f"{param} ({sweep.currency})")
     _money(ax.xaxis, sweep.currency)
     ax.set_ylabel(f"objective ({sweep.objective_name}, less soft-goal penalties)")
-    ax.set_title("Efficient frontier")
-    ax.legend(frameon=False, fontsize="small")
-    ax.spines[["top", "right"]].set_visible(False)
+    _finish(ax, "Efficient frontier")
     return ax
 
 
@@ -233,7 +232,5 @@ def response_curves(scenario: Scenario, plan: Plan | None = None, ax: Any = None
     ax.set_xlabel(f"spend per {scenario.period_label} ({scenario.currency})")
     _money(ax.xaxis, scenario.currency)
     ax.set_ylabel(f"impressions per {scenario.period_label}")
-    ax.set_title("Response curves (dots: the plan's average active spend)")
-    ax.legend(frameon=False, fontsize="small")
-    ax.spines[["top", "right"]].set_visible(False)
+    _finish(ax, "Response curves (dots: the plan's average active spend)")
     return ax
