@@ -47,7 +47,10 @@ class Options:
     ``community`` fixes accounts on/off; ``fill_order`` lists (period, tactic) cells whose
     spend segments must fill in order (binaries); ``budget`` keeps the budget caps;
     ``goals`` is ``hard`` (as given), ``elastic`` (every goal soft) or ``none``;
-    ``objective`` overrides the scenario's.
+    ``objective`` overrides the scenario's. ``bound`` is ``inner`` (chords: every figure
+    conservative, the plan's model) or ``outer`` (tangents: every figure optimistic, a
+    relaxation whose optimum bounds the exact model's); ``breakpoints`` adds normalised
+    breakpoints per curve (``delivery[<tactic>]``, ``reach``, ``reach[<audience>]``).
     """
 
     community: Mapping[str, bool] | None = None
@@ -58,6 +61,8 @@ class Options:
     #: Size the spend segments for this budget instead of the scenario's (budget sweeps
     #: formulate once at the largest budget and change only the budget rows).
     segment_budget: float | None = None
+    bound: Literal["inner", "outer"] = "inner"
+    breakpoints: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -82,6 +87,9 @@ class Formulation:
     shortfall_col: dict[int, int]
     metrics: dict[str, sparse.csr_matrix]
     goal_rows: dict[int, sparse.csr_matrix] = field(default_factory=dict)
+    #: Cumulative impressions per reach period: of everyone, and per audience.
+    cum_col: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cum_audience_col: dict[str, IntArray] = field(default_factory=dict)
 
     # -- from a solution back to the user's terms ------------------------------------
 
@@ -177,13 +185,14 @@ class Formulation:
             upper = float(self.cell_upper[cols][0])
             x_max = upper / t.saturation_spend
             norm = np.clip(spend[self.cell_t[cols], j], 0, upper) / t.saturation_spend
+            extra = self.options.breakpoints.get(f"delivery[{t.id}]", ())
             out[self.cell_t[cols], j] = t.saturation_impressions * pwl.chord_value(
-                norm, "exponential", self.tolerance, x_max
+                norm, "exponential", self.tolerance, x_max, extra
             )
         return out
 
     def claimed_impressions(self, x: FloatArray) -> FloatArray:
-        """Impressions the solution claims per cell (periods x tactics)."""
+        """Impressions the solution claims per cell (periods x tactics) for its goods."""
         s = self.scenario
         out = np.zeros((s.periods, len(s.tactics)))
         per_cell = np.bincount(
@@ -270,7 +279,10 @@ def build(
     eps = float(tolerance)
     n_t, tactics = s.periods, s.tactics
     b = s.budget
-    kappa = 1.0 / (1.0 - eps)  # actual comment-driven loads are at most predicted * kappa
+    outer = opt.bound == "outer"
+    # Followers come off the chords in the inner model: the comments of the organic posts
+    # they see are at most predicted * kappa (chords are within eps of the curve).
+    kappa = 1.0 if outer else 1.0 / (1.0 - eps)
     cols = _Cols()
     label_t = s.period_label[:1] or "t"
 
@@ -281,7 +293,7 @@ def build(
     if b.period_max is not None:
         caps.append(b.period_max)
     cell_t_l, cell_j_l, cell_u_l = [], [], []
-    seg_cell_l, seg_w_l, seg_slope_l, seg_k_l = [], [], [], []
+    seg_cell_l, seg_w_l, seg_slope_l, seg_load_l, seg_k_l = [], [], [], [], []
     n_cells = 0
     for j, t in enumerate(tactics):
         first, last = s.active_window(t)
@@ -294,9 +306,14 @@ def build(
         upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
         if upper <= 0:
             continue
-        widths, slopes = pwl.segments("exponential", eps, upper / t.saturation_spend)
+        extra = opt.breakpoints.get(f"delivery[{t.id}]", ())
+        x_top = upper / t.saturation_spend
+        widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
+        # Inner: goods off the chords, paid comments off the tangents; outer: the reverse.
+        slopes, load_slopes = (upper_slope, lower) if outer else (lower, upper_slope)
         widths = widths * t.saturation_spend
         slopes = slopes * t.saturation_impressions / t.saturation_spend
+        load_slopes = load_slopes * t.saturation_impressions / t.saturation_spend
         periods = np.arange(first - 1, last)
         k = len(widths)
         cell_ids = n_cells + np.arange(len(periods))
@@ -306,6 +323,7 @@ def build(
         seg_cell_l.append(np.repeat(cell_ids, k))
         seg_w_l.append(np.tile(widths, len(periods)))
         seg_slope_l.append(np.tile(slopes, len(periods)))
+        seg_load_l.append(np.tile(load_slopes, len(periods)))
         seg_k_l.append(np.tile(np.arange(k), len(periods)))
         n_cells += len(periods)
     cell_t = np.concatenate(cell_t_l) if cell_t_l else np.zeros(0, np.int64)
@@ -314,6 +332,7 @@ def build(
     seg_cell = np.concatenate(seg_cell_l) if seg_cell_l else np.zeros(0, np.int64)
     seg_width = np.concatenate(seg_w_l) if seg_w_l else np.zeros(0)
     seg_slope = np.concatenate(seg_slope_l) if seg_slope_l else np.zeros(0)
+    seg_load = np.concatenate(seg_load_l) if seg_load_l else np.zeros(0)
     seg_k = np.concatenate(seg_k_l) if seg_k_l else np.zeros(0, np.int64)
     ids = s.tactic_ids
 
@@ -447,7 +466,7 @@ def build(
     spend_m = _triplets(seg_t, seg_col, np.ones_like(seg_slope), shape_t)
     ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
     ad_conv_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
-    paid_comments_m = _triplets(seg_t, seg_col, seg_slope * t_comment[seg_j], shape_t)
+    paid_comments_m = _triplets(seg_t, seg_col, seg_load * t_comment[seg_j], shape_t)
 
     per_t = np.arange(n_t)
     acc: dict[str, list[tuple[IntArray, IntArray, FloatArray]]] = defaultdict(list)
@@ -476,14 +495,14 @@ def build(
 
     organic_m = collect("organic_impressions")
     comm_visits_m = collect("community_visits")
-    comments_m = paid_comments_m + collect("organic_comments")
+    comments_m = paid_comments_m + kappa * collect("organic_comments")
     wc, ae = s.webcare, s.adverse_events
     ae_rate = ae.rate if ae is not None else 0.0
     hours_per_comment = (
         (wc.minutes_per_comment if wc else 0.0) + ae_rate * (ae.minutes_per_case if ae else 0.0)
     ) / 60.0
-    webcare_m = collect("base_hours") + kappa * hours_per_comment * comments_m
-    ae_m = kappa * ae_rate * comments_m
+    webcare_m = collect("base_hours") + hours_per_comment * comments_m
+    ae_m = ae_rate * comments_m
     cost_webcare_m = (wc.hourly_rate if wc else 0.0) * webcare_m
     cost_ae_m = (ae.cost_per_case if ae else 0.0) * ae_m
     cost_comm_m = collect("cost_community")
@@ -496,7 +515,7 @@ def build(
         "visits": ad_visits_m + comm_visits_m,
         "engagements": collect("engagements"),
         "followers": collect("followers"),
-        "comments": kappa * comments_m,
+        "comments": comments_m,
         "webcare_hours": webcare_m,
         "ae_cases": ae_m,
         "conversions": ad_conv_m + collect("community_conversions"),
@@ -535,10 +554,12 @@ def build(
         rhs = np.zeros(n_t)
         rhs[0] = (1 - c.churn) * c.initial_followers
         dyn = _triplets(r, cc, v, shape_t) + paid
+        # Outer: followers may fall short of the dynamics (free disposal), so the true
+        # community, with its comments, stays a feasible point of the relaxation.
         rows.add(
             f"followers[{c.id}]",
             dyn,
-            rhs,
+            -INF if outer else rhs,
             rhs,
             _per_period(f"followers[{c.id},", label_t),
         )
@@ -680,11 +701,18 @@ def build(
                 0.0,
                 _per_period(f"cum_impressions[{a},", label_t),
             )
-        _reach_rows(rows, s, reach_col, cum_col, s.population, p_max, eps, n, "reach", label_t)
-        for a, (pool, _) in audiences.items():
-            _reach_rows(
-                rows, s, aud_col[a], cum_a_col[a], pool, p_max, eps, n, f"reach[{a}]", label_t
+        for key, at, cum_c, size in [
+            ("reach", reach_col, cum_col, s.population),
+            *(
+                (f"reach[{a}]", aud_col[a], cum_a_col[a], pool)
+                for a, (pool, _) in audiences.items()
+            ),
+        ]:
+            x_max = max(p_max / size, 1e-9)
+            a_m, b_m = pwl.chord_lines(
+                s.reach_curve, eps, x_max, opt.breakpoints.get(key, ()), outer=outer
             )
+            _reach_rows(rows, at, cum_c, size, a_m, b_m, n, key, label_t)
         rp = sorted(reach_periods)
         r_idx = np.repeat(np.arange(len(rp)), 1 + len(audiences))
         c_idx = np.concatenate([[reach_col[t], *(aud_col[a][t] for a in audiences)] for t in rp])
@@ -773,6 +801,8 @@ def build(
         col_blocks=cols.blocks,
         row_blocks=rows.blocks,
         meta={"scenario": s.name, "tolerance": eps},
+        # The spend decisions set the objective's scale, not a soft goal's penalty weight.
+        scale_cols=seg_col if len(seg_col) else None,
     )
     return Formulation(
         scenario=s,
@@ -793,6 +823,8 @@ def build(
         shortfall_col=shortfall_col,
         metrics=metrics,
         goal_rows=goal_rows,
+        cum_col=cum_col,
+        cum_audience_col=cum_a_col,
     )
 
 
@@ -865,19 +897,16 @@ def _cumulative_rows(
 
 def _reach_rows(
     rows: _Rows,
-    s: Scenario,
     reach_at: Mapping[int, int],
     cum_cols: IntArray,
     size: float,
-    p_max: float,
-    eps: float,
+    a: FloatArray,
+    bb: FloatArray,
     n: int,
     name: str,
     label_t: str,
 ) -> None:
-    """``reach <= size * (a_m + b_m * cum / size)`` for every chord m of the reach curve."""
-    x_max = max(p_max / size, 1e-9)
-    a, bb = pwl.chord_lines(s.reach_curve, eps, x_max)
+    """``reach <= size * (a_m + b_m * cum / size)`` for every line m (chords or tangents)."""
     periods = sorted(reach_at)
     m = len(a)
     k = len(periods) * m

@@ -6,6 +6,8 @@ comparison, sensitivity and, when the hard goals cannot be met, the diagnosis.
 
 from __future__ import annotations
 
+import time
+
 from funnelopt import __version__
 from funnelopt.analysis.diagnosis import diagnose
 from funnelopt.analysis.polish import polish
@@ -15,13 +17,15 @@ from funnelopt.errors import Problem, ScenarioError, SolverError
 from funnelopt.formulation import GOODS, LOADS, Formulation, Options
 from funnelopt.lp import Status
 from funnelopt.outcome import KEY_TOTALS, FloatArray, Outcome
-from funnelopt.plan import Plan, Strategy, Verification
+from funnelopt.plan import Certificate, Plan, Strategy, Verification
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate
-from funnelopt.solve import Solved, objective_value, soft_penalty, solve
+from funnelopt.solve import Solved, certified, objective_value, relative_gap, soft_penalty, solve
 
 #: Goods may simulate below the prediction only by solver round-off.
 VERIFY_TOL = 1e-6
+#: Seconds of refinement at most when no time limit is given.
+REFINE_SECONDS = 60.0
 
 
 def optimize(
@@ -33,6 +37,7 @@ def optimize(
     analysis: bool = True,
     time_limit: float | None = None,
     options: Options | None = None,
+    gap: float | None = None,
 ) -> Plan:
     """Optimise a campaign's budget split.
 
@@ -45,15 +50,19 @@ def optimize(
         the model as .lp/.mps), or a backend object.
     tolerance
         Relative accuracy of the piecewise-linear curves (default 0.5%). The plan's
-        simulated goods are never below what the optimiser promised.
+        simulated goods are never below what the optimiser promised, and breakpoints are
+        added until the plan is proven within ``gap`` of the exact optimum.
     strategies
         With a community in ``auto`` mode, also solve with and without it.
     analysis
         Compute sensitivity (and the diagnosis when goals cannot be met).
     time_limit
-        Seconds per solver run (None: no limit).
+        Seconds per solver run (None: no limit); refinement stops after this many
+        seconds in all (default REFINE_SECONDS) and reports the gap it reached.
     options
         Formulation variants (advanced; sweeps use it to share one formulation).
+    gap
+        The optimality gap to certify (default: ``tolerance``); see ``plan.certificate``.
 
     Examples
     --------
@@ -66,8 +75,21 @@ def optimize(
     """
     if not 0 < tolerance < 0.5:
         raise ScenarioError([Problem("tolerance", tolerance, "must be in (0, 0.5), e.g. 0.005")])
+    if gap is not None and not 0 < gap < 1:
+        raise ScenarioError([Problem("gap", gap, "must be in (0, 1), e.g. 0.005")])
     be = get_backend(backend) if isinstance(backend, str) else backend
-    run = solve(scenario, be, tolerance, options, time_limit=time_limit, ranging=analysis)
+    deadline = time.monotonic() + (time_limit if time_limit else REFINE_SECONDS)
+    run = certified(
+        scenario,
+        be,
+        tolerance,
+        options,
+        gap=gap,
+        time_limit=time_limit,
+        ranging=analysis,
+        deadline=deadline,
+    )
+    target = tolerance if gap is None else gap
     common = dict(
         objective_name=objective_name(scenario),
         scenario_name=scenario.name,
@@ -93,6 +115,9 @@ def optimize(
             sensitivity=None,
             diagnosis=diagnosis,
             solve_seconds=run.solve_seconds,
+            certificate=Certificate(
+                None, None, target, run.refinements, proven=run.bound == float("-inf")
+            ),
             **common,  # type: ignore[arg-type]
         )
 
@@ -117,12 +142,18 @@ def optimize(
             )
     sens = sensitivity(scenario, run, run.primary, run.ranges, outcome, spend) if analysis else None
     strat = _strategies(scenario, be, tolerance, run, outcome, time_limit) if strategies else ()
-    predicted_objective = (
-        -run.primary.objective if scenario.objective.kind == "minimize" else run.primary.objective
-    )
+    minimize = scenario.objective.kind == "minimize"
+    predicted_objective = -run.primary.objective if minimize else run.primary.objective
+    value = objective_value(scenario, outcome)
+    certificate = None
+    if run.bound is not None:
+        bound = -run.bound if minimize else run.bound
+        # Measured against the simulated plan, which is at least as good as predicted.
+        achieved = relative_gap(run.bound, -value if minimize else value)
+        certificate = Certificate(bound, achieved, target, run.refinements)
     return Plan(
         status="optimal",
-        objective=objective_value(scenario, outcome),
+        objective=value,
         spend=spend,
         notes=notes,
         community=run.community,
@@ -135,6 +166,7 @@ def optimize(
         diagnosis=None,
         penalty=soft_penalty(scenario, outcome),
         solve_seconds=run.solve_seconds,
+        certificate=certificate,
         **common,  # type: ignore[arg-type]
     )
 

@@ -22,6 +22,58 @@ SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """A proven bound on how far a plan can be from the exact model's optimum.
+
+    ``bound``: no plan of the exact model achieves a better objective (the optimum of an
+    optimistic relaxation, in the objective's units; for an infeasible plan None).
+    ``gap``: the plan's simulated objective is at most this far (relative) from it.
+    ``target``: the gap asked for; ``rounds``: refinement rounds used. For an infeasible
+    plan ``proven`` says whether the relaxation is infeasible too (then no plan of the
+    exact model meets the hard goals) or only the conservative model is.
+    """
+
+    bound: float | None
+    gap: float | None
+    target: float
+    rounds: int
+    proven: bool = True
+
+    @property
+    def met(self) -> bool:
+        """True when the certified gap is within the target."""
+        return self.gap is not None and self.gap <= self.target * (1 + 1e-9)
+
+    def describe(self) -> str:
+        """The certificate in plain words."""
+        if self.gap is not None:
+            words = f"at most {self.gap:.2%} from the best possible plan (proven bound)"
+            if not self.met:
+                words += (
+                    f"; the {self.target:.2%} asked for was not reached in {self.rounds} rounds"
+                )
+            return words
+        if self.proven:
+            return "proven: no plan meets every hard goal within the limits"
+        return (
+            "not proven: the conservative model cannot meet the goals, but an optimistic one "
+            "can, so they may be just reachable; try a smaller tolerance"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "bound": _num(self.bound),
+            "gap": _num(self.gap),
+            "target": self.target,
+            "rounds": self.rounds,
+            "met": self.met,
+            "proven": self.proven,
+            "text": self.describe(),
+        }
+
+
+@dataclass(frozen=True)
 class Verification:
     """The simulator's check of the optimiser's plan.
 
@@ -215,6 +267,8 @@ class Plan:
     version: str
     penalty: float = 0.0
     notes: tuple[str, ...] = ()
+    #: How far from the exact optimum the plan can be, proven (None: not computed).
+    certificate: Certificate | None = None
     #: The scenario planned (for reports: goals, sources); not part of ``to_dict()``.
     scenario: Scenario | None = field(default=None, repr=False)
 
@@ -258,6 +312,14 @@ class Plan:
                 "backend": self.backend,
                 "tolerance": self.tolerance,
                 "verification_gap": _num(self.verification.max_gap) if self.verification else None,
+                **(
+                    self.certificate.to_dict()
+                    if self.certificate
+                    else {
+                        k: None
+                        for k in ("bound", "gap", "target", "rounds", "met", "proven", "text")
+                    }
+                ),
             },
             "notes": list(self.notes),
         }

@@ -5,6 +5,10 @@ below it, so the optimiser never promises more than the model delivers, and brea
 are placed so that the chord is within a relative tolerance ``eps`` of the curve
 everywhere: ``(1 - eps) * f(x) <= chord(x) <= f(x)``.
 
+An outer (optimistic) version of each, from tangents at the same breakpoints, lies on or
+above the curve: solving with it bounds the best the exact model can do, which is how a
+plan's optimality gap is certified (:mod:`funnelopt.solve`).
+
 Both curves are used in a normalised form, ``f(x) = 1 - exp(-x)`` (delivery, and
 exponential reach) and ``f(x) = x / (1 + x)`` (hyperbolic reach), so one set of
 breakpoints per (shape, tolerance) serves every tactic: scale x by the tactic's
@@ -25,6 +29,13 @@ def curve(x: FloatArray, shape: str) -> FloatArray:
     if shape == "hyperbolic":
         return np.asarray(x / (1.0 + x), dtype=float)
     return np.asarray(-np.expm1(-x), dtype=float)
+
+
+def derivative(x: FloatArray, shape: str) -> FloatArray:
+    """The slope ``f'(x)`` of the normalised curve."""
+    if shape == "hyperbolic":
+        return np.asarray(1.0 / (1.0 + x) ** 2, dtype=float)
+    return np.asarray(np.exp(-x), dtype=float)
 
 
 def _worst_relative_gap(a: float, b: float, shape: str) -> float:
@@ -68,51 +79,112 @@ def _next_breakpoint(a: float, shape: str, target: float, x_max: float) -> float
 X_CAP = 64.0
 
 
-def breakpoints(shape: str, eps: float, x_max: float) -> FloatArray:
-    """Breakpoints ``0 = x_0 < ... < x_K = x_max`` of the normalised curve for tolerance ``eps``."""
+def breakpoints(shape: str, eps: float, x_max: float, extra: tuple[float, ...] = ()) -> FloatArray:
+    """Breakpoints ``0 = x_0 < ... < x_K = x_max`` of the normalised curve for tolerance ``eps``.
+
+    ``extra``: more breakpoints inside ``(0, x_max)`` (adaptive refinement adds them where
+    the plan operates, so the curve is exact there).
+    """
     if not 0 < eps < 0.5:
         raise ValueError(f"tolerance must be in (0, 0.5), got {eps}")
     if not x_max > 0:
         raise ValueError(f"x_max must be > 0, got {x_max}")
     if shape == "exponential" and x_max > X_CAP:
         # Beyond X_CAP the curve is flat to within exp(-64): one more chord is exact enough.
-        full = np.array(_breakpoints(shape, float(eps), X_CAP))
-        return np.append(full, x_max)
-    # Cache by a power-of-two cap so nearby domains share one computation.
-    cap = X_CAP if x_max <= X_CAP else float(2 ** np.ceil(np.log2(x_max)))
-    full = np.array(_breakpoints(shape, float(eps), cap))
-    inner = full[(full > 0) & (full < x_max)]
-    return np.concatenate(([0.0], inner, [x_max]))
+        base = np.append(np.array(_breakpoints(shape, float(eps), X_CAP)), x_max)
+    else:
+        # Cache by a power-of-two cap so nearby domains share one computation.
+        cap = X_CAP if x_max <= X_CAP else float(2 ** np.ceil(np.log2(x_max)))
+        full = np.array(_breakpoints(shape, float(eps), cap))
+        inner = full[(full > 0) & (full < x_max)]
+        base = np.concatenate(([0.0], inner, [x_max]))
+    if not extra:
+        return base
+    points = np.asarray(extra, dtype=float)
+    points = points[(points > 0) & (points < x_max)]
+    merged = np.unique(np.concatenate([base, points]))
+    # Points closer than round-off would make zero-width segments.
+    keep = np.r_[True, np.diff(merged) > 1e-12 * max(1.0, x_max)]
+    merged = merged[keep]
+    merged[-1] = x_max
+    return np.asarray(merged, dtype=float)
 
 
-def segments(shape: str, eps: float, x_max: float) -> tuple[FloatArray, FloatArray]:
-    """Widths and slopes of the chords of the normalised curve on ``[0, x_max]``.
+def segments(
+    shape: str, eps: float, x_max: float, extra: tuple[float, ...] = ()
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Widths, lower slopes and upper slopes of the curve's segments on ``[0, x_max]``.
 
-    Slopes are non-increasing (the curve is concave), so an optimiser that wants more
-    output fills the segments in order.
+    The grid holds the breakpoints and, between each two, the point where their tangents
+    meet. On it two piecewise-linear functions are linear per segment: the chords through
+    every grid point (lower: on or below the curve) and the least of the tangents
+    (upper: on or above it, equal at the breakpoints). Both have non-increasing slopes
+    (the curve is concave), so an optimiser that wants more output fills the segments
+    in order; the inner model reads goods off the lower and loads off the upper function,
+    the outer model the other way round.
     """
-    xs = breakpoints(shape, eps, x_max)
+    grid, xs = _grid(shape, eps, x_max, extra)
     fs = curve(xs, shape)
-    widths = np.diff(xs)
-    slopes = np.diff(fs) / widths
-    return widths, slopes
+    ds = derivative(xs, shape)
+    # Chords through every grid point (the meeting points too): strictly falling slopes
+    # on the two halves of a breakpoint interval, so a plan that wants output fills them
+    # in order; with equal goods slopes it would fill the half with the lower load first.
+    lower = curve(grid, shape)
+    # The least tangent at each grid point: the tangents of the breakpoints at or next
+    # to it (the others lie higher, the curve being concave).
+    k = np.clip(np.searchsorted(xs, grid, side="right") - 1, 0, len(xs) - 1)
+    k1 = np.minimum(k + 1, len(xs) - 1)
+    upper = np.minimum(fs[k] + ds[k] * (grid - xs[k]), fs[k1] + ds[k1] * (grid - xs[k1]))
+    upper = np.maximum(upper, lower)  # round-off only: the least tangent is never below
+    widths = np.diff(grid)
+    return widths, np.diff(lower) / widths, np.diff(upper) / widths
 
 
-def chord_value(x: FloatArray, shape: str, eps: float, x_max: float) -> FloatArray:
-    """The piecewise-linear value at ``x`` when segments are filled in order."""
-    xs = breakpoints(shape, eps, x_max)
-    return np.asarray(np.interp(x, xs, curve(xs, shape)), dtype=float)
+def _grid(
+    shape: str, eps: float, x_max: float, extra: tuple[float, ...]
+) -> tuple[FloatArray, FloatArray]:
+    """The segment grid (breakpoints and the tangents' meeting points) and the breakpoints."""
+    xs = breakpoints(shape, eps, x_max, extra)
+    fs = curve(xs, shape)
+    ds = derivative(xs, shape)
+    # Where two neighbouring tangents meet (the midpoint where the curve is flat to
+    # round-off and they are parallel).
+    x0, x1, d0, d1 = xs[:-1], xs[1:], ds[:-1], ds[1:]
+    denom = d0 - d1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        meet = (fs[1:] - fs[:-1] + d0 * x0 - d1 * x1) / denom
+    meet = np.where(denom > 1e-300, meet, 0.5 * (x0 + x1))
+    meet = np.clip(meet, x0, x1)
+    grid = np.unique(np.concatenate([xs, meet]))
+    grid = grid[np.r_[True, np.diff(grid) > 1e-12 * max(1.0, x_max)]]
+    grid[-1] = x_max
+    return grid, xs
 
 
-def chord_lines(shape: str, eps: float, x_max: float) -> tuple[FloatArray, FloatArray]:
+def chord_value(
+    x: FloatArray, shape: str, eps: float, x_max: float, extra: tuple[float, ...] = ()
+) -> FloatArray:
+    """The lower (chord) value at ``x`` when the segments are filled in order."""
+    grid, _ = _grid(shape, eps, x_max, extra)
+    return np.asarray(np.interp(x, grid, curve(grid, shape)), dtype=float)
+
+
+def chord_lines(
+    shape: str, eps: float, x_max: float, extra: tuple[float, ...] = (), *, outer: bool = False
+) -> tuple[FloatArray, FloatArray]:
     """Intercepts and slopes of the chords as lines; their minimum is the chord curve.
 
     Used as a hypograph (``v <= a_m + b_m * x`` for every m) where the curve's argument is
     itself an expression, e.g. reach as a function of cumulative impressions. A final flat
     line ``v <= f(x_max)`` keeps the hypograph below the curve beyond ``x_max``.
+    ``outer``: the tangents at every breakpoint instead, whose minimum lies on or above the
+    curve everywhere.
     """
-    xs = breakpoints(shape, eps, x_max)
+    xs = breakpoints(shape, eps, x_max, extra)
     fs = curve(xs, shape)
+    if outer:
+        slopes = derivative(xs, shape)
+        return fs - slopes * xs, slopes
     slopes = np.diff(fs) / np.diff(xs)
     intercepts = fs[:-1] - slopes * xs[:-1]
     return np.append(intercepts, fs[-1]), np.append(slopes, 0.0)

@@ -143,6 +143,13 @@ PLAN: dict[str, Any] = {
                     "backend": {"type": "string"},
                     "tolerance": {"type": "number"},
                     "verification_gap": _NUM,
+                    "bound": _NUM,
+                    "gap": _NUM,
+                    "target": _NUM,
+                    "rounds": {"type": ["integer", "null"]},
+                    "met": {"type": ["boolean", "null"]},
+                    "proven": {"type": ["boolean", "null"]},
+                    "text": {"type": ["string", "null"]},
                 }
             ),
             "notes": _STR_LIST,

@@ -12,11 +12,15 @@ Shared by the optimiser and the analyses (strategies, diagnosis).
   re-solved with the fill order enforced.
 - Ties are broken by a second solve that picks the cheapest of the optimal plans (warm
   on backends that keep their state).
+- :func:`certified` also solves the outer (tangent) relaxation, whose optimum bounds the
+  exact model's, and adds breakpoints where the plan operates until the two agree within
+  the asked gap: the plan's distance from the true optimum is then proven, not assumed.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,7 +30,7 @@ from scipy import sparse
 from funnelopt.backends import Backend
 from funnelopt.errors import SolverError
 from funnelopt.formulation import Formulation, Options, build
-from funnelopt.lp import INF, Block, LinearProgram, RawSolution, Status, objective_scale
+from funnelopt.lp import INF, Block, LinearProgram, RawSolution, Status
 from funnelopt.outcome import FloatArray, Outcome
 from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import goal_value
@@ -40,9 +44,15 @@ MAX_AUTO = 3
 #: Fill-order rounds before giving up (each round only adds cells).
 MAX_ROUNDS = 8
 #: Segments per cell in the first, restricted solve of column generation.
-CG_START = 4
+CG_START = 8
 #: A left-out segment enters when its reduced cost exceeds this (HiGHS's dual tolerance).
 PRICE_TOL = 1e-7
+#: Rounds of adaptive refinement at most (each adds breakpoints where the plans operate).
+MAX_REFINE = 8
+#: Refinement stops when a round closes less than this share of the remaining gap.
+STALL = 0.2
+#: New breakpoints per curve and round at most (quantiles of the operating points).
+POINTS_PER_ROUND = 12
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +71,11 @@ class Solved:
     solve_seconds: float
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     alternatives: tuple[Solved, ...] = ()
+    #: The outer relaxation's optimum (the LP's maximising sense): no plan of the exact
+    #: model does better. None: not computed; -inf: the relaxation is infeasible too.
+    bound: float | None = None
+    #: Refinement rounds that added breakpoints.
+    refinements: int = 0
 
     @property
     def status(self) -> Status:
@@ -150,7 +165,12 @@ def _solve_one(
         if cheapest and not _is_cost_objective(form):
             final = _cheapest(form, lp, sol, be, time_limit, generate)
             seconds += final.solve_seconds if final is not sol else 0.0
-        flagged = underfilled(form, final.x) | underfilled(form, sol.x)
+        # The relaxation may fill segments out of order: it bounds, it is no plan.
+        flagged = (
+            frozenset()
+            if opt.bound == "outer"
+            else underfilled(form, final.x) | underfilled(form, sol.x)
+        )
         if not flagged - opt.fill_order:
             return Solved(form, sol, final, seconds, ranges)
         opt = replace(opt, fill_order=_widen(s, opt.fill_order | flagged, round_no))
@@ -203,7 +223,7 @@ def _price(
     segs = form.seg_col
     # Reduced costs are in objective units per currency unit: judge them as the solver
     # does, after scaling the objective.
-    tol = PRICE_TOL / objective_scale(cost)
+    tol = PRICE_TOL / lp.objective_scale(cost)
     while sol.status is Status.OPTIMAL and sol.col_dual is not None:
         held = segs[(lp.col_hi[segs] > 0) & ~released[segs] & (sol.x[segs] <= 0)]
         enter = held[sol.col_dual[held] > tol]
@@ -360,3 +380,130 @@ def soft_penalty(scenario: Scenario, outcome: Outcome) -> float:
 def metric_total(scenario: Scenario, outcome: Outcome, metric: Metric) -> float:
     """A goal metric over the whole campaign (flows summed, stocks at the end)."""
     return goal_value(scenario, outcome.per_period, metric, scenario.periods)
+
+
+def relative_gap(bound: float, value: float) -> float:
+    """How far ``value`` is below ``bound`` (both maximised), relative to the larger size."""
+    return max(0.0, bound - value) / max(abs(bound), abs(value), 1e-12)
+
+
+def certified(
+    scenario: Scenario,
+    backend: Backend,
+    tolerance: float,
+    options: Options | None = None,
+    *,
+    gap: float | None = None,
+    cheapest: bool = True,
+    time_limit: float | None = None,
+    ranging: bool = False,
+    deadline: float | None = None,
+) -> Solved:
+    """:func:`solve` with a certificate: the outer relaxation's optimum as ``bound``.
+
+    Breakpoints are added where the inner (chord) and outer (tangent) plans operate -
+    their spend per tactic and period, their cumulative impressions at reach periods -
+    until the inner optimum is within ``gap`` (default ``tolerance``) of the bound, no
+    new breakpoint helps, MAX_REFINE rounds pass, or ``deadline`` (a
+    :func:`time.monotonic` instant) passes. An inner model that is infeasible while the
+    relaxation is feasible is refined the same way; a relaxation that is infeasible
+    proves the goals cannot be met (``bound = -inf``).
+    """
+    opt = options or Options()
+    target = tolerance if gap is None else gap
+    points: dict[str, tuple[float, ...]] = dict(opt.breakpoints)
+    seconds = 0.0
+    best: Solved | None = None  # the last inner run that solved, with its bound
+    last_gap = INF
+    for round_no in range(MAX_REFINE + 1):
+        try:
+            run = solve(
+                scenario,
+                backend,
+                tolerance,
+                replace(opt, breakpoints=points),
+                cheapest=cheapest,
+                time_limit=time_limit,
+                ranging=ranging,
+            )
+        except SolverError:
+            if best is None:
+                raise
+            break  # a refined model the solver cannot settle: the last answer stands
+        seconds += run.solve_seconds
+        try:
+            outer = solve(
+                scenario,
+                backend,
+                tolerance,
+                replace(opt, breakpoints=points, bound="outer"),
+                cheapest=False,
+                time_limit=time_limit,
+            )
+        except SolverError:
+            return replace(best or run, solve_seconds=seconds)
+        seconds += outer.solve_seconds
+        if outer.status is Status.INFEASIBLE:
+            return replace(run, bound=-INF, refinements=round_no, solve_seconds=seconds)
+        bound = outer.primary.objective
+        run = replace(run, bound=bound, refinements=round_no)
+        if run.status is Status.OPTIMAL or best is None:
+            best = run
+        now_gap = (
+            relative_gap(bound, run.primary.objective) if run.status is Status.OPTIMAL else INF
+        )
+        # Stalled: what remains is not chord error (e.g. the relaxation's looser community
+        # or fill order); more breakpoints would only cost time.
+        stalled = now_gap > (1 - STALL) * last_gap
+        late = deadline is not None and time.monotonic() > deadline
+        if now_gap <= target or stalled or late or round_no == MAX_REFINE:
+            break
+        last_gap = now_gap
+        sources = [outer, run] if run.status is Status.OPTIMAL else [outer]
+        if not _add_points(points, [_operating_points(r) for r in sources]):
+            break
+    assert best is not None
+    return replace(best, solve_seconds=seconds)
+
+
+def _operating_points(run: Solved) -> dict[str, list[float]]:
+    """Where a run's plan sits on each curve, in the curve's normalised units."""
+    form = run.form
+    s = form.scenario
+    out: dict[str, list[float]] = {}
+    x = run.primary.x
+    spend = form.spend(x)
+    for j, t in enumerate(s.tactics):
+        v = spend[:, j][spend[:, j] > 0] / t.saturation_spend
+        if len(v):
+            out[f"delivery[{t.id}]"] = list(v)
+    if form.reach_col:
+        periods = sorted(form.reach_col)
+        out["reach"] = [float(x[form.cum_col[t - 1]]) / s.population for t in periods]
+        for a, (pool, _) in s.audiences().items():
+            cols = form.cum_audience_col[a]
+            out[f"reach[{a}]"] = [float(x[cols[t - 1]]) / pool for t in periods]
+    return out
+
+
+def _add_points(points: dict[str, tuple[float, ...]], found: list[dict[str, list[float]]]) -> bool:
+    """Merge operating points into ``points`` (a few per curve); True when any is new."""
+    added = False
+    keys = {k for f in found for k in f}
+    for key in sorted(keys):
+        values = np.array([v for f in found for v in f.get(key, ()) if v > 0])
+        if not len(values):
+            continue
+        values = np.unique(values)
+        if len(values) > POINTS_PER_ROUND:
+            values = np.quantile(values, np.linspace(0, 1, POINTS_PER_ROUND))
+        old = np.array(points.get(key, ()), dtype=float)
+        new = [
+            float(v)
+            for v in values
+            if not len(old) or np.min(np.abs(old - v)) > 1e-9 * max(1.0, abs(v))
+        ]
+        if new:
+            points[key] = tuple(sorted([*old.tolist(), *new]))
+            added = True
+    return added

@@ -144,7 +144,7 @@ def test_saved_fuzz_cases_if_present() -> None:
     for path in sorted(Path(__file__).parent.glob("fuzz_cases/*.json")):
         case = json.loads(path.read_text())
         plan = optimize(
-            Scenario.from_dict(case["d"]), backend=case.get("be", "highs"), time_limit=60
+            Scenario.from_dict(case["d"]), backend=case.get("be", "highs"), time_limit=10
         )
         assert plan.status in ("optimal", "infeasible")
         if plan.status == "optimal":

@@ -1,4 +1,4 @@
-"""Sweeps: warm and cold runs agree, parallel equals serial, the frontier and its knee."""
+"""Sweeps: a point is the plan optimize() gives, parallel equals serial, the frontier and its knee."""
 
 from __future__ import annotations
 
@@ -8,25 +8,28 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 from conftest import EXAMPLES
 
-from funnelopt import Scenario, ScenarioError
+from funnelopt import Scenario, ScenarioError, optimize
 from funnelopt.analysis.sweep import parse_values, sweep
 
 FULL = Scenario.from_file(EXAMPLES / "disease_awareness.toml")
 BUDGETS = [float(b) for b in range(60_000, 260_001, 20_000)]
 
 
-def test_warm_budget_sweep_matches_cold() -> None:
-    warm = sweep(FULL, {"budget.total": BUDGETS})
-    cold = sweep(FULL, {"budget.total": BUDGETS}, warm=False)
-    assert warm.warm and not cold.warm
-    for a, b in zip(warm.points, cold.points, strict=True):
-        assert a.status == b.status
-        if a.objective is not None:
-            assert a.objective == pytest.approx(b.objective, rel=1e-6)
+def test_a_sweep_point_is_the_plan_optimize_gives() -> None:
+    """One rule for choosing plans: every sweep point equals optimize() on that scenario
+    (regression: a warm budget sweep once picked another community than optimize)."""
+    grid = {"budget.total": BUDGETS[::3]}
+    sw = sweep(FULL, grid)
+    for point, budget in zip(sw.points, grid["budget.total"], strict=True):
+        plan = optimize(FULL.with_overrides({"budget.total": budget}), strategies=False)
+        assert point.status == plan.status
+        assert point.community == plan.community
+        if plan.objective is not None:
+            assert point.objective == pytest.approx(plan.objective, rel=1e-9)
 
 
 def test_parallel_sweep_is_identical_to_serial() -> None:
-    serial = sweep(FULL, {"budget.total": BUDGETS[:6]}, warm=False)
+    serial = sweep(FULL, {"budget.total": BUDGETS[:6]})
     with ProcessPoolExecutor(2) as pool:
         parallel = sweep(FULL, {"budget.total": BUDGETS[:6]}, executor=pool)
     assert parallel.to_json() == serial.to_json()
@@ -83,7 +86,7 @@ def test_dask_executor_matches_serial() -> None:
     from dask.distributed import Client, LocalCluster
 
     grid = {"budget.total": BUDGETS[:4]}
-    serial = sweep(FULL, grid, warm=False)
+    serial = sweep(FULL, grid)
     with (
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None

@@ -10,7 +10,7 @@ from funnelopt.formulation import Options
 from funnelopt.lp import Status
 from funnelopt.plan import Diagnosis, GoalDiagnosis
 from funnelopt.scenario import Scenario
-from funnelopt.solve import Solved, solve
+from funnelopt.solve import Solved, certified, solve
 
 
 def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
@@ -28,7 +28,15 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
 
     # What budget would meet every hard goal? (No budget caps, soft goals left out: their
     # weights are in objective units, not money; every other limit stays.)
-    need = run(objective="cost", budget=False, goals="hard_only")
+    # Certified: refined until within the tolerance of the exact minimum (a chord-only
+    # answer once came out three times too high near saturated reach).
+    need = certified(
+        s,
+        backend,
+        tolerance,
+        Options(objective="cost", budget=False, goals="hard_only"),
+        cheapest=False,
+    )
     required = media = None
     if need.status is Status.OPTIMAL:
         required = float(need.form.predicted(need.final.x)["cost_total"].sum())
@@ -125,7 +133,7 @@ def _confirmed(
         if s.budget.media is not None:
             caps["budget.media"] = max(media, s.budget.media)
         if (
-            solve(s.with_overrides(caps), backend, tolerance, cheapest=False).status
+            certified(s.with_overrides(caps), backend, tolerance, cheapest=False).status
             is Status.OPTIMAL
         ):
             # Whole currency units, rounded up, so that typing the figure in works.

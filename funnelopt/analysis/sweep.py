@@ -1,8 +1,8 @@
 """Sweeps: re-plan over a grid of one or two scenario fields (design section 5).
 
 A budget sweep gives the efficient frontier (budget -> best objective) and its knee.
-Budget-only sweeps on HiGHS re-solve one model warm (only row bounds change between
-points); other sweeps re-plan each point, optionally on any
+Every point is planned by :func:`funnelopt.optimize` (certified, so a one-point sweep is
+the plan ``optimize`` gives), optionally on any
 ``concurrent.futures.Executor`` (a process pool, or a Dask cluster's
 ``client.get_executor()``) so funnelopt needs no scheduler of its own.
 """
@@ -60,7 +60,6 @@ class Sweep:
     currency: str
     points: tuple[SweepPoint, ...]
     knee: dict[str, Any] | None
-    warm: bool
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict with stable keys (the ``sweep`` schema of the CLI)."""
@@ -123,7 +122,6 @@ def sweep(
     tolerance: float = 0.005,
     executor: Executor | None = None,
     progress: Progress | None = None,
-    warm: bool = True,
 ) -> Sweep:
     """Re-plan the scenario at every point of a grid of one or two fields.
 
@@ -150,30 +148,14 @@ def sweep(
     # Validate every point up front: a typo fails before any solve, naming the field.
     scenarios = [scenario.with_overrides(c) for c in combos]
     budget_sweep = all(p in BUDGET_PATHS for p in params)
-    # A budget sweep sizes every point's spend segments for the largest budget, so warm,
-    # serial and parallel runs solve the very same LPs and agree.
+    # A budget sweep sizes every point's spend segments for the largest budget, so the
+    # points solve models of one shape. Every point is a full, certified optimize(): one
+    # rule for choosing plans, whatever the study.
     seg = max(_budget_cap(s_i) for s_i in scenarios) if budget_sweep else None
-    use_warm = budget_sweep and backend == "highs"
-    tasks: list[tuple[Callable[..., list[SweepPoint]], tuple[Any, ...]]]
-    if use_warm and warm and executor is None:
-        from funnelopt.analysis.warm import warm_budget_points
-
-        return _result(
-            scenario, params, warm_budget_points(scenarios, combos, tolerance, seg, progress), True
-        )
-    if use_warm:
-        from funnelopt.analysis.warm import warm_budget_points
-
-        # One fresh model per point: the same LPs as the warm run, solved cold.
-        tasks = [
-            (warm_budget_points, ([s_i], [c], tolerance, seg, None))
-            for s_i, c in zip(scenarios, combos, strict=True)
-        ]
-    else:
-        tasks = [
-            (_one_point, (s_i, c, backend, tolerance))
-            for s_i, c in zip(scenarios, combos, strict=True)
-        ]
+    tasks: list[tuple[Callable[..., list[SweepPoint]], tuple[Any, ...]]] = [
+        (_one_point, (s_i, c, backend, tolerance, seg))
+        for s_i, c in zip(scenarios, combos, strict=True)
+    ]
     points: list[SweepPoint] = []
     if executor is None:
         for fn, args in tasks:
@@ -186,23 +168,25 @@ def sweep(
             points.extend(f.result())
             if progress:
                 progress(len(points), len(tasks))
-    return _result(scenario, params, points, False)
+    return _result(scenario, params, points)
 
 
-def _result(
-    scenario: Scenario, params: tuple[str, ...], points: Sequence[SweepPoint], warm: bool
-) -> Sweep:
+def _result(scenario: Scenario, params: tuple[str, ...], points: Sequence[SweepPoint]) -> Sweep:
     from funnelopt.optimizer import objective_name
 
     name = objective_name(scenario)
     knee = _knee(params, points) if name != "cost" else None
-    return Sweep(scenario.name, params, name, scenario.currency, tuple(points), knee, warm)
+    return Sweep(scenario.name, params, name, scenario.currency, tuple(points), knee)
 
 
 def _one_point(
-    s: Scenario, values: dict[str, Any], backend: str, tolerance: float
+    s: Scenario,
+    values: dict[str, Any],
+    backend: str,
+    tolerance: float,
+    segment_budget: float | None = None,
 ) -> list[SweepPoint]:
-    return [evaluate_point(s, values, backend, tolerance)]
+    return [evaluate_point(s, values, backend, tolerance, segment_budget)]
 
 
 def evaluate_point(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from funnelopt.lp import LinearProgram, RawSolution, Status, objective_scale
+from funnelopt.lp import LinearProgram, RawSolution, Status
 
 
 class HighsBackend:
@@ -45,7 +45,7 @@ class HighsBackend:
         model = highspy.HighsLp()
         model.num_col_ = lp.n_cols
         model.num_row_ = lp.n_rows
-        self._obj_scale = objective_scale(lp.c)
+        self._obj_scale = lp.objective_scale()
         model.col_cost_ = np.asarray(lp.c, dtype=float) * self._obj_scale
         model.col_lower_ = np.asarray(lp.col_lo, dtype=float)
         model.col_upper_ = np.asarray(lp.col_hi, dtype=float)
@@ -84,8 +84,8 @@ class HighsBackend:
 
         ``col_bounds`` is ``(indices, lower, upper)`` arrays.
         """
-        h = self._h
-        if h is None:
+        h, lp = self._h, self._lp
+        if h is None or lp is None:
             raise RuntimeError("resolve() needs a model loaded by solve()")
         for i, (lo, hi) in (row_bounds or {}).items():
             h.changeRowBounds(int(i), float(lo), float(hi))
@@ -99,7 +99,7 @@ class HighsBackend:
             )
         if cost is not None:
             idx = np.arange(len(cost), dtype=np.int32)
-            self._obj_scale = objective_scale(np.asarray(cost, dtype=float))
+            self._obj_scale = lp.objective_scale(np.asarray(cost, dtype=float))
             h.changeColsCost(len(cost), idx, np.asarray(cost, dtype=float) * self._obj_scale)
         return self._run(time_limit)
 

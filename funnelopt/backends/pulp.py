@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from funnelopt.lp import LinearProgram, RawSolution, Status, equilibrate, objective_scale
+from funnelopt.lp import LinearProgram, RawSolution, Status, equilibrate
 
 
 class PulpBackend:
@@ -95,7 +95,7 @@ class PulpBackend:
 
         original = lp
         lp, col_scale, row_scale = equilibrate(lp)
-        obj_scale = objective_scale(lp.c)
+        obj_scale = lp.objective_scale()
         lp = replace(lp, c=lp.c * obj_scale)
         prob, xs, cons = self.build(lp)
         solver = self._solver or pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=1e-9)

@@ -214,6 +214,8 @@ def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> 
     cert = f"backend {plan.backend}, tolerance {plan.tolerance:.2%}"
     if plan.verification:
         cert += f", verified by simulation (largest gap {plan.verification.max_gap:.2%})"
+    if plan.certificate is not None:
+        cert += f"; {plan.certificate.describe()}"
     out.append(cert)
     if plan.outcome is None or plan.spend is None:
         out += ["", *diagnosis_lines(plan)]

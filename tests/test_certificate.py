@@ -1,0 +1,119 @@
+"""Certified answers: the plan's optimality gap is proven against an outer relaxation, and
+checked here against an independent exact solve (cvxpy, exponential cone) of the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import EXAMPLES
+from reference import exact_optimum
+
+from funnelopt import Scenario, optimize, pwl, simulate
+
+CASES = Path(__file__).parent / "optimality_cases"
+# Cases that were wrong before (see ../shared/research/optimality-cases/README.md).
+OPTIMAL = sorted(
+    p.name for p in CASES.iterdir() if p.suffix in (".json", ".toml") and "required" not in p.name
+)
+INFEASIBLE = sorted(p.name for p in CASES.iterdir() if "required" in p.name)
+
+
+def _true_gap(plan_value: float, exact_value: float, minimize: bool) -> float:
+    worse = (plan_value - exact_value) if minimize else (exact_value - plan_value)
+    return worse / max(abs(exact_value), 1e-12)
+
+
+@pytest.mark.parametrize("name", OPTIMAL)
+def test_wrong_optima_of_the_first_release_are_now_within_the_certified_gap(name: str) -> None:
+    s = Scenario.from_file(CASES / name)
+    plan = optimize(s, analysis=False, strategies=False)
+    exact = exact_optimum(s)
+    assert exact is not None and exact.status == "optimal"
+    assert plan.status == "optimal", "the exact model meets these goals"
+    cert = plan.certificate
+    assert cert is not None and cert.met and cert.gap is not None
+    minimize = s.objective.kind == "minimize"
+    assert plan.objective is not None
+    # The proven bound really bounds the exact optimum (small slack: conic solver accuracy)...
+    slack = 1e-5 * abs(exact.objective)
+    if minimize:
+        assert cert.bound <= exact.objective + slack
+    else:
+        assert cert.bound >= exact.objective - slack
+    # ...and the plan is within the certified gap of it.
+    assert _true_gap(plan.objective, exact.objective, minimize) <= cert.gap + 1e-5
+
+
+@pytest.mark.parametrize("name", INFEASIBLE)
+def test_required_budget_is_close_to_the_exact_minimum(name: str) -> None:
+    s = Scenario.from_file(CASES / name)
+    plan = optimize(s)
+    assert plan.status == "infeasible" and plan.diagnosis is not None
+    need = plan.diagnosis.required_budget
+    assert need is not None
+    fits = s.with_overrides(
+        {"budget.total": need, **({"budget.media": need} if s.budget.media else {})}
+    )
+    assert optimize(fits, analysis=False, strategies=False).status == "optimal"
+    # 2% below it, the exact model cannot meet the goals: the figure is not inflated.
+    low = need * 0.98
+    short = s.with_overrides(
+        {"budget.total": low, **({"budget.media": low} if s.budget.media else {})}
+    )
+    exact = exact_optimum(short)
+    assert exact is not None and exact.status == "infeasible"
+
+
+def test_an_infeasible_verdict_is_proven_when_the_relaxation_fails_too() -> None:
+    s = Scenario.from_file(CASES / "required_budget_reach_0995.toml")
+    plan = optimize(s, analysis=False)
+    assert plan.status == "infeasible" and plan.certificate is not None
+    assert plan.certificate.proven
+    assert "proven" in plan.certificate.describe()
+
+
+def test_example_plans_carry_a_certificate_in_json_and_text() -> None:
+    plan = optimize(Scenario.from_file(EXAMPLES / "traffic_only.toml"))
+    cert = plan.certificate
+    assert cert is not None and cert.met and cert.gap is not None and cert.gap <= 0.005
+    d = plan.to_dict()["certificate"]
+    assert d["gap"] == pytest.approx(cert.gap) and d["met"] is True
+    from funnelopt.report.text import render_plan
+
+    assert "from the best possible plan" in render_plan(plan)
+
+
+@pytest.mark.parametrize("x_max", [0.5, 3.0, 40.0, 500.0])
+@pytest.mark.parametrize("shape", ["exponential", "hyperbolic"])
+def test_chords_lie_below_and_tangents_above_the_curve(shape: str, x_max: float) -> None:
+    widths, lower, upper = pwl.segments(shape, 0.005, x_max, (0.37, 1.9))
+    xs = np.concatenate([[0.0], np.cumsum(widths)])
+    f = pwl.curve(xs, shape)
+    lo = np.concatenate([[0.0], np.cumsum(widths * lower)])
+    hi = np.concatenate([[0.0], np.cumsum(widths * upper)])
+    assert np.all(lo <= f + 1e-12) and np.all(hi >= f - 1e-12)
+    assert np.all(lo >= (1 - 0.005) * f - 1e-12)
+    # Concave pieces: slopes never rise, so filling in order is what a maximiser does.
+    assert np.all(np.diff(lower) <= 1e-15) and np.all(np.diff(upper) <= 1e-15)
+    # An added breakpoint is exact for both.
+    for p in (0.37, 1.9):
+        if p < x_max:
+            k = int(np.argmin(np.abs(xs - p)))
+            assert abs(xs[k] - p) < 1e-12
+            assert lo[k] == pytest.approx(f[k], rel=1e-12) and hi[k] == pytest.approx(
+                f[k], rel=1e-9
+            )
+
+
+def test_plans_are_feasible_in_the_exact_reference_too() -> None:
+    """The reference and the simulator agree on the example traffic scenario."""
+    s = Scenario.from_file(EXAMPLES / "traffic_only.toml")
+    exact = exact_optimum(s)
+    assert exact is not None and exact.spend is not None
+    out = simulate(s, exact.spend)
+    assert not out.violations
+    plan = optimize(s)
+    assert plan.objective is not None
+    assert plan.objective >= exact.objective * (1 - plan.certificate.gap) - 1e-6  # type: ignore[union-attr]
