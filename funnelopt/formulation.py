@@ -281,8 +281,11 @@ def build(
     b = s.budget
     outer = opt.bound == "outer"
     # Followers come off the chords in the inner model: the comments of the organic posts
-    # they see are at most predicted * kappa (chords are within eps of the curve).
-    kappa = 1.0 if outer else 1.0 / (1.0 - eps)
+    # they see are at most predicted * kappa (chords are within eps of the curve). In the
+    # outer model they come off the tangents, at most 1 / (1 - excess) of the truth, so
+    # organic comments times (1 - excess) are at most the true ones.
+    excess = pwl.tangent_excess("exponential", eps)
+    kappa = (1.0 - excess) if outer else 1.0 / (1.0 - eps)
     cols = _Cols()
     label_t = s.period_label[:1] or "t"
 
@@ -365,6 +368,8 @@ def build(
             )[0]
         )
         f_max[c.id] = _follower_bound(s, c.id, cell_t, cell_j, cell_upper, eps)
+        if outer:  # the tangents may claim up to 1 / (1 - excess) of the true followers
+            f_max[c.id] = f_max[c.id] / (1.0 - excess)
         f_col[c.id] = cols.add(
             f"followers[{c.id}]",
             n_t,
@@ -554,12 +559,10 @@ def build(
         rhs = np.zeros(n_t)
         rhs[0] = (1 - c.churn) * c.initial_followers
         dyn = _triplets(r, cc, v, shape_t) + paid
-        # Outer: followers may fall short of the dynamics (free disposal), so the true
-        # community, with its comments, stays a feasible point of the relaxation.
         rows.add(
             f"followers[{c.id}]",
             dyn,
-            -INF if outer else rhs,
+            rhs,
             rhs,
             _per_period(f"followers[{c.id},", label_t),
         )

@@ -161,6 +161,21 @@ def _grid(
     return grid, xs
 
 
+@lru_cache(maxsize=32)
+def tangent_excess(shape: str, eps: float) -> float:
+    """The most the least-tangent function exceeds the curve, relative to it, on the base
+    breakpoints for ``eps`` (added breakpoints only lower it); with a small safety margin."""
+    widths, _, upper = segments(shape, eps, X_CAP)
+    grid = np.concatenate([[0.0], np.cumsum(widths)])
+    top = np.concatenate([[0.0], np.cumsum(widths * upper)])
+    # Between grid points both functions are linear or concave: sample each piece densely.
+    t = np.linspace(0.0, 1.0, 33)[1:-1]
+    xs = (grid[:-1, None] + widths[:, None] * t).ravel()
+    ys = (top[:-1, None] + (widths * upper)[:, None] * t).ravel()
+    f = curve(xs, shape)
+    return float(np.max((ys - f) / f)) * 1.02
+
+
 def chord_value(
     x: FloatArray, shape: str, eps: float, x_max: float, extra: tuple[float, ...] = ()
 ) -> FloatArray:

@@ -193,3 +193,24 @@ def test_soft_goals_never_make_a_feasible_scenario_infeasible(
     ]
     plan = optimize(Scenario.from_dict({**data, "goals": soft}), **FAST)
     assert plan.status == "optimal"
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=scenarios())
+def test_certified_gap_holds_against_an_exact_solve(data: dict[str, Any]) -> None:
+    """An independent exact solve (cvxpy, exponential cone) agrees on the verdict, never
+    beats the certified bound, and is within the certified gap of the plan."""
+    from reference import exact_optimum
+
+    s = Scenario.from_dict(data)
+    plan = optimize(s, **FAST)
+    exact = exact_optimum(s)
+    assert exact is not None  # no floors on sums here: the reference decides every case
+    assert (plan.status == "optimal") == (exact.status == "optimal")
+    if plan.objective is None or exact.objective is None:
+        return
+    cert = plan.certificate
+    assert cert is not None and cert.gap is not None and cert.bound is not None
+    slack = 1e-5 * max(1.0, abs(exact.objective))
+    assert cert.bound >= exact.objective - slack
+    assert plan.objective >= exact.objective - cert.gap * abs(cert.bound) - slack
