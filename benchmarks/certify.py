@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from reference import exact_optimum
 
-from funnelopt import Scenario, optimize
+from funnelopt import FunnelOptError, Scenario, optimize
 from funnelopt.backends import get_backend
 from funnelopt.solve import solve
 
@@ -133,13 +133,18 @@ def main(n: int = 100, seed: int = 0) -> None:
     bound_ok = verdict_ok = checked = skipped = 0
     infeasible = 0
     worst: list[tuple[float, str]] = []
+    errors: list[str] = []
     for i in range(n):
         s = Scenario.from_dict(random_scenario(rng, i))
         t = time.perf_counter()
         solve(s, be, 0.005)
         plain = time.perf_counter() - t
         t = time.perf_counter()
-        plan = optimize(s, strategies=False, analysis=False)
+        try:
+            plan = optimize(s, strategies=False, analysis=False)
+        except FunnelOptError as e:
+            errors.append(f"{s.name}: {e}")
+            continue
         ratios.append((time.perf_counter() - t) / max(plain, 1e-6))
         exact = exact_optimum(s)
         if exact is None:
@@ -177,6 +182,7 @@ def main(n: int = 100, seed: int = 0) -> None:
     print(f"same verdict (optimal/infeasible) as the exact model: {verdict_ok}/{checked}")
     print(f"time, optimize() / one uncertified solve, median: {statistics.median(ratios):.2f}x")
     print("largest certified gaps:", sorted(worst, reverse=True)[:5])
+    print(f"errors: {len(errors)}", *errors[:5], sep="\n  ")
 
 
 if __name__ == "__main__":

@@ -280,10 +280,12 @@ def build(
     n_t, tactics = s.periods, s.tactics
     b = s.budget
     outer = opt.bound == "outer"
-    # Followers come off the chords in the inner model: the comments of the organic posts
-    # they see are at most predicted * kappa (chords are within eps of the curve). In the
-    # outer model they come off the tangents, at most 1 / (1 - excess) of the truth, so
-    # organic comments times (1 - excess) are at most the true ones.
+    # Comments (and the webcare and AE cases they bring) are goods' impressions times kappa:
+    # inner, the chords are within eps of the curve, so actual comments are at most
+    # predicted * 1/(1-eps); outer, the tangents exceed it by at most `excess`, so
+    # predicted * (1-excess) is at most the actual. One factor per model keeps comments
+    # proportional to the goods in every segment, so filling segments out of order never
+    # buys goods with fewer comments (a per-segment factor would invite exactly that).
     excess = pwl.tangent_excess("exponential", eps)
     kappa = (1.0 - excess) if outer else 1.0 / (1.0 - eps)
     cols = _Cols()
@@ -296,7 +298,7 @@ def build(
     if b.period_max is not None:
         caps.append(b.period_max)
     cell_t_l, cell_j_l, cell_u_l = [], [], []
-    seg_cell_l, seg_w_l, seg_slope_l, seg_load_l, seg_k_l = [], [], [], [], []
+    seg_cell_l, seg_w_l, seg_slope_l, seg_k_l = [], [], [], []
     n_cells = 0
     for j, t in enumerate(tactics):
         first, last = s.active_window(t)
@@ -312,11 +314,9 @@ def build(
         extra = opt.breakpoints.get(f"delivery[{t.id}]", ())
         x_top = upper / t.saturation_spend
         widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
-        # Inner: goods off the chords, paid comments off the tangents; outer: the reverse.
-        slopes, load_slopes = (upper_slope, lower) if outer else (lower, upper_slope)
+        slopes = upper_slope if outer else lower  # inner: chords; outer: tangents
         widths = widths * t.saturation_spend
         slopes = slopes * t.saturation_impressions / t.saturation_spend
-        load_slopes = load_slopes * t.saturation_impressions / t.saturation_spend
         periods = np.arange(first - 1, last)
         k = len(widths)
         cell_ids = n_cells + np.arange(len(periods))
@@ -326,7 +326,6 @@ def build(
         seg_cell_l.append(np.repeat(cell_ids, k))
         seg_w_l.append(np.tile(widths, len(periods)))
         seg_slope_l.append(np.tile(slopes, len(periods)))
-        seg_load_l.append(np.tile(load_slopes, len(periods)))
         seg_k_l.append(np.tile(np.arange(k), len(periods)))
         n_cells += len(periods)
     cell_t = np.concatenate(cell_t_l) if cell_t_l else np.zeros(0, np.int64)
@@ -335,7 +334,6 @@ def build(
     seg_cell = np.concatenate(seg_cell_l) if seg_cell_l else np.zeros(0, np.int64)
     seg_width = np.concatenate(seg_w_l) if seg_w_l else np.zeros(0)
     seg_slope = np.concatenate(seg_slope_l) if seg_slope_l else np.zeros(0)
-    seg_load = np.concatenate(seg_load_l) if seg_load_l else np.zeros(0)
     seg_k = np.concatenate(seg_k_l) if seg_k_l else np.zeros(0, np.int64)
     ids = s.tactic_ids
 
@@ -471,7 +469,7 @@ def build(
     spend_m = _triplets(seg_t, seg_col, np.ones_like(seg_slope), shape_t)
     ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
     ad_conv_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
-    paid_comments_m = _triplets(seg_t, seg_col, seg_load * t_comment[seg_j], shape_t)
+    paid_comments_m = _triplets(seg_t, seg_col, seg_slope * t_comment[seg_j], shape_t)
 
     per_t = np.arange(n_t)
     acc: dict[str, list[tuple[IntArray, IntArray, FloatArray]]] = defaultdict(list)
@@ -500,7 +498,7 @@ def build(
 
     organic_m = collect("organic_impressions")
     comm_visits_m = collect("community_visits")
-    comments_m = paid_comments_m + kappa * collect("organic_comments")
+    comments_m = kappa * (paid_comments_m + collect("organic_comments"))
     wc, ae = s.webcare, s.adverse_events
     ae_rate = ae.rate if ae is not None else 0.0
     hours_per_comment = (

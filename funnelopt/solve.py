@@ -49,8 +49,10 @@ CG_START = 8
 PRICE_TOL = 1e-7
 #: Rounds of adaptive refinement at most (each adds breakpoints where the plans operate).
 MAX_REFINE = 8
-#: Refinement stops when a round closes less than this share of the remaining gap.
+#: A round that closes less than this share of the remaining gap has stalled.
 STALL = 0.2
+#: On a stall the curve tolerance is halved, down to tolerance / MAX_HALVINGS.
+MAX_HALVINGS = 8
 #: New breakpoints per curve and round at most (quantiles of the operating points).
 POINTS_PER_ROUND = 12
 
@@ -76,6 +78,9 @@ class Solved:
     bound: float | None = None
     #: Refinement rounds that added breakpoints.
     refinements: int = 0
+    #: False when the fill-order safeguard ran out of time or rounds: the plan may claim
+    #: fewer comments than its spend buys, so only a simulation can accept it.
+    settled: bool = True
 
     @property
     def status(self) -> Status:
@@ -141,14 +146,20 @@ def _solve_one(
     first: Formulation | None = None,
 ) -> Solved:
     seconds = 0.0
+    last: Solved | None = None  # the previous round's answer, before the fill order widened
     for round_no in range(MAX_ROUNDS):
         form = first if (first is not None and round_no == 0) else build(s, tolerance, opt)
         generate = not form.lp.is_mip and hasattr(be, "resolve")
-        sol = (
-            _generated(form, be, time_limit)
-            if generate
-            else _checked(be.solve(form.lp, time_limit), be)
-        )
+        try:
+            sol = (
+                _generated(form, be, time_limit)
+                if generate
+                else _checked(be.solve(form.lp, time_limit), be)
+            )
+        except SolverError:
+            if last is None:
+                raise
+            return last  # the fill-order MILP ran out of time: unsettled, for the caller to check
         seconds += sol.solve_seconds
         if sol.status is not Status.OPTIMAL:
             return Solved(form, sol, sol, seconds)
@@ -165,16 +176,29 @@ def _solve_one(
         if cheapest and not _is_cost_objective(form):
             final = _cheapest(form, lp, sol, be, time_limit, generate)
             seconds += final.solve_seconds if final is not sol else 0.0
-        # The relaxation may fill segments out of order: it bounds, it is no plan.
-        flagged = (
-            frozenset()
-            if opt.bound == "outer"
-            else underfilled(form, final.x) | underfilled(form, sol.x)
-        )
+        flagged = underfilled(form, final.x) | underfilled(form, sol.x)
+        if opt.bound == "outer":
+            # The relaxation may fill segments out of order: it bounds, it is no plan. But
+            # where spend is forced (floors), spending on a curve's flat end claims few
+            # impressions and comments for the money, which would make the bound loose.
+            flagged = frozenset(c for c in flagged if c[1] in _floored(s))
         if not flagged - opt.fill_order:
             return Solved(form, sol, final, seconds, ranges)
+        last = Solved(form, sol, final, seconds, ranges, settled=False)
         opt = replace(opt, fill_order=_widen(s, opt.fill_order | flagged, round_no))
-    raise SolverError("the fill-order safeguard did not settle; try a smaller tolerance")
+    assert last is not None
+    return last
+
+
+def _floored(s: Scenario) -> frozenset[int]:
+    """Tactics whose spend a floor can force (per period, per activity, in total)."""
+    if s.budget.period_min > 0:
+        return frozenset(range(len(s.tactics)))
+    return frozenset(
+        j
+        for j, t in enumerate(s.tactics)
+        if t.min_spend > 0 or t.min_spend_if_active > 0 or t.min_total > 0
+    )
 
 
 def _widen(
@@ -383,8 +407,12 @@ def metric_total(scenario: Scenario, outcome: Outcome, metric: Metric) -> float:
 
 
 def relative_gap(bound: float, value: float) -> float:
-    """How far ``value`` is below ``bound`` (both maximised), relative to the larger size."""
-    return max(0.0, bound - value) / max(abs(bound), abs(value), 1e-12)
+    """How far ``value`` is below ``bound`` (both maximised), relative to the larger size.
+
+    Sizes below 1e-6 (in the objective's units) count as 1e-6: a bound of 2e-12 over a
+    plan of 0 is no gap.
+    """
+    return max(0.0, bound - value) / max(abs(bound), abs(value), 1e-6)
 
 
 def certified(
@@ -405,7 +433,8 @@ def certified(
     their spend per tactic and period, their cumulative impressions at reach periods -
     until the inner optimum is within ``gap`` (default ``tolerance``) of the bound, no
     new breakpoint helps, MAX_REFINE rounds pass, or ``deadline`` (a
-    :func:`time.monotonic` instant) passes. An inner model that is infeasible while the
+    :func:`time.monotonic` instant) passes. When a round stalls, the curve tolerance is
+    halved as well (down to ``tolerance / MAX_HALVINGS``). An inner model that is infeasible while the
     relaxation is feasible is refined the same way; a relaxation that is infeasible
     proves the goals cannot be met (``bound = -inf``).
     """
@@ -415,15 +444,24 @@ def certified(
     seconds = 0.0
     best: Solved | None = None  # the last inner run that solved, with its bound
     last_gap = INF
+    eps = tolerance  # halved when breakpoints stall (the comment factor kappa needs it)
+
+    def limit() -> float | None:
+        """Seconds for the next solver run: the caller's limit, and what is left."""
+        if deadline is None:
+            return time_limit
+        left = max(1.0, deadline - time.monotonic())
+        return left if time_limit is None else min(time_limit, left)
+
     for round_no in range(MAX_REFINE + 1):
         try:
             run = solve(
                 scenario,
                 backend,
-                tolerance,
+                eps,
                 replace(opt, breakpoints=points),
                 cheapest=cheapest,
-                time_limit=time_limit,
+                time_limit=limit(),
                 ranging=ranging,
             )
         except SolverError:
@@ -435,10 +473,10 @@ def certified(
             outer = solve(
                 scenario,
                 backend,
-                tolerance,
+                eps,
                 replace(opt, breakpoints=points, bound="outer"),
                 cheapest=False,
-                time_limit=time_limit,
+                time_limit=limit(),
             )
         except SolverError:
             return replace(best or run, solve_seconds=seconds)
@@ -452,15 +490,20 @@ def certified(
         now_gap = (
             relative_gap(bound, run.primary.objective) if run.status is Status.OPTIMAL else INF
         )
-        # Stalled: what remains is not chord error (e.g. the relaxation's looser community
-        # or fill order); more breakpoints would only cost time.
+        # Stalled: breakpoints where the plans operate no longer close the gap.
         stalled = now_gap > (1 - STALL) * last_gap
         late = deadline is not None and time.monotonic() > deadline
-        if now_gap <= target or stalled or late or round_no == MAX_REFINE:
+        if now_gap <= target or late or round_no == MAX_REFINE:
             break
+        if stalled:
+            # What breakpoints cannot close: comments are bounded by one factor per model,
+            # 1/(1-eps) inner vs 1-excess outer. A finer tolerance narrows both.
+            if eps <= tolerance / MAX_HALVINGS:
+                break
+            eps /= 2
         last_gap = now_gap
         sources = [outer, run] if run.status is Status.OPTIMAL else [outer]
-        if not _add_points(points, [_operating_points(r) for r in sources]):
+        if not _add_points(points, [_operating_points(r) for r in sources]) and not stalled:
             break
     assert best is not None
     return replace(best, solve_seconds=seconds)

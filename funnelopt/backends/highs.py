@@ -123,6 +123,15 @@ class HighsBackend:
             # scratch settles it (seen in budget sweeps after a tie-break).
             h.clearSolver()
             h.run()
+        for option, value, default in _FALLBACKS:
+            if h.getModelStatus().name not in ("kUnknown", "kSolveError"):
+                break
+            # Unscaled simplex can end without a status on badly ranged models (an outer
+            # relaxation near saturation): HiGHS's own scaling, then its interior point.
+            h.setOptionValue(option, value)
+            h.clearSolver()
+            h.run()
+            h.setOptionValue(option, default)
         seconds = time.perf_counter() - start
         ms = h.getModelStatus()
         info = h.getInfo()
@@ -197,6 +206,9 @@ def _new_highs() -> Any:
     h.setOptionValue("simplex_scale_strategy", 0)
     return h
 
+
+#: Retries, in order, when a solve ends without a status: (option, value, default).
+_FALLBACKS = (("simplex_scale_strategy", 2, 0), ("solver", "ipm", "choose"))
 
 # HiGHS model status names -> our Status (one table; nothing else reads HiGHS codes).
 _STATUS = {
