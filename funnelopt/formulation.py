@@ -22,7 +22,7 @@ from scipy import sparse
 from funnelopt import pwl
 from funnelopt.lp import INF, Block, LinearProgram
 from funnelopt.outcome import STOCKS, FloatArray
-from funnelopt.scenario import Metric, Objective, Scenario
+from funnelopt.scenario import Metric, Objective, Scenario, Tactic
 
 IntArray = NDArray[np.int64]
 
@@ -185,7 +185,7 @@ class Formulation:
             upper = float(self.cell_upper[cols][0])
             x_max = upper / t.saturation_spend
             norm = np.clip(spend[self.cell_t[cols], j], 0, upper) / t.saturation_spend
-            extra = self.options.breakpoints.get(f"delivery[{t.id}]", ())
+            extra = _delivery_points(t, self.options)
             out[self.cell_t[cols], j] = t.saturation_impressions * pwl.chord_value(
                 norm, "exponential", self.tolerance, x_max, extra
             )
@@ -298,7 +298,7 @@ def build(
     if b.period_max is not None:
         caps.append(b.period_max)
     cell_t_l, cell_j_l, cell_u_l = [], [], []
-    seg_cell_l, seg_w_l, seg_slope_l, seg_k_l = [], [], [], []
+    seg_cell_l, seg_w_l, seg_slope_l, seg_k_l, seg_end_l = [], [], [], [], []
     n_cells = 0
     for j, t in enumerate(tactics):
         first, last = s.active_window(t)
@@ -311,7 +311,7 @@ def build(
         upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
         if upper <= 0:
             continue
-        extra = opt.breakpoints.get(f"delivery[{t.id}]", ())
+        extra = _delivery_points(t, opt)
         x_top = upper / t.saturation_spend
         widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
         slopes = upper_slope if outer else lower  # inner: chords; outer: tangents
@@ -327,6 +327,7 @@ def build(
         seg_w_l.append(np.tile(widths, len(periods)))
         seg_slope_l.append(np.tile(slopes, len(periods)))
         seg_k_l.append(np.tile(np.arange(k), len(periods)))
+        seg_end_l.append(np.tile(np.cumsum(widths), len(periods)))
         n_cells += len(periods)
     cell_t = np.concatenate(cell_t_l) if cell_t_l else np.zeros(0, np.int64)
     cell_j = np.concatenate(cell_j_l) if cell_j_l else np.zeros(0, np.int64)
@@ -335,13 +336,25 @@ def build(
     seg_width = np.concatenate(seg_w_l) if seg_w_l else np.zeros(0)
     seg_slope = np.concatenate(seg_slope_l) if seg_slope_l else np.zeros(0)
     seg_k = np.concatenate(seg_k_l) if seg_k_l else np.zeros(0, np.int64)
+    seg_end = np.concatenate(seg_end_l) if seg_end_l else np.zeros(0)
     ids = s.tactic_ids
+    # A spend floor is met by filling the segments below it in order (there is a breakpoint
+    # at the floor): the real curve cannot buy the floor's money with the flat end's few
+    # impressions and comments. Unconditional floors (a traffic tactic's min_spend) become
+    # lower bounds; floors that hold only when a tactic or community is on become rows
+    # below. Without this, a binding webcare capacity made the LP meet floors on the flat
+    # end and the fill-order MILP ran for minutes (52 weeks x 200 tactics).
+    seg_tac = np.concatenate([c for c in cell_j_l]) if cell_j_l else np.zeros(0, np.int64)
+    seg_tac = seg_tac[seg_cell] if len(seg_cell) else seg_tac
+    firm = np.array([t.min_spend if t.account is None else 0.0 for t in tactics])
+    below = seg_end <= firm[seg_tac] * (1 + 1e-12) if len(seg_end) else np.zeros(0, dtype=bool)
+    seg_lo = np.where(below, seg_width, 0.0)
 
     def seg_label(i: int) -> str:
         c = seg_cell[i]
         return f"spend[{ids[cell_j[c]]},{label_t}{cell_t[c] + 1},seg{seg_k[i] + 1}]"
 
-    seg_col = cols.add("spend", len(seg_width), 0.0, seg_width, seg_label)
+    seg_col = cols.add("spend", len(seg_width), seg_lo, seg_width, seg_label)
     seg_t = cell_t[seg_cell]
     seg_j = cell_j[seg_cell]
 
@@ -746,6 +759,12 @@ def build(
             _cell_label("min_spend_if_active", s, cell_t, cell_j, sc_cells),
         )
 
+    # Conditional floors in order: u_k >= w_k * on for the segments below the floor, where
+    # `on` is the tactic's activity (min_spend_if_active) or its community (follower ads).
+    _ordered_floors(
+        rows, s, seg_tac, seg_end, seg_width, seg_col, seg_cell, sc_cells, sc_col, y_col, n
+    )
+
     # Fill order: segment k+1 only once segment k is full (incremental MILP formulation).
     if len(fo_segs):
         _fill_order_rows(rows, fo_segs, fo_col, seg_cell, seg_col, seg_width, n)
@@ -851,6 +870,53 @@ def _cell_label(
     """Labels ``name[tactic,period]`` for rows over spend cells."""
     label_t = s.period_label[:1] or "t"
     return lambda i: f"{name}[{s.tactics[cell_j[cells[i]]].id},{label_t}{cell_t[cells[i]] + 1}]"
+
+
+def _delivery_points(t: Tactic, opt: Options) -> tuple[float, ...]:
+    """Extra breakpoints of a tactic's delivery curve: the refinement's, and its floors."""
+    floors = tuple(v / t.saturation_spend for v in (t.min_spend, t.min_spend_if_active) if v > 0)
+    return (*opt.breakpoints.get(f"delivery[{t.id}]", ()), *floors)
+
+
+def _ordered_floors(
+    rows: _Rows,
+    s: Scenario,
+    seg_tac: IntArray,
+    seg_end: FloatArray,
+    seg_width: FloatArray,
+    seg_col: IntArray,
+    seg_cell: IntArray,
+    sc_cells: IntArray,
+    sc_col: IntArray,
+    y_col: Mapping[str, int],
+    n: int,
+) -> None:
+    """Rows ``u_k - w_k * on >= 0`` for segments below a floor that holds only when on."""
+    active_of = dict(zip(sc_cells.tolist(), sc_col.tolist(), strict=True))
+    r: list[int] = []
+    c: list[int] = []
+    v: list[float] = []
+    k = 0
+    for i in np.flatnonzero(seg_end > 0):
+        t = s.tactics[int(seg_tac[i])]
+        floor_if_on = [
+            (t.min_spend_if_active, active_of.get(int(seg_cell[i]))),
+            (t.min_spend if t.account is not None else 0.0, y_col.get(t.account or "")),
+        ]
+        for floor, switch in floor_if_on:
+            if floor > 0 and switch is not None and seg_end[i] <= floor * (1 + 1e-12):
+                r += [k, k]
+                c += [int(seg_col[i]), int(switch)]
+                v += [1.0, -float(seg_width[i])]
+                k += 1
+    if k:
+        rows.add(
+            "floor_in_order",
+            sparse.csr_matrix((v, (r, c)), shape=(k, n)),
+            0.0,
+            INF,
+            lambda i: f"floor_in_order[{i}]",
+        )
 
 
 def _follower_bound(

@@ -176,18 +176,46 @@ def _solve_one(
         if cheapest and not _is_cost_objective(form):
             final = _cheapest(form, lp, sol, be, time_limit, generate)
             seconds += final.solve_seconds if final is not sol else 0.0
+        # Out of order where no floor forces spend: the same impressions, filled in order,
+        # cost less and change nothing else, so the solution is repaired, not re-solved
+        # (the relaxation is left as it is: it bounds, it is no plan).
+        floored = _floored(s)
+        if opt.bound == "inner":
+            sol, final = _in_order(form, sol, floored), _in_order(form, final, floored)
         flagged = underfilled(form, final.x) | underfilled(form, sol.x)
-        if opt.bound == "outer":
-            # The relaxation may fill segments out of order: it bounds, it is no plan. But
-            # where spend is forced (floors), spending on a curve's flat end claims few
-            # impressions and comments for the money, which would make the bound loose.
-            flagged = frozenset(c for c in flagged if c[1] in _floored(s))
+        # Where spend is forced (floors), spending on a curve's flat end claims few
+        # impressions and comments for the money: the fill order must be enforced.
+        flagged = frozenset(c for c in flagged if c[1] in floored)
         if not flagged - opt.fill_order:
             return Solved(form, sol, final, seconds, ranges)
         last = Solved(form, sol, final, seconds, ranges, settled=False)
         opt = replace(opt, fill_order=_widen(s, opt.fill_order | flagged, round_no))
     assert last is not None
     return last
+
+
+def _in_order(form: Formulation, sol: RawSolution, floored: frozenset[int]) -> RawSolution:
+    """``sol`` with each out-of-order cell of an unfloored tactic refilled in order.
+
+    A cell that claims I impressions from segments filled out of order is refilled with
+    the least spend whose in-order chords give I. Impressions, reach, followers, comments
+    and every good are unchanged; spend and cost fall. Only floors (which this could
+    break) need the fill-order binaries.
+    """
+    cells = [c for c in underfilled(form, sol.x) if c[1] not in floored]
+    if not cells:
+        return sol
+    x = sol.x.copy()
+    for t, j in cells:
+        idx = np.flatnonzero((form.cell_t == t) & (form.cell_j == j))
+        segs = np.flatnonzero(form.seg_cell == idx[0])
+        cols = form.seg_col[segs]
+        gain = form.seg_slope[segs] * form.seg_width[segs]
+        claimed = float(form.seg_slope[segs] @ x[cols])
+        before = np.concatenate([[0.0], np.cumsum(gain)[:-1]])
+        share = np.clip((claimed - before) / np.where(gain > 0, gain, 1.0), 0.0, 1.0)
+        x[cols] = np.where(gain > 0, share, 0.0) * form.seg_width[segs]
+    return replace(sol, x=x)
 
 
 def _floored(s: Scenario) -> frozenset[int]:
@@ -222,7 +250,8 @@ def _generated(form: Formulation, be: Backend, time_limit: float | None) -> RawS
     models (52 weeks x 200 tactics: 1.1 s -> 0.4 s per LP, measured).
     """
     lp = form.lp
-    left_out = form.seg_col[form.seg_rank >= CG_START]
+    # Segments with a lower bound (below a floor) stay in: they are filled anyway.
+    left_out = form.seg_col[(form.seg_rank >= CG_START) & (form.lp.col_lo[form.seg_col] <= 0)]
     if not len(left_out):
         return _checked(be.solve(lp, time_limit), be)
     hi = lp.col_hi.copy()
