@@ -892,23 +892,24 @@ def _ordered_floors(
     n: int,
 ) -> None:
     """Rows ``u_k - w_k * on >= 0`` for segments below a floor that holds only when on."""
-    active_of = dict(zip(sc_cells.tolist(), sc_col.tolist(), strict=True))
-    r: list[int] = []
-    c: list[int] = []
-    v: list[float] = []
-    k = 0
-    for i in np.flatnonzero(seg_end > 0):
-        t = s.tactics[int(seg_tac[i])]
-        floor_if_on = [
-            (t.min_spend_if_active, active_of.get(int(seg_cell[i]))),
-            (t.min_spend if t.account is not None else 0.0, y_col.get(t.account or "")),
-        ]
-        for floor, switch in floor_if_on:
-            if floor > 0 and switch is not None and seg_end[i] <= floor * (1 + 1e-12):
-                r += [k, k]
-                c += [int(seg_col[i]), int(switch)]
-                v += [1.0, -float(seg_width[i])]
-                k += 1
+    active_of = np.full(len(seg_cell) and int(seg_cell.max()) + 1, -1, dtype=np.int64)
+    active_of[sc_cells] = sc_col
+    if_active = np.array([t.min_spend_if_active for t in s.tactics])
+    if_on = np.array([t.min_spend if t.account is not None else 0.0 for t in s.tactics])
+    account = np.array([y_col.get(t.account or "", -1) for t in s.tactics], dtype=np.int64)
+    parts = []
+    for floor, switch in (
+        (if_active[seg_tac], active_of[seg_cell] if len(seg_cell) else seg_cell),
+        (if_on[seg_tac], account[seg_tac]),
+    ):
+        pick = np.flatnonzero((floor > 0) & (switch >= 0) & (seg_end <= floor * (1 + 1e-12)))
+        parts.append((seg_col[pick], switch[pick], seg_width[pick]))
+    u = np.concatenate([p[0] for p in parts])
+    on = np.concatenate([p[1] for p in parts])
+    w = np.concatenate([p[2] for p in parts])
+    k = len(u)
+    ar = np.arange(k)
+    r, c, v = np.concatenate([ar, ar]), np.concatenate([u, on]), np.concatenate([np.ones(k), -w])
     if k:
         rows.add(
             "floor_in_order",

@@ -206,9 +206,13 @@ def _in_order(form: Formulation, sol: RawSolution, floored: frozenset[int]) -> R
     if not cells:
         return sol
     x = sol.x.copy()
+    cell_of = np.full((form.scenario.periods, len(form.scenario.tactics)), -1, dtype=np.int64)
+    cell_of[form.cell_t, form.cell_j] = np.arange(len(form.cell_t))
+    # Segments are stored cell by cell: each cell's are one contiguous run.
+    starts = np.searchsorted(form.seg_cell, np.arange(len(form.cell_t) + 1))
     for t, j in cells:
-        idx = np.flatnonzero((form.cell_t == t) & (form.cell_j == j))
-        segs = np.flatnonzero(form.seg_cell == idx[0])
+        c = cell_of[t, j]
+        segs = np.arange(starts[c], starts[c + 1])
         cols = form.seg_col[segs]
         gain = form.seg_slope[segs] * form.seg_width[segs]
         claimed = float(form.seg_slope[segs] @ x[cols])
