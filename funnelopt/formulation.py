@@ -821,8 +821,11 @@ def build(
         col_blocks=cols.blocks,
         row_blocks=rows.blocks,
         meta={"scenario": s.name, "tolerance": eps},
-        # The spend decisions set the objective's scale, not a soft goal's penalty weight.
-        scale_cols=seg_col if len(seg_col) else None,
+        # The plan's own columns (spend, reach, followers) set the objective's scale, not a
+        # soft goal's penalty weight on its shortfall.
+        scale_cols=np.setdiff1d(
+            np.arange(n), np.array(list(shortfall_col.values()), dtype=np.int64)
+        ),
     )
     return Formulation(
         scenario=s,

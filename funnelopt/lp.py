@@ -60,8 +60,8 @@ class LinearProgram:
     c0: float = 0.0
     sense: str = "max"
     meta: dict[str, object] = field(default_factory=dict)
-    #: The columns whose objective coefficients set the objective's scale (the spend
-    #: decisions); None: all columns. See :func:`objective_scale`.
+    #: The columns whose objective coefficients set the objective's scale (the plan's own,
+    #: not soft goals' shortfalls); None: all columns. See :func:`objective_scale`.
     scale_cols: NDArray[np.int64] | None = None
 
     def objective_scale(self, c: FloatArray | None = None) -> float:

@@ -75,6 +75,9 @@ def _next_breakpoint(a: float, shape: str, target: float, x_max: float) -> float
     return lo
 
 
+#: Normalised slopes below this are read as flat (see :func:`segments`).
+FLAT = 1e-12
+
 #: Breakpoints are computed once up to a normalised cap and cut to each curve's domain.
 X_CAP = 64.0
 
@@ -137,7 +140,11 @@ def segments(
     upper = np.minimum(fs[k] + ds[k] * (grid - xs[k]), fs[k1] + ds[k1] * (grid - xs[k1]))
     upper = np.maximum(upper, lower)  # round-off only: the least tangent is never below
     widths = np.diff(grid)
-    return widths, np.diff(lower) / widths, np.diff(upper) / widths
+    lo, hi = np.diff(lower) / widths, np.diff(upper) / widths
+    # Slopes below 1e-12 (the curve far past saturation, e^-40 and less) count as flat:
+    # the output they stand for is below any solver's tolerance, and equilibrating such
+    # columns scales them by 2^90, which made CBC return a plan twice as costly "optimal".
+    return widths, np.where(lo < FLAT, 0.0, lo), np.where(hi < FLAT, 0.0, hi)
 
 
 def _grid(
@@ -199,7 +206,12 @@ def chord_lines(
     fs = curve(xs, shape)
     if outer:
         slopes = derivative(xs, shape)
-        return fs - slopes * xs, slopes
+        intercepts = fs - slopes * xs
+        # Nearly flat tangents (slope e^-40 far out) become flat at their value at x_max,
+        # which they never exceed on the domain: such coefficients ruin solver scaling.
+        flat = slopes < FLAT
+        intercepts = np.where(flat, intercepts + slopes * x_max, intercepts)
+        return intercepts, np.where(flat, 0.0, slopes)
     slopes = np.diff(fs) / np.diff(xs)
     intercepts = fs[:-1] - slopes * xs[:-1]
     return np.append(intercepts, fs[-1]), np.append(slopes, 0.0)

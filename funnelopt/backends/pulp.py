@@ -108,6 +108,11 @@ class PulpBackend:
             and pulp.LpSolution[prob.sol_status] != "Optimal Solution Found"
         ):
             status = Status.ERROR  # e.g. a time limit hit with an integer solution
+        if status is Status.INFEASIBLE and pulp.LpSolution[prob.sol_status] != "No Solution Exists":
+            # "Infeasible" with "No Solution Found" means CBC found none (a MILP out of time
+            # or nodes), not that none exists: calling that infeasible once sent feasible
+            # scenarios to the diagnosis.
+            status = Status.ERROR
         n = lp.n_cols
         if status is not Status.OPTIMAL:
             return RawSolution(
@@ -156,5 +161,5 @@ _STATUS = {
     "Infeasible": Status.INFEASIBLE,
     "Unbounded": Status.UNBOUNDED,
     "Not Solved": Status.ERROR,
-    "Undefined": Status.INFEASIBLE,
+    "Undefined": Status.ERROR,  # no proof either way
 }
