@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from funnelopt.backends import Backend
+from funnelopt.backends import Backend, Feature, WarmBackend, warm
 from funnelopt.errors import SolverError
 from funnelopt.formulation import Formulation, Options, build
 from funnelopt.lp import INF, Block, LinearProgram, RawSolution, Status
@@ -149,11 +149,12 @@ def _solve_one(
     last: Solved | None = None  # the previous round's answer, before the fill order widened
     for round_no in range(MAX_ROUNDS):
         form = first if (first is not None and round_no == 0) else build(s, tolerance, opt)
-        generate = not form.lp.is_mip and hasattr(be, "resolve")
+        kept = None if form.lp.is_mip else warm(be)
+        generate = kept is not None
         try:
             sol = (
-                _generated(form, be, time_limit)
-                if generate
+                _generated(form, kept, time_limit)
+                if kept is not None
                 else _checked(be.solve(form.lp, time_limit), be)
             )
         except SolverError:
@@ -171,7 +172,7 @@ def _solve_one(
             # Fixing the decisions of an optimal MILP leaves a feasible LP; if round-off
             # says otherwise, the MILP's own solution stands.
             sol = fixed if fixed.status is Status.OPTIMAL else sol
-        ranges = _ranges(form, be, sol) if ranging and be.ranging else {}
+        ranges = _ranges(form, be, sol) if ranging and Feature.RANGING in be.features else {}
         final = sol
         if cheapest and not _is_cost_objective(form):
             final = _cheapest(form, lp, sol, be, time_limit, generate)
@@ -244,7 +245,7 @@ def _widen(
     return frozenset((t, j) for j in tactics for t in range(s.periods))
 
 
-def _generated(form: Formulation, be: Backend, time_limit: float | None) -> RawSolution:
+def _generated(form: Formulation, be: WarmBackend, time_limit: float | None) -> RawSolution:
     """Solve the LP by column generation over spend segments (backends that re-solve warm).
 
     Most cells use only their first few segments, so the LP is first solved with the rest
@@ -261,7 +262,7 @@ def _generated(form: Formulation, be: Backend, time_limit: float | None) -> RawS
     hi = lp.col_hi.copy()
     hi[left_out] = 0.0
     sol = _checked(be.solve(replace(lp, col_hi=hi), time_limit), be)
-    resolve = be.resolve  # type: ignore[attr-defined]
+    resolve = be.resolve
     if sol.status is not Status.OPTIMAL:
         # The restriction may be what is infeasible: release everything and decide on the full LP.
         sol = _checked(resolve(col_bounds=(left_out, lp.col_lo[left_out], lp.col_hi[left_out])), be)
@@ -361,14 +362,13 @@ def _cheapest(
     """
     floor = primary.objective - TIE_SLACK * max(1.0, abs(primary.objective))
     objective = tie_break_objective(form)
-    add_row = getattr(backend, "add_row", None)
-    resolve = getattr(backend, "resolve", None)
-    if add_row is not None and resolve is not None:
+    kept = warm(backend)
+    if kept is not None:
         # The backend still holds `lp` from the primary solve: re-solve from its basis.
-        add_row(sparse.csr_matrix(lp.c), floor, INF)
-        sol = resolve(cost=objective, time_limit=time_limit)
+        kept.add_row(sparse.csr_matrix(lp.c), floor, INF)
+        sol = kept.resolve(cost=objective, time_limit=time_limit)
         if generated:
-            sol = _price(form, resolve, sol, time_limit, objective)
+            sol = _price(form, kept.resolve, sol, time_limit, objective)
     else:
         tie = replace(
             lp,

@@ -6,20 +6,32 @@ each backend module, mapped to :class:`~funnelopt.lp.Status`.
 
 from __future__ import annotations
 
+from enum import Flag, auto
 from typing import Protocol
+
+import numpy as np
+from scipy import sparse
 
 from funnelopt.errors import Problem, ScenarioError
 from funnelopt.lp import LinearProgram, RawSolution
+
+
+class Feature(Flag):
+    """What a backend can do beyond solving, declared by the backend itself."""
+
+    #: Row duals and reduced costs for LPs.
+    DUALS = auto()
+    #: Ranging: the bound range over which the last LP's basis stays optimal.
+    RANGING = auto()
+    #: Keeps the loaded model: ``resolve`` and ``add_row`` (a :class:`WarmBackend`).
+    WARM = auto()
 
 
 class Backend(Protocol):
     """What the optimiser needs of a solver."""
 
     name: str
-    #: True when it returns row duals and reduced costs for LPs.
-    duals: bool
-    #: True when it reports ranging (the bound range over which the basis stays optimal).
-    ranging: bool
+    features: Feature
 
     def solve(self, lp: LinearProgram, time_limit: float | None = None) -> RawSolution:
         """Solve ``lp`` (a maximisation) and return the raw solution."""
@@ -28,6 +40,30 @@ class Backend(Protocol):
     def bound_range(self, row: int) -> tuple[float, float] | None:
         """The range of row ``row``'s bound over which the last LP's basis stays optimal."""
         ...
+
+
+class WarmBackend(Backend, Protocol):
+    """A backend with :attr:`Feature.WARM`: it keeps the model of its last ``solve``."""
+
+    def resolve(
+        self,
+        *,
+        row_bounds: dict[int, tuple[float, float]] | None = None,
+        col_bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        cost: np.ndarray | None = None,
+        time_limit: float | None = None,
+    ) -> RawSolution:
+        """Change bounds or the objective of the loaded model and re-solve from its basis."""
+        ...
+
+    def add_row(self, coefs: sparse.spmatrix, lo: float, hi: float) -> int:
+        """Add a row to the loaded model; its index."""
+        ...
+
+
+def warm(backend: Backend) -> WarmBackend | None:
+    """The backend as a :class:`WarmBackend` when it declares :attr:`Feature.WARM`."""
+    return backend if Feature.WARM in backend.features else None  # type: ignore[return-value]
 
 
 BACKENDS = ("highs", "pulp")
@@ -46,4 +82,4 @@ def get_backend(name: str) -> Backend:
     raise ScenarioError([Problem("backend", name, f"must be one of {', '.join(BACKENDS)}")])
 
 
-__all__ = ["BACKENDS", "Backend", "get_backend"]
+__all__ = ["BACKENDS", "Backend", "Feature", "WarmBackend", "get_backend", "warm"]

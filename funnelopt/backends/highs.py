@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from funnelopt.backends import Feature
 from funnelopt.lp import LinearProgram, RawSolution, Status
 
 
@@ -21,21 +22,13 @@ class HighsBackend:
     """HiGHS (simplex for LPs, branch-and-cut for MILPs)."""
 
     name = "highs"
-    duals = True
-    ranging = True
+    features = Feature.DUALS | Feature.RANGING | Feature.WARM
 
     def __init__(self) -> None:
         self._h: Any = None
         self._lp: LinearProgram | None = None
         # The objective handed to HiGHS is multiplied by this (see lp.objective_scale).
         self._obj_scale = 1.0
-
-    @staticmethod
-    def is_available() -> bool:
-        """True when highspy can be imported (checked without importing it)."""
-        from importlib.util import find_spec
-
-        return find_spec("highspy") is not None
 
     def _load(self, lp: LinearProgram) -> Any:
         import highspy

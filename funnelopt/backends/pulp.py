@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from funnelopt.backends import Feature
 from funnelopt.lp import LinearProgram, RawSolution, Status, equilibrate
 
 
@@ -22,18 +23,10 @@ class PulpBackend:
     """PuLP with CBC (or another PuLP solver passed as ``solver``)."""
 
     name = "pulp"
-    duals = True
-    ranging = False
+    features = Feature.DUALS
 
     def __init__(self, solver: Any = None) -> None:
         self._solver = solver
-
-    @staticmethod
-    def is_available() -> bool:
-        """True when PuLP can be imported (checked without importing it)."""
-        from importlib.util import find_spec
-
-        return find_spec("pulp") is not None
 
     def build(self, lp: LinearProgram) -> tuple[Any, list[Any], list[Any]]:
         """The PuLP problem, its variables and its constraints, named by the labels."""
