@@ -821,11 +821,8 @@ def build(
         col_blocks=cols.blocks,
         row_blocks=rows.blocks,
         meta={"scenario": s.name, "tolerance": eps},
-        # The plan's own columns (spend, reach, followers) set the objective's scale, not a
-        # soft goal's penalty weight on its shortfall.
-        scale_cols=np.setdiff1d(
-            np.arange(n), np.array(list(shortfall_col.values()), dtype=np.int64)
-        ),
+        scale_cols=seg_col,
+        penalty_cols=np.array(sorted(shortfall_col.values()), dtype=np.int64),
     )
     return Formulation(
         scenario=s,

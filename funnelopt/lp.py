@@ -60,14 +60,28 @@ class LinearProgram:
     c0: float = 0.0
     sense: str = "max"
     meta: dict[str, object] = field(default_factory=dict)
-    #: The columns whose objective coefficients set the objective's scale (the plan's own,
-    #: not soft goals' shortfalls); None: all columns. See :func:`objective_scale`.
+    #: The columns whose objective coefficients set the objective's scale (the spend
+    #: decisions); None: all columns. See :func:`objective_scale`.
     scale_cols: NDArray[np.int64] | None = None
+    #: Columns that never set the scale (soft goals' shortfalls, whose penalty weights
+    #: are the user's), used when the ``scale_cols`` have no objective coefficient.
+    penalty_cols: NDArray[np.int64] | None = None
 
     def objective_scale(self, c: FloatArray | None = None) -> float:
-        """The power of two the objective ``c`` (default: this LP's) is multiplied by for solving."""
+        """The power of two the objective ``c`` (default: this LP's) is multiplied by for solving.
+
+        Set by the spend columns: a one-off cost on a community's on/off switch (8,000 on
+        a 0-1 column) or a soft goal's weight must not push the returns of spend below the
+        solver's tolerance. Objectives with no spend term (reach, followers) fall back to
+        every column but the shortfalls.
+        """
         cost = self.c if c is None else c
-        return objective_scale(cost if self.scale_cols is None else cost[self.scale_cols])
+        if self.scale_cols is not None and np.any(cost[self.scale_cols]):
+            return objective_scale(cost[self.scale_cols])
+        keep = np.ones(len(cost), dtype=bool)
+        if self.penalty_cols is not None:
+            keep[self.penalty_cols] = False
+        return objective_scale(cost[keep] if keep.any() and np.any(cost[keep]) else cost)
 
     @property
     def n_cols(self) -> int:
@@ -194,6 +208,7 @@ def equilibrate(lp: LinearProgram, passes: int = 6) -> tuple[LinearProgram, Floa
         sense=lp.sense,
         meta=lp.meta,
         scale_cols=lp.scale_cols,
+        penalty_cols=lp.penalty_cols,
     )
     return out, col, row
 
