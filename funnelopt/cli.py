@@ -310,9 +310,9 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from funnelopt import objective
     from funnelopt.report.text import outcome_summary
     from funnelopt.simulator import simulate
-    from funnelopt.solve import objective_value, soft_penalty
 
     s = load(args.file, args.set)
     spend = read_plan_file(args.plan, s)
@@ -322,7 +322,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if c.mode == "auto" and not any(sum(spend.get(t, [])) > 0 for t in tactic_ids):
             community[c.id] = False  # no follower ads in the plan: read it as "no community"
     outcome = simulate(s, spend, community)
-    value = objective_value(s, outcome)
+    value = objective.score(s, outcome)
     best = _optimize(s, args)
     gap = None
     if best.objective is not None:
@@ -342,7 +342,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         md = args.format == "markdown"
         name = best.objective_name
         lines = [f"Plan {args.plan} on {s.name}", f"Objective: {name} = {value:,.1f}"]
-        penalty = soft_penalty(s, outcome)
+        penalty = objective.soft_penalty(s, outcome)
         if penalty > 0:
             lines[-1] += f" (after a soft-goal penalty of {penalty:,.1f})"
         if best.objective is not None and gap is not None:

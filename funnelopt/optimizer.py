@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from funnelopt import __version__
+from funnelopt import __version__, objective
 from funnelopt.analysis.diagnosis import diagnose
 from funnelopt.analysis.polish import polish
 from funnelopt.analysis.sensitivity import sensitivity
@@ -20,7 +20,7 @@ from funnelopt.outcome import KEY_TOTALS, FloatArray, Outcome
 from funnelopt.plan import Certificate, Plan, Strategy, Verification
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate
-from funnelopt.solve import Solved, certified, objective_value, relative_gap, soft_penalty, solve
+from funnelopt.solve import Solved, certified, relative_gap, solve
 
 #: Goods may simulate below the prediction only by solver round-off.
 VERIFY_TOL = 1e-6
@@ -91,7 +91,7 @@ def optimize(
     )
     target = tolerance if gap is None else gap
     common = dict(
-        objective_name=objective_name(scenario),
+        objective_name=objective.name(scenario),
         scenario_name=scenario.name,
         currency=scenario.currency,
         tactic_ids=tuple(scenario.tactic_ids),
@@ -153,7 +153,7 @@ def optimize(
     strat = _strategies(scenario, be, tolerance, run, outcome, time_limit) if strategies else ()
     minimize = scenario.objective.kind == "minimize"
     predicted_objective = -run.primary.objective if minimize else run.primary.objective
-    value = objective_value(scenario, outcome)
+    value = objective.score(scenario, outcome)
     certificate = None
     if run.bound is not None:
         bound = -run.bound if minimize else run.bound
@@ -173,21 +173,11 @@ def optimize(
         strategies=strat,
         sensitivity=sens,
         diagnosis=None,
-        penalty=soft_penalty(scenario, outcome),
+        penalty=objective.soft_penalty(scenario, outcome),
         solve_seconds=run.solve_seconds,
         certificate=certificate,
         **common,  # type: ignore[arg-type]
     )
-
-
-def objective_name(s: Scenario) -> str:
-    """The name the objective is reported under: a metric, ``cost`` or ``weighted``."""
-    o = s.objective
-    if o.kind == "minimize":
-        return "cost"
-    if o.kind == "maximize":
-        return o.metric.value
-    return "weighted"
 
 
 def verify(
@@ -267,6 +257,6 @@ def _strategies(
             res_outcome = simulate(s, r.spend, r.community)
         totals = {k: res_outcome.totals[k] for k in KEY_TOTALS}
         out.append(
-            Strategy(name, choice, "optimal", objective_value(s, res_outcome), totals, chosen)
+            Strategy(name, choice, "optimal", objective.score(s, res_outcome), totals, chosen)
         )
     return tuple(out)

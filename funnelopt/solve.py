@@ -31,9 +31,8 @@ from funnelopt.backends import Backend, Feature, WarmBackend, warm
 from funnelopt.errors import SolverError
 from funnelopt.formulation import Formulation, Options, build
 from funnelopt.lp import INF, Block, LinearProgram, RawSolution, Status
-from funnelopt.outcome import FloatArray, Outcome
-from funnelopt.scenario import Metric, Scenario
-from funnelopt.simulator import goal_value
+from funnelopt.outcome import FloatArray
+from funnelopt.scenario import Scenario
 
 #: Relative slack on the primary objective when picking the cheapest optimal plan.
 TIE_SLACK = 1e-7
@@ -400,43 +399,6 @@ def tie_break_objective(form: Formulation) -> FloatArray:
     ) / n_cells
     cost[form.seg_col] += TIE_SPREAD * (1.0 + rank / max(1, len(form.scenario.tactics)))
     return -cost
-
-
-def objective_value(scenario: Scenario, outcome: Outcome) -> float:
-    """The scenario's objective evaluated on a simulated outcome, soft-goal penalties included.
-
-    Maximised objectives are returned as such; ``minimize = "cost"`` returns the cost plus
-    penalties (lower is better).
-    """
-    o = scenario.objective
-    penalty = soft_penalty(scenario, outcome)
-    if o.kind == "minimize":
-        return outcome.totals["cost_total"] + penalty
-    if o.kind == "maximize":
-        return metric_total(scenario, outcome, o.metric) - penalty
-    value = 0.0
-    for name, w in (o.weights or {}).items():
-        key = str(getattr(name, "value", name))
-        value += (
-            -w * outcome.totals["cost_total"]
-            if key == "cost"
-            else w * metric_total(scenario, outcome, Metric(key))
-        )
-    return value - penalty
-
-
-def soft_penalty(scenario: Scenario, outcome: Outcome) -> float:
-    """Sum of weight x shortfall over the soft goals (in objective units)."""
-    return sum(
-        g.weight * r.shortfall
-        for g, r in zip(scenario.goals, outcome.goals, strict=True)
-        if not g.hard
-    )
-
-
-def metric_total(scenario: Scenario, outcome: Outcome, metric: Metric) -> float:
-    """A goal metric over the whole campaign (flows summed, stocks at the end)."""
-    return goal_value(scenario, outcome.per_period, metric, scenario.periods)
 
 
 def relative_gap(bound: float, value: float) -> float:

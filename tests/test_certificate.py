@@ -119,3 +119,21 @@ def test_plans_are_feasible_in_the_exact_reference_too() -> None:
     plan = optimize(s)
     assert plan.objective is not None
     assert plan.objective >= exact.objective * (1 - plan.certificate.gap) - 1e-6  # type: ignore[union-attr]
+
+
+def test_one_objective_module_scores_and_compares_plans() -> None:
+    """funnelopt.objective: the name, the sense and the score every study compares by."""
+    from funnelopt import objective
+
+    s = Scenario.from_file(EXAMPLES / "traffic_only.toml")
+    plan = optimize(s, analysis=False, strategies=False)
+    assert plan.outcome is not None
+    assert objective.name(s) == "conversions" and objective.sense(s) == "max"
+    assert objective.score(s, plan.outcome) == pytest.approx(plan.objective)
+    assert objective.better(s, 2.0, 1.0) and not objective.better(s, 1.0, 2.0)
+    data = s.model_dump(mode="json", exclude_none=True)
+    data["objective"] = {"minimize": "cost"}
+    cost = Scenario.from_dict(data)
+    assert objective.name(cost) == "cost" and objective.sense(cost) == "min"
+    assert objective.better(cost, 1.0, 2.0)
+    assert objective.score(cost, plan.outcome) == pytest.approx(plan.outcome.totals["cost_total"])

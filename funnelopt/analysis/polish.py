@@ -16,10 +16,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from funnelopt import objective
 from funnelopt.outcome import FloatArray, Outcome
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate
-from funnelopt.solve import objective_value
 
 
 def stretches(s: Scenario, first: int, last: int) -> list[tuple[int, int]]:
@@ -65,11 +65,6 @@ def polish(
     new = simulate(s, smooth, community)
     if new.violations or not new.goals_met:
         return None
-    better = (
-        objective_value(s, new) >= objective_value(s, outcome)
-        if s.objective.kind != "minimize"
-        else (objective_value(s, new) <= objective_value(s, outcome))
-    )
-    if not better:
+    if not objective.better(s, objective.score(s, new), objective.score(s, outcome)):
         return None
     return smooth, new

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from funnelopt import objective
 from funnelopt.analysis.binding import binding_rows
 from funnelopt.lp import RawSolution
 from funnelopt.outcome import FloatArray, Outcome
 from funnelopt.plan import Binding, Sensitivity
 from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import simulate
-from funnelopt.solve import Solved, metric_total, objective_value
+from funnelopt.solve import Solved
 
 #: Marginal returns and shadow prices are reported per this much extra money.
 STEP = 1000.0
@@ -118,8 +119,8 @@ def sensitivity(
 
 def _objective_for_returns(s: Scenario, outcome: Outcome) -> float:
     if s.objective.kind == "minimize":
-        return metric_total(s, outcome, Metric.CONVERSIONS)
-    return objective_value(s, outcome)
+        return objective.metric_total(s, outcome, Metric.CONVERSIONS)
+    return objective.score(s, outcome)
 
 
 def _forcing_loss(solved: Solved, col_dual: FloatArray, j: int) -> float:

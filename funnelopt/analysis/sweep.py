@@ -172,9 +172,9 @@ def sweep(
 
 
 def _result(scenario: Scenario, params: tuple[str, ...], points: Sequence[SweepPoint]) -> Sweep:
-    from funnelopt.optimizer import objective_name
+    from funnelopt import objective
 
-    name = objective_name(scenario)
+    name = objective.name(scenario)
     knee = _knee(params, points) if name != "cost" else None
     return Sweep(scenario.name, params, name, scenario.currency, tuple(points), knee)
 
