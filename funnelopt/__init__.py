@@ -7,7 +7,6 @@ The data flow, one module per step::
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from funnelopt.errors import FunnelOptError, Problem, ScenarioError, SolverError
@@ -20,10 +19,7 @@ if TYPE_CHECKING:
     from funnelopt.optimizer import optimize
     from funnelopt.plan import Diagnosis, Plan, Sensitivity, Strategy, Verification
 
-try:
-    __version__ = version("funnelopt")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+from funnelopt._version import __version__
 
 # The optimiser imports the solver stack; it is loaded on first use to keep import fast.
 _LAZY = {

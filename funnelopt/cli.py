@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from funnelopt import __version__
+from funnelopt._version import __version__
 from funnelopt.errors import Problem, ScenarioError, SolverError
 from funnelopt.outcome import KEY_TOTALS
 from funnelopt.scenario import Scenario

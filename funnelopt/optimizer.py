@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 
-from funnelopt import __version__, objective
+from funnelopt import objective
+from funnelopt._version import __version__
 from funnelopt.analysis.diagnosis import diagnose
 from funnelopt.analysis.polish import polish
 from funnelopt.analysis.sensitivity import sensitivity
