@@ -151,7 +151,11 @@ def optimize(
                 "dark-post spend evened out over interchangeable weeks (checked by simulation)",
             )
     sens = sensitivity(scenario, run, run.primary, run.ranges, outcome, spend) if analysis else None
-    strat = _strategies(scenario, be, tolerance, run, outcome, time_limit) if strategies else ()
+    strat = (
+        _strategies(scenario, be, tolerance, run, outcome, time_limit, deadline)
+        if strategies
+        else ()
+    )
     minimize = scenario.objective.kind == "minimize"
     predicted_objective = -run.primary.objective if minimize else run.primary.objective
     value = objective.score(scenario, outcome)
@@ -235,6 +239,7 @@ def _strategies(
     run: Solved,
     outcome: Outcome,
     time_limit: float | None,
+    deadline: float | None = None,
 ) -> tuple[Strategy, ...]:
     """The best plan with and without the (auto) communities, side by side."""
     auto = [c.id for c in s.communities if c.mode == "auto"]
@@ -247,10 +252,23 @@ def _strategies(
             res_outcome, chosen = outcome, True
         else:
             # Solved already when the combinations were LPs; otherwise solve it now.
+            # The choices were solved already when they were LPs (only the auto
+            # communities are set in their options); otherwise solve it now.
             r = next(
-                (a for a in run.alternatives if a.form.options.community == choice),
+                (
+                    a
+                    for a in run.alternatives
+                    if all((a.form.options.community or {}).get(k) == on for k in auto)
+                ),
                 None,
-            ) or solve(s, be, tolerance, Options(community=choice), time_limit=time_limit)
+            ) or solve(
+                s,
+                be,
+                tolerance,
+                Options(community=choice),
+                time_limit=time_limit,
+                deadline=deadline,
+            )
             chosen = False
             if r.status is not Status.OPTIMAL:
                 out.append(Strategy(name, choice, "infeasible", None, {}, False))

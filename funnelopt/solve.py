@@ -106,9 +106,20 @@ def solve(
     cheapest: bool = True,
     time_limit: float | None = None,
     ranging: bool = False,
+    deadline: float | None = None,
 ) -> Solved:
-    """Build and solve (see the module docstring); the best plan and, if any, its alternatives."""
+    """Build and solve (see the module docstring); the best plan and, if any, its alternatives.
+
+    ``deadline`` (a :func:`time.monotonic` instant) bounds each solver run by what is
+    left of it (at least a second).
+    """
     opt = options or Options()
+    if deadline is not None:
+        # Each run gets what is left when this solve starts (at least a second). The fill
+        # order is settled even past the deadline: an unsettled plan that the simulation
+        # rejects would leave no answer at all.
+        left = max(1.0, deadline - time.monotonic())
+        time_limit = left if time_limit is None else min(time_limit, left)
     fixed = dict(opt.community or {})
     auto = [c.id for c in scenario.communities if c.mode == "auto" and c.id not in fixed]
     if not auto or len(auto) > MAX_AUTO:
@@ -120,7 +131,14 @@ def solve(
         form = base.with_community(choice)
         runs.append(
             _solve_one(
-                scenario, backend, tolerance, form.options, cheapest, time_limit, ranging, form
+                scenario,
+                backend,
+                tolerance,
+                form.options,
+                cheapest,
+                time_limit,
+                ranging,
+                form,
             )
         )
     seconds = sum(r.solve_seconds for r in runs)
@@ -441,13 +459,6 @@ def certified(
     last_gap = INF
     eps = tolerance  # halved when breakpoints stall (the comment factor kappa needs it)
 
-    def limit() -> float | None:
-        """Seconds for the next solver run: the caller's limit, and what is left."""
-        if deadline is None:
-            return time_limit
-        left = max(1.0, deadline - time.monotonic())
-        return left if time_limit is None else min(time_limit, left)
-
     for round_no in range(MAX_REFINE + 1):
         try:
             run = solve(
@@ -456,8 +467,9 @@ def certified(
                 eps,
                 replace(opt, breakpoints=points),
                 cheapest=cheapest,
-                time_limit=limit(),
+                time_limit=time_limit,
                 ranging=ranging,
+                deadline=deadline,
             )
         except SolverError:
             if best is None:
@@ -471,7 +483,8 @@ def certified(
                 eps,
                 replace(opt, breakpoints=points, bound="outer"),
                 cheapest=False,
-                time_limit=limit(),
+                time_limit=time_limit,
+                deadline=deadline,
             )
         except SolverError:
             return replace(best or run, solve_seconds=seconds)
