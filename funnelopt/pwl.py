@@ -123,8 +123,8 @@ def segments(
     every grid point (lower: on or below the curve) and the least of the tangents
     (upper: on or above it, equal at the breakpoints). Both have non-increasing slopes
     (the curve is concave), so an optimiser that wants more output fills the segments
-    in order; the inner model reads goods off the lower and loads off the upper function,
-    the outer model the other way round.
+    in order. The inner model (the plan) reads impressions off the lower function, the
+    outer model (the bound) off the upper one.
     """
     grid, xs = _grid(shape, eps, x_max, extra)
     fs = curve(xs, shape)
