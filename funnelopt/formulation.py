@@ -338,16 +338,16 @@ def build(
     seg_k = np.concatenate(seg_k_l) if seg_k_l else np.zeros(0, np.int64)
     seg_end = np.concatenate(seg_end_l) if seg_end_l else np.zeros(0)
     ids = s.tactic_ids
+    seg_t = cell_t[seg_cell]
+    seg_j = cell_j[seg_cell]
     # A spend floor is met by filling the segments below it in order (there is a breakpoint
     # at the floor): the real curve cannot buy the floor's money with the flat end's few
     # impressions and comments. Unconditional floors (a traffic tactic's min_spend) become
     # lower bounds; floors that hold only when a tactic or community is on become rows
-    # below. Without this, a binding webcare capacity made the LP meet floors on the flat
-    # end and the fill-order MILP ran for minutes (52 weeks x 200 tactics).
-    seg_tac = np.concatenate([c for c in cell_j_l]) if cell_j_l else np.zeros(0, np.int64)
-    seg_tac = seg_tac[seg_cell] if len(seg_cell) else seg_tac
+    # below. Otherwise a binding capacity lets the LP meet such floors on the flat end,
+    # and only fill-order binaries would stop it.
     firm = np.array([t.min_spend if t.account is None else 0.0 for t in tactics])
-    below = seg_end <= firm[seg_tac] * (1 + 1e-12) if len(seg_end) else np.zeros(0, dtype=bool)
+    below = seg_end <= firm[seg_j] * (1 + 1e-12) if len(seg_end) else np.zeros(0, dtype=bool)
     seg_lo = np.where(below, seg_width, 0.0)
 
     def seg_label(i: int) -> str:
@@ -355,8 +355,6 @@ def build(
         return f"spend[{ids[cell_j[c]]},{label_t}{cell_t[c] + 1},seg{seg_k[i] + 1}]"
 
     seg_col = cols.add("spend", len(seg_width), seg_lo, seg_width, seg_label)
-    seg_t = cell_t[seg_cell]
-    seg_j = cell_j[seg_cell]
 
     # -- communities ---------------------------------------------------------------
     fixed = dict(opt.community or {})
@@ -762,7 +760,7 @@ def build(
     # Conditional floors in order: u_k >= w_k * on for the segments below the floor, where
     # `on` is the tactic's activity (min_spend_if_active) or its community (follower ads).
     _ordered_floors(
-        rows, s, seg_tac, seg_end, seg_width, seg_col, seg_cell, sc_cells, sc_col, y_col, n
+        rows, s, seg_j, seg_end, seg_width, seg_col, seg_cell, sc_cells, sc_col, y_col, n
     )
 
     # Fill order: segment k+1 only once segment k is full (incremental MILP formulation).

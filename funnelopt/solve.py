@@ -198,12 +198,14 @@ def _solve_one(
         # cost less and change nothing else, so the solution is repaired, not re-solved
         # (the relaxation is left as it is: it bounds, it is no plan).
         floored = _floored(s)
-        if opt.bound == "inner":
-            sol, final = _in_order(form, sol, floored), _in_order(form, final, floored)
-        flagged = underfilled(form, final.x) | underfilled(form, sol.x)
-        # Where spend is forced (floors), spending on a curve's flat end claims few
-        # impressions and comments for the money: the fill order must be enforced.
-        flagged = frozenset(c for c in flagged if c[1] in floored)
+        repair = opt.bound == "inner"
+        same = final is sol
+        sol, flagged = _settle(form, sol, floored, repair)
+        if same:
+            final = sol
+        else:
+            final, more = _settle(form, final, floored, repair)
+            flagged |= more
         if not flagged - opt.fill_order:
             return Solved(form, sol, final, seconds, ranges)
         last = Solved(form, sol, final, seconds, ranges, settled=False)
@@ -212,17 +214,28 @@ def _solve_one(
     return last
 
 
-def _in_order(form: Formulation, sol: RawSolution, floored: frozenset[int]) -> RawSolution:
-    """``sol`` with each out-of-order cell of an unfloored tactic refilled in order.
+def _settle(
+    form: Formulation, raw: RawSolution, floored: frozenset[int], repair: bool
+) -> tuple[RawSolution, frozenset[tuple[int, int]]]:
+    """``raw`` with its out-of-order cells of tactics without floors refilled in order
+    (when ``repair``), and the out-of-order cells of floored tactics, which need the fill
+    order enforced: there, spending on a curve's flat end would claim few impressions and
+    comments for the money the floor forces."""
+    cells = underfilled(form, raw.x)
+    free = [c for c in cells if c[1] not in floored]
+    if free and repair:
+        raw = _in_order(form, raw, free)
+    return raw, frozenset(c for c in cells if c[1] in floored)
+
+
+def _in_order(form: Formulation, sol: RawSolution, cells: list[tuple[int, int]]) -> RawSolution:
+    """``sol`` with the out-of-order ``cells`` (of tactics without floors) refilled in order.
 
     A cell that claims I impressions from segments filled out of order is refilled with
     the least spend whose in-order chords give I. Impressions, reach, followers, comments
     and every good are unchanged; spend and cost fall. Only floors (which this could
     break) need the fill-order binaries.
     """
-    cells = [c for c in underfilled(form, sol.x) if c[1] not in floored]
-    if not cells:
-        return sol
     x = sol.x.copy()
     cell_of = np.full((form.scenario.periods, len(form.scenario.tactics)), -1, dtype=np.int64)
     cell_of[form.cell_t, form.cell_j] = np.arange(len(form.cell_t))
