@@ -326,9 +326,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     best = _optimize(s, args)
     gap = None
     if best.objective is not None:
-        gap = (
-            (value - best.objective) if s.objective.kind == "minimize" else (best.objective - value)
-        )
+        gap = (value - best.objective) if objective.sense(s) == "min" else (best.objective - value)
     if args.format == "json":
         data = {
             "schema_version": 1,

@@ -156,7 +156,7 @@ def optimize(
         if strategies
         else ()
     )
-    minimize = scenario.objective.kind == "minimize"
+    minimize = objective.sense(scenario) == "min"
     predicted_objective = -run.primary.objective if minimize else run.primary.objective
     value = objective.score(scenario, outcome)
     certificate = None

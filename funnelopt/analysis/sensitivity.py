@@ -42,7 +42,7 @@ def sensitivity(
     budget_value: dict[str, float] = {}
     goal_costs: dict[str, float] = {}
     binding: tuple[Binding, ...] = ()
-    minimise = s.objective.kind == "minimize"
+    minimise = objective.sense(s) == "min"
     if duals is not None and duals.row_dual is not None:
         rd = duals.row_dual
         for name in ("budget:total", "budget:media"):
@@ -118,7 +118,7 @@ def sensitivity(
 
 
 def _objective_for_returns(s: Scenario, outcome: Outcome) -> float:
-    if s.objective.kind == "minimize":
+    if objective.sense(s) == "min":
         return objective.metric_total(s, outcome, Metric.CONVERSIONS)
     return objective.score(s, outcome)
 
