@@ -63,6 +63,14 @@ class Options:
     segment_budget: float | None = None
     bound: Literal["inner", "outer"] = "inner"
     breakpoints: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    #: Cells (period, tactic) of semicontinuous tactics whose activity is decided (True:
+    #: active, the floor holds; False: no spend) instead of left to a binary.
+    active: Mapping[tuple[int, int], bool] = field(default_factory=dict)
+    #: Cells (period, tactic) whose paid comments follow the tangent of the chord curve
+    #: at the given spend instead of the claimed impressions: an upper bound on the
+    #: comments whatever order the segments fill in, so the cells need no fill-order
+    #: binaries (exact at that spend, conservative elsewhere).
+    load_tangents: Mapping[tuple[int, int], float] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -104,14 +112,14 @@ class Formulation:
         per_cell = np.where(per_cell < 1e-5, 0.0, np.minimum(per_cell, self.cell_upper))
         # A solver meets a floor to its own tolerance (CBC on a rescaled model: up to 5e-5 of it
         # short); lift such spend onto the floor so the plan meets it exactly.
-        floor = self._cell_floor
+        floor = self.cell_floor
         lift = (per_cell > 0) & (per_cell < floor) & (per_cell >= floor * (1 - FLOOR_SNAP))
         per_cell = np.where(lift, floor, per_cell)
         out[self.cell_t, self.cell_j] = per_cell
         return out
 
     @cached_property
-    def _cell_floor(self) -> FloatArray:
+    def cell_floor(self) -> FloatArray:
         """Per cell, the larger of the tactic's min_spend and min_spend_if_active."""
         per_tactic = np.array(
             [max(t.min_spend, t.min_spend_if_active) for t in self.scenario.tactics]
@@ -442,14 +450,18 @@ def build(
     sc_cells = np.flatnonzero(
         np.array([tactics[j].min_spend_if_active > 0 for j in cell_j], dtype=bool)
     )
+    # Cells whose activity is decided already (opt.active) get a fixed, continuous switch.
+    decided = [opt.active.get((int(cell_t[i]), int(cell_j[i]))) for i in sc_cells]
     sc_col = cols.add(
         "active",
         len(sc_cells),
-        0.0,
-        1.0,
+        np.array([float(d) if d is not None else 0.0 for d in decided]),
+        np.array([float(d) if d is not None else 1.0 for d in decided]),
         _cell_label("active", s, cell_t, cell_j, sc_cells),
         integer=True,
     )
+    if len(sc_cells):
+        cols.integer[-1] = np.array([d is None for d in decided])
     ordered = np.zeros((n_t, len(tactics)), dtype=bool)
     for t_i, j_i in opt.fill_order:
         ordered[t_i, j_i] = True
@@ -463,6 +475,7 @@ def build(
         integer=True,
     )
 
+    one_col = cols.add("one", 1 if opt.load_tangents else 0, 1.0, 1.0, _fixed("one"))
     n = cols.n
     shape_t = (n_t, n)
 
@@ -480,7 +493,13 @@ def build(
     spend_m = _triplets(seg_t, seg_col, np.ones_like(seg_slope), shape_t)
     ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
     ad_conv_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
-    paid_comments_m = _triplets(seg_t, seg_col, seg_slope * t_comment[seg_j], shape_t)
+    comment_slope, comment_const = _load_slopes(opt, cell_t, cell_j, seg_cell, seg_width, seg_slope)
+    paid_comments_m = _triplets(seg_t, seg_col, comment_slope * t_comment[seg_j], shape_t)
+    if len(one_col):
+        per_cell = comment_const * t_comment[cell_j]
+        paid_comments_m = paid_comments_m + _triplets(
+            cell_t, np.full(len(cell_t), one_col[0]), per_cell, shape_t
+        )
 
     per_t = np.arange(n_t)
     acc: dict[str, list[tuple[IntArray, IntArray, FloatArray]]] = defaultdict(list)
@@ -988,6 +1007,42 @@ def _reach_rows(
         rhs,
         lambda i: f"{name}<=chord{i % m + 1}[{label_t}{periods[i // m]}]",
     )
+
+
+def _load_slopes(
+    opt: Options,
+    cell_t: IntArray,
+    cell_j: IntArray,
+    seg_cell: IntArray,
+    seg_width: FloatArray,
+    seg_slope: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Impressions per unit of spend that loads count, per segment, and a constant per cell.
+
+    The claimed impressions (``seg_slope``) everywhere but in the cells of
+    ``opt.load_tangents``: there every segment counts the slope of the chord segment that
+    holds the given spend, and the cell a constant, so the line touches the chord curve
+    at that spend and lies above it everywhere else (the curve is concave).
+    """
+    slope = seg_slope.copy()
+    const = np.zeros(len(cell_t))
+    if not opt.load_tangents:
+        return slope, const
+    starts = np.searchsorted(seg_cell, np.arange(len(cell_t) + 1))
+    for c, (t, j) in enumerate(zip(cell_t.tolist(), cell_j.tolist(), strict=True)):
+        at = opt.load_tangents.get((t, j))
+        if at is None:
+            continue
+        segs = np.arange(starts[c], starts[c + 1])
+        if not len(segs):
+            continue
+        ends = np.cumsum(seg_width[segs])
+        k = min(int(np.searchsorted(ends, at * (1 - 1e-12))), len(segs) - 1)
+        begin = ends[k - 1] if k else 0.0
+        below = float(seg_slope[segs[:k]] @ seg_width[segs[:k]])
+        slope[segs] = seg_slope[segs[k]]
+        const[c] = below - seg_slope[segs[k]] * begin
+    return slope, const
 
 
 def _fill_order_rows(

@@ -28,6 +28,8 @@ class Status(StrEnum):
     OPTIMAL = "optimal"
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
+    #: Stopped by a limit (time) with a feasible solution that is not proven optimal.
+    FEASIBLE = "feasible"
     ERROR = "error"
 
 
@@ -117,6 +119,10 @@ class LinearProgram:
     def has_row_block(self, name: str) -> bool:
         """True when a row block of that name exists."""
         return any(b.name == name for b in self.row_blocks)
+
+    def has_col_block(self, name: str) -> bool:
+        """True when a column block of that name exists."""
+        return any(b.name == name for b in self.col_blocks)
 
 
 @dataclass(frozen=True, eq=False)

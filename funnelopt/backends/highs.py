@@ -129,8 +129,10 @@ class HighsBackend:
         ms = h.getModelStatus()
         info = h.getInfo()
         status = _STATUS.get(ms.name, Status.ERROR)
+        if ms.name in _LIMITS and int(info.primal_solution_status) == _FEASIBLE_SOLUTION:
+            status = Status.FEASIBLE  # a MILP's incumbent when time ran out
         n = h.getNumCol()
-        if status is not Status.OPTIMAL:
+        if status not in (Status.OPTIMAL, Status.FEASIBLE):
             return RawSolution(
                 status=status,
                 x=np.zeros(n),
@@ -140,7 +142,7 @@ class HighsBackend:
                 solve_seconds=seconds,
             )
         sol = h.getSolution()
-        has_duals = bool(sol.dual_valid)
+        has_duals = bool(sol.dual_valid) and status is Status.OPTIMAL
         return RawSolution(
             status=status,
             x=np.array(sol.col_value, dtype=float),
@@ -202,6 +204,11 @@ def _new_highs() -> Any:
 
 #: Retries, in order, when a solve ends without a status: (option, value, default).
 _FALLBACKS = (("simplex_scale_strategy", 2, 0), ("solver", "ipm", "choose"))
+
+#: Model statuses of a run stopped by a limit; with a feasible primal solution they are
+#: Status.FEASIBLE (HiGHS's kSolutionStatusFeasible is 2).
+_LIMITS = frozenset({"kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt"})
+_FEASIBLE_SOLUTION = 2
 
 # HiGHS model status names -> our Status (one table; nothing else reads HiGHS codes).
 _STATUS = {

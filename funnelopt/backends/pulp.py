@@ -96,18 +96,17 @@ class PulpBackend:
         prob.solve(solver)
         seconds = time.perf_counter() - start
         status = _STATUS.get(pulp.LpStatus[prob.status], Status.ERROR)
-        if (
-            status is Status.OPTIMAL
-            and pulp.LpSolution[prob.sol_status] != "Optimal Solution Found"
-        ):
-            status = Status.ERROR  # e.g. a time limit hit with an integer solution
+        found = pulp.LpSolution[prob.sol_status]
+        if status is Status.OPTIMAL and found != "Optimal Solution Found":
+            # A time limit hit with an integer solution: usable, not proven.
+            status = Status.FEASIBLE if found == "Solution Found" else Status.ERROR
         if status is Status.INFEASIBLE and pulp.LpSolution[prob.sol_status] != "No Solution Exists":
             # "Infeasible" with "No Solution Found" means CBC found none (a MILP out of time
             # or nodes), not that none exists: calling that infeasible once sent feasible
             # scenarios to the diagnosis.
             status = Status.ERROR
         n = lp.n_cols
-        if status is not Status.OPTIMAL:
+        if status not in (Status.OPTIMAL, Status.FEASIBLE):
             return RawSolution(
                 status,
                 np.zeros(n),
@@ -124,14 +123,14 @@ class PulpBackend:
         # Back from the equilibrated copy to the model's own units.
         x = np.clip(x, lp.col_lo, lp.col_hi) * col_scale
         row_dual = col_dual = None
-        if not lp.is_mip:
+        if not lp.is_mip and status is Status.OPTIMAL:
             pis = np.array([(_pi(lo_c) + _pi(hi_c)) for lo_c, hi_c in cons], dtype=float)
             dj = np.array([v.dj if v.dj is not None else 0.0 for v in xs], dtype=float)
             row_dual = pis * row_scale / obj_scale
             col_dual = dj / col_scale / obj_scale
         objective = float(np.dot(original.c, x) + original.c0)
         return RawSolution(
-            status, x, objective, row_dual, col_dual, message="Optimal", solve_seconds=seconds
+            status, x, objective, row_dual, col_dual, message=found, solve_seconds=seconds
         )
 
     def bound_range(self, row: int) -> tuple[float, float] | None:
