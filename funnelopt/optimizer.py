@@ -25,8 +25,10 @@ from funnelopt.solve import Solved, certified, relative_gap, solve
 
 #: Goods may simulate below the prediction only by solver round-off.
 VERIFY_TOL = 1e-6
-#: Seconds of refinement at most when no time limit is given.
+#: Seconds in all when no time limit is given.
 REFINE_SECONDS = 60.0
+#: Share of the time limit that solving may use (the rest is for simulation and analysis).
+DEADLINE_SHARE = 0.9
 
 
 def optimize(
@@ -79,7 +81,8 @@ def optimize(
     if gap is not None and not 0 < gap < 1:
         raise ScenarioError([Problem("gap", gap, "must be in (0, 1), e.g. 0.005")])
     be = get_backend(backend) if isinstance(backend, str) else backend
-    deadline = time.monotonic() + (time_limit if time_limit else REFINE_SECONDS)
+    # Refinement stops a little early: simulation, polish and analysis follow it.
+    deadline = time.monotonic() + DEADLINE_SHARE * (time_limit if time_limit else REFINE_SECONDS)
     run = certified(
         scenario,
         be,
@@ -117,7 +120,13 @@ def optimize(
             diagnosis=diagnosis,
             solve_seconds=run.solve_seconds,
             certificate=Certificate(
-                None, None, target, run.refinements, proven=run.bound == float("-inf")
+                None,
+                None,
+                target,
+                run.refinements,
+                proven=run.bound == float("-inf"),
+                stopped=run.stopped,
+                feasible=False,
             ),
             **common,  # type: ignore[arg-type]
         )
@@ -159,12 +168,12 @@ def optimize(
     minimize = objective.sense(scenario) == "min"
     predicted_objective = -run.primary.objective if minimize else run.primary.objective
     value = objective.score(scenario, outcome)
-    certificate = None
+    certificate = Certificate(None, None, target, run.refinements, False, run.stopped)
     if run.bound is not None:
         bound = -run.bound if minimize else run.bound
         # Measured against the simulated plan, which is at least as good as predicted.
         achieved = relative_gap(run.bound, -value if minimize else value)
-        certificate = Certificate(bound, achieved, target, run.refinements)
+        certificate = Certificate(bound, achieved, target, run.refinements, True, run.stopped)
     return Plan(
         status="optimal",
         objective=value,

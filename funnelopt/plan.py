@@ -28,9 +28,12 @@ class Certificate:
     ``bound``: no plan of the exact model achieves a better objective (the optimum of an
     optimistic relaxation, in the objective's units; for an infeasible plan None).
     ``gap``: the plan's simulated objective is at most this far (relative) from it.
-    ``target``: the gap asked for; ``rounds``: refinement rounds used. For an infeasible
-    plan ``proven`` says whether the relaxation is infeasible too (then no plan of the
-    exact model meets the hard goals) or only the conservative model is.
+    ``target``: the gap asked for; ``rounds``: refinement rounds used; ``stopped``: why
+    refinement ended (``met``, ``time``, ``rounds``, ``stalled``, ``solver``). For an
+    infeasible plan ``proven`` says whether the relaxation is infeasible too (then no
+    plan of the exact model meets the hard goals) or only the conservative model is. A
+    feasible plan without a bound (``gap`` None) ran out of time before the relaxation
+    was solved.
     """
 
     bound: float | None
@@ -38,6 +41,9 @@ class Certificate:
     target: float
     rounds: int
     proven: bool = True
+    stopped: str = "met"
+    #: Whether the plan is feasible (its bound may still be missing).
+    feasible: bool = True
 
     @property
     def met(self) -> bool:
@@ -49,10 +55,15 @@ class Certificate:
         if self.gap is not None:
             words = f"at most {self.gap:.2%} from the best possible plan (proven bound)"
             if not self.met:
-                words += (
-                    f"; the {self.target:.2%} asked for was not reached in {self.rounds} rounds"
-                )
+                words += f"; the {self.target:.2%} asked for was not reached: " + _STOPPED.get(
+                    self.stopped, "refinement ended"
+                ).format(rounds=self.rounds)
             return words
+        if self.feasible:
+            return (
+                "not certified: the time limit passed before the optimistic bound was solved "
+                "(the plan itself is checked by simulation); allow more time"
+            )
         if self.proven:
             return "proven: no plan meets every hard goal within the limits"
         return (
@@ -69,8 +80,19 @@ class Certificate:
             "rounds": self.rounds,
             "met": self.met,
             "proven": self.proven,
+            "stopped": self.stopped,
+            "feasible": self.feasible,
             "text": self.describe(),
         }
+
+
+#: Why refinement ended short of the gap asked for, in words ({rounds}: rounds used).
+_STOPPED = {
+    "time": "the time limit ended refinement ({rounds} rounds done; allow more time)",
+    "rounds": "{rounds} rounds of refinement, the most allowed",
+    "stalled": "more breakpoints stopped narrowing it after {rounds} rounds",
+    "solver": "the solver could not settle a finer model after {rounds} rounds",
+}
 
 
 @dataclass(frozen=True)
@@ -214,7 +236,9 @@ class Diagnosis:
     """Why the hard goals cannot all be met, and what it would take.
 
     ``required_budget`` is the total budget (all costs) that would meet every hard goal,
-    or None where no budget can (``limits`` then says what stops it).
+    or None where no budget can (``limits`` then says what stops it);
+    ``required_budget_bound`` a proven lower bound (no plan of the exact model meets the
+    hard goals for less), so the exact minimum lies between the two.
     """
 
     message: str
@@ -223,6 +247,7 @@ class Diagnosis:
     limits: tuple[str, ...]
     required_budget: float | None
     required_media: float | None
+    required_budget_bound: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict with stable keys."""
@@ -233,6 +258,7 @@ class Diagnosis:
             "limits": list(self.limits),
             "required_budget": _num(self.required_budget),
             "required_media": _num(self.required_media),
+            "required_budget_bound": _num(self.required_budget_bound),
         }
 
 
@@ -317,7 +343,17 @@ class Plan:
                     if self.certificate
                     else {
                         k: None
-                        for k in ("bound", "gap", "target", "rounds", "met", "proven", "text")
+                        for k in (
+                            "bound",
+                            "gap",
+                            "target",
+                            "rounds",
+                            "met",
+                            "proven",
+                            "stopped",
+                            "feasible",
+                            "text",
+                        )
                     }
                 ),
             },

@@ -110,6 +110,7 @@ DIAGNOSIS = _obj(
         "conflicts": _STR_LIST,
         "limits": _STR_LIST,
         "required_budget": _NUM,
+        "required_budget_bound": _NUM,
         "required_media": _NUM,
     }
 )
@@ -149,6 +150,8 @@ PLAN: dict[str, Any] = {
                     "rounds": {"type": ["integer", "null"]},
                     "met": {"type": ["boolean", "null"]},
                     "proven": {"type": ["boolean", "null"]},
+                    "stopped": {"enum": ["met", "time", "rounds", "stalled", "solver", None]},
+                    "feasible": {"type": ["boolean", "null"]},
                     "text": {"type": ["string", "null"]},
                 }
             ),

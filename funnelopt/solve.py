@@ -9,7 +9,11 @@ Shared by the optimiser and the analyses (strategies, diagnosis).
   decisions are then fixed and the LP that remains is solved for a clean solution and
   its duals.
 - Where a solution under-fills its spend segments (design 4.1) the affected cells are
-  re-solved with the fill order enforced.
+  re-solved with the fill order enforced; when that takes too long, with tangent loads
+  (an LP, conservative in any fill order) instead.
+- Time is bounded: a deadline caps every run, MILPs too large to search in time are
+  decided by rounding their relaxation, and the relaxation (the bound) relaxes its
+  integers when out of time. Past the deadline the best plan so far comes back.
 - Ties are broken by a second solve that picks the cheapest of the optimal plans (warm
   on backends that keep their state).
 - :func:`certified` also solves the outer (tangent) relaxation, whose optimum bounds the
@@ -46,6 +50,19 @@ MAX_ROUNDS = 8
 CG_START = 8
 #: A left-out segment enters when its reduced cost exceeds this (HiGHS's dual tolerance).
 PRICE_TOL = 1e-7
+#: Seconds a solver run gets at least, even past the deadline (an answer needs one run).
+MIN_RUN = 1.0
+#: Share of the time left that a plan's MILP may take before its relaxation is rounded.
+MIP_SHARE = 0.5
+#: MILPs with more integer variables are not searched: their relaxation is rounded.
+MAX_INTEGERS = 2000
+#: Share of the time that fill-order rounds may take (the plan then settles the order
+#: with tangent loads, the relaxation stays valid but looser); ORDER_SECONDS of it when
+#: there is no deadline.
+ORDER_SHARE = 0.15
+ORDER_SECONDS = 9.0
+#: Re-drawn load tangents at most when the fill order is settled without binaries.
+TANGENT_ROUNDS = 3
 #: Rounds of adaptive refinement at most (each adds breakpoints where the plans operate).
 MAX_REFINE = 8
 #: A round that closes less than this share of the remaining gap has stalled.
@@ -77,6 +94,10 @@ class Solved:
     bound: float | None = None
     #: Refinement rounds that added breakpoints.
     refinements: int = 0
+    #: Why refinement stopped: ``met`` (the gap asked for), ``time`` (the deadline),
+    #: ``rounds`` (MAX_REFINE), ``stalled`` (breakpoints stopped narrowing the gap) or
+    #: ``solver`` (a refined model the solver could not settle).
+    stopped: str = "met"
     #: False when the fill-order safeguard ran out of time or rounds: the plan may claim
     #: fewer comments than its spend buys, so only a simulation can accept it.
     settled: bool = True
@@ -107,40 +128,27 @@ def solve(
     time_limit: float | None = None,
     ranging: bool = False,
     deadline: float | None = None,
+    order_deadline: float | None = None,
 ) -> Solved:
     """Build and solve (see the module docstring); the best plan and, if any, its alternatives.
 
     ``deadline`` (a :func:`time.monotonic` instant) bounds each solver run by what is
-    left of it (at least a second).
+    left of it (at least MIN_RUN seconds); ``order_deadline`` the fill-order rounds of an
+    outer relaxation.
     """
     opt = options or Options()
-    if deadline is not None:
-        # Each run gets what is left when this solve starts (at least a second). The fill
-        # order is settled even past the deadline: an unsettled plan that the simulation
-        # rejects would leave no answer at all.
-        left = max(1.0, deadline - time.monotonic())
-        time_limit = left if time_limit is None else min(time_limit, left)
+    limit = _Limit(time_limit, deadline, order_deadline)
+    job = _Job(scenario, backend, tolerance, cheapest, limit, ranging)
     fixed = dict(opt.community or {})
     auto = [c.id for c in scenario.communities if c.mode == "auto" and c.id not in fixed]
     if not auto or len(auto) > MAX_AUTO:
-        return _solve_one(scenario, backend, tolerance, opt, cheapest, time_limit, ranging)
+        return _solve_one(job, opt)
     runs = []
     base = build(scenario, tolerance, opt)  # one build: the choices differ only in switches
     for on in itertools.product((True, False), repeat=len(auto)):
         choice = {**fixed, **dict(zip(auto, on, strict=True))}
         form = base.with_community(choice)
-        runs.append(
-            _solve_one(
-                scenario,
-                backend,
-                tolerance,
-                form.options,
-                cheapest,
-                time_limit,
-                ranging,
-                form,
-            )
-        )
+        runs.append(_solve_one(job, form.options, form))
     seconds = sum(r.solve_seconds for r in runs)
     ok = [r for r in runs if r.status is Status.OPTIMAL]
     if not ok:
@@ -152,53 +160,108 @@ def solve(
     return replace(chosen, solve_seconds=seconds, alternatives=tuple(runs))
 
 
-def _solve_one(
-    s: Scenario,
-    be: Backend,
-    tolerance: float,
-    opt: Options,
-    cheapest: bool,
-    time_limit: float | None,
-    ranging: bool,
-    first: Formulation | None = None,
-) -> Solved:
+@dataclass(frozen=True)
+class _Limit:
+    """Seconds per solver run: ``seconds`` at most, and what is left before ``deadline``
+    (a :func:`time.monotonic` instant; at least MIN_RUN)."""
+
+    seconds: float | None
+    deadline: float | None
+    #: When the relaxation's fill-order rounds must stop (its bound holds without them).
+    order_deadline: float | None = None
+
+    def __call__(self, deadline: float | None = None) -> float | None:
+        end = self.deadline if deadline is None else deadline
+        if end is None:
+            return self.seconds
+        left = max(MIN_RUN, end - time.monotonic())
+        return left if self.seconds is None else min(self.seconds, left)
+
+    def passed(self, deadline: float | None = None) -> bool:
+        end = self.deadline if deadline is None else deadline
+        return end is not None and time.monotonic() > end
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every run of one :func:`solve` shares."""
+
+    s: Scenario
+    be: Backend
+    tolerance: float
+    cheapest: bool
+    limit: _Limit
+    ranging: bool
+
+
+def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Solved:
+    s, be, tolerance, limit = job.s, job.be, job.tolerance, job.limit
     seconds = 0.0
     last: Solved | None = None  # the previous round's answer, before the fill order widened
+    repair = opt.bound == "inner"
+    # Fill-order rounds stop at their own deadline. The relaxation is valid without them
+    # (filling out of order only adds plans to it), just looser; the plan then settles
+    # the order with tangent loads.
+    order_deadline = limit.order_deadline or limit.deadline
     for round_no in range(MAX_ROUNDS):
+        if last is not None and limit.passed(order_deadline):
+            break  # no time for another fill-order round
         form = first if (first is not None and round_no == 0) else build(s, tolerance, opt)
         kept = None if form.lp.is_mip else warm(be)
         generate = kept is not None
+        # A relaxation's MILP (semicontinuous spend) has the fill-order share of the time
+        # too: relaxing its integers keeps the bound valid.
+        mip_bound = not repair and form.lp.is_mip
+        seconds_left = limit(order_deadline) if last is not None or mip_bound else limit()
+        if form.lp.is_mip and last is None and repair and seconds_left is not None:
+            seconds_left = max(MIN_RUN, MIP_SHARE * seconds_left)  # time left to round
         try:
+            if form.lp.is_mip and int(form.lp.integer.sum()) > MAX_INTEGERS:
+                # HiGHS overruns its time limit on the root LP of such MILPs (52 x 200
+                # with 10,400 binaries: 60 s for a limit of 10 s, measured).
+                raise SolverError("too many integer variables to search in time")
             sol = (
-                _generated(form, kept, time_limit)
+                _generated(form, kept, seconds_left)
                 if kept is not None
-                else _checked(be.solve(form.lp, time_limit), be)
+                else _checked(be.solve(form.lp, seconds_left), be)
             )
         except SolverError:
-            if last is None:
+            if last is not None:
+                break  # the fill-order MILP ran out of time: the last answer stands
+            if not form.lp.is_mip:
                 raise
-            return last  # the fill-order MILP ran out of time: unsettled, for the caller to check
-        seconds += sol.solve_seconds
-        if sol.status is not Status.OPTIMAL:
-            return Solved(form, sol, sol, seconds)
+            if repair and _undecided(form):
+                return _decided(job, opt, form)
+            sol = RawSolution(Status.ERROR, np.zeros(form.lp.n_cols), float("nan"))
         lp = form.lp
+        if mip_bound and sol.status in (Status.FEASIBLE, Status.ERROR):
+            # An incumbent bounds nothing; the optimum with the integers relaxed does.
+            lp = relaxed(lp)
+            sol = _solve_lp(form, lp, be, limit())
+        elif sol.status is Status.FEASIBLE and not form.lp.is_mip:
+            raise SolverError(f"{be.name} ran out of time on an LP; try a longer time limit")
+        sol = _checked(sol, be)  # (a warm re-solve that ran out of time)
+        seconds += sol.solve_seconds
+        if sol.status not in (Status.OPTIMAL, Status.FEASIBLE):
+            return Solved(form, sol, sol, seconds)
         if lp.is_mip:
+            generate = warm(be) is not None  # the backend holds the LP below, generated
             lp = fix_integers(lp, sol.x)
-            fixed = _checked(be.solve(lp, time_limit), be)
+            fixed = _solve_lp(form, lp, be, limit())
             seconds += fixed.solve_seconds
             # Fixing the decisions of an optimal MILP leaves a feasible LP; if round-off
             # says otherwise, the MILP's own solution stands.
             sol = fixed if fixed.status is Status.OPTIMAL else sol
-        ranges = _ranges(form, be, sol) if ranging and Feature.RANGING in be.features else {}
+        ranging = job.ranging and Feature.RANGING in be.features
+        ranges = _ranges(form, be, sol) if ranging else {}
         final = sol
-        if cheapest and not _is_cost_objective(form):
-            final = _cheapest(form, lp, sol, be, time_limit, generate)
+        if job.cheapest and not _is_cost_objective(form):
+            final = _cheapest(form, lp, sol, be, limit(), generate)
             seconds += final.solve_seconds if final is not sol else 0.0
         # Out of order where no floor forces spend: the same impressions, filled in order,
         # cost less and change nothing else, so the solution is repaired, not re-solved
         # (the relaxation is left as it is: it bounds, it is no plan).
         floored = _floored(s)
-        repair = opt.bound == "inner"
         same = final is sol
         sol, flagged = _settle(form, sol, floored, repair)
         if same:
@@ -206,12 +269,56 @@ def _solve_one(
         else:
             final, more = _settle(form, final, floored, repair)
             flagged |= more
+        flagged -= frozenset(opt.load_tangents)
         if not flagged - opt.fill_order:
             return Solved(form, sol, final, seconds, ranges)
         last = Solved(form, sol, final, seconds, ranges, settled=False)
         opt = replace(opt, fill_order=_widen(s, opt.fill_order | flagged, round_no))
     assert last is not None
-    return last
+    if not repair:
+        return last
+    settled = _order_free(job, last.form.options, last)
+    return settled if settled.status is Status.OPTIMAL else last
+
+
+def _order_free(job: _Job, opt: Options, unsettled: Solved) -> Solved:
+    """A settled plan without fill-order binaries (or the run that found none).
+
+    The floored tactics' comments are bounded by the chord curve's tangent at the
+    unsettled plan's spend (:attr:`Options.load_tangents`): one LP, conservative whatever
+    order the segments fill in. Re-drawn at the new plan's spend, the tangents leave that
+    plan feasible and tighten elsewhere, so each of up to TANGENT_ROUNDS rounds is at
+    least as good as the last; the certificate measures what remains.
+    """
+    s = job.s
+    floored = _floored(s)
+    best: Solved | None = None
+    # First tangents where the unsettled plan's claimed impressions sit on the curve
+    # (filled in order), not at its spend: money spent on a flat end would put them
+    # where the curve is flat and charge every spend with the full comments.
+    form = unsettled.form
+    x = _in_order(form, unsettled.final, sorted(underfilled(form, unsettled.final.x))).x
+    spend = form.spend(x)
+    floor = np.zeros_like(spend)
+    floor[form.cell_t, form.cell_j] = form.cell_floor
+    spend = np.where(spend > 0, np.maximum(spend, floor), 0.0)
+    seconds = unsettled.solve_seconds
+    for _ in range(TANGENT_ROUNDS):
+        tangents = {(t, j): float(spend[t, j]) for j in sorted(floored) for t in range(s.periods)}
+        run = _solve_one(job, replace(opt, fill_order=frozenset(), load_tangents=tangents))
+        seconds += run.solve_seconds
+        if run.status is not Status.OPTIMAL:
+            if best is None:
+                return replace(run, solve_seconds=seconds)
+            break
+        gain = np.inf if best is None else run.primary.objective - best.primary.objective
+        if gain > 0:
+            best = run
+        if gain <= 1e-9 * max(1.0, abs(run.primary.objective)) or job.limit.passed():
+            break  # the tangents have settled (or time is up)
+        spend = run.form.spend(run.final.x)
+    assert best is not None
+    return replace(best, solve_seconds=seconds)
 
 
 def _settle(
@@ -295,8 +402,8 @@ def _generated(form: Formulation, be: WarmBackend, time_limit: float | None) -> 
     resolve = be.resolve
     if sol.status is not Status.OPTIMAL:
         # The restriction may be what is infeasible: release everything and decide on the full LP.
-        sol = _checked(resolve(col_bounds=(left_out, lp.col_lo[left_out], lp.col_hi[left_out])), be)
-        return sol
+        bounds = (left_out, lp.col_lo[left_out], lp.col_hi[left_out])
+        return _checked(resolve(col_bounds=bounds, time_limit=time_limit), be)
     return _price(form, resolve, sol, time_limit, lp.c)
 
 
@@ -321,6 +428,72 @@ def _price(
         sol = resolve(col_bounds=(enter, lp.col_lo[enter], lp.col_hi[enter]), time_limit=time_limit)
         seconds += sol.solve_seconds
     return replace(sol, solve_seconds=seconds)
+
+
+def _decided(job: _Job, opt: Options, form: Formulation) -> Solved:
+    """The plan with every semicontinuous cell decided by rounding the relaxation (for a
+    MILP the solver cannot search in time): active where the relaxation already spends
+    the floor, then where its switch is at least one half, then none. Feasible, not
+    proven optimal: the certificate says how far the plan may be from the best."""
+    s = job.s
+    relax = _solve_lp(form, relaxed(form.lp), job.be, job.limit())
+    if relax.status is not Status.OPTIMAL:
+        return Solved(form, relax, relax, relax.solve_seconds)
+    cells = _switch_cells(form)
+    switch = relax.x[form.lp.col_block("active").start :][: len(cells)]
+    spend = form.spend(relax.x)
+    floor = [s.tactics[j].min_spend_if_active for _, j in cells]
+    tries = (
+        [bool(spend[c] >= f * (1 - 1e-9)) for c, f in zip(cells, floor, strict=True)],
+        [bool(v >= 0.5) for v in switch],
+        [False] * len(cells),
+    )
+    run: Solved | None = None
+    seen: list[list[bool]] = []
+    for decision in tries:
+        if decision in seen:
+            continue
+        seen.append(decision)
+        active = {**opt.active, **dict(zip(cells, decision, strict=True))}
+        run = _solve_one(job, replace(opt, active=active))
+        if run.status is Status.OPTIMAL:
+            break
+    assert run is not None
+    return run
+
+
+def _switch_cells(form: Formulation) -> list[tuple[int, int]]:
+    """(period, tactic) of each semicontinuous switch column, in column order."""
+    tactics = form.scenario.tactics
+    return [
+        (int(t), int(j))
+        for t, j in zip(form.cell_t, form.cell_j, strict=True)
+        if tactics[j].min_spend_if_active > 0
+    ]
+
+
+def _undecided(form: Formulation) -> bool:
+    """Whether some semicontinuous switch is still a binary."""
+    if not form.lp.has_col_block("active"):
+        return False
+    b = form.lp.col_block("active")
+    return bool(form.lp.integer[b.start : b.start + b.size].any())
+
+
+def _solve_lp(
+    form: Formulation, lp: LinearProgram, be: Backend, time_limit: float | None
+) -> RawSolution:
+    """``lp`` (a variant of ``form.lp`` without integers), by column generation where the
+    backend re-solves warm (52 x 200 relaxed: 5.8 s instead of 29 s, measured)."""
+    kept = warm(be)
+    if kept is None:
+        return _checked(be.solve(lp, time_limit), be)
+    return _generated(replace(form, lp=lp), kept, time_limit)
+
+
+def relaxed(lp: LinearProgram) -> LinearProgram:
+    """``lp`` with its integer variables continuous (its optimum bounds the MILP's)."""
+    return replace(lp, integer=np.zeros_like(lp.integer))
 
 
 def fix_integers(lp: LinearProgram, x: FloatArray) -> LinearProgram:
@@ -359,7 +532,7 @@ def _ranges(form: Formulation, be: Backend, sol: RawSolution) -> dict[str, tuple
 
 
 def _checked(sol: RawSolution, backend: Backend) -> RawSolution:
-    if sol.status in (Status.OPTIMAL, Status.INFEASIBLE):
+    if sol.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.FEASIBLE):
         return sol
     if sol.status is Status.UNBOUNDED:
         raise SolverError(
@@ -471,7 +644,12 @@ def certified(
     best: Solved | None = None  # the last inner run that solved, with its bound
     last_gap = INF
     eps = tolerance  # halved when breakpoints stall (the comment factor kappa needs it)
+    start = time.monotonic()
+    order_deadline = start + (
+        ORDER_SHARE * (deadline - start) if deadline is not None else ORDER_SECONDS
+    )
 
+    stopped = "rounds"
     for round_no in range(MAX_REFINE + 1):
         try:
             run = solve(
@@ -483,10 +661,12 @@ def certified(
                 time_limit=time_limit,
                 ranging=ranging,
                 deadline=deadline,
+                order_deadline=order_deadline,
             )
         except SolverError:
             if best is None:
                 raise
+            stopped = "time" if _late(deadline) else "solver"
             break  # a refined model the solver cannot settle: the last answer stands
         seconds += run.solve_seconds
         try:
@@ -498,9 +678,17 @@ def certified(
                 cheapest=False,
                 time_limit=time_limit,
                 deadline=deadline,
+                order_deadline=order_deadline,
             )
         except SolverError:
-            return replace(best or run, solve_seconds=seconds)
+            outer = None
+        if outer is None or outer.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+            # No bound this round: the last one stands (it bounds the refined plan too).
+            stopped = "time" if _late(deadline) else "solver"
+            if best is None or run.status is Status.OPTIMAL:
+                bound = best.bound if best is not None else None
+                best = replace(run, bound=bound, refinements=round_no)
+            break
         seconds += outer.solve_seconds
         if outer.status is Status.INFEASIBLE:
             return replace(run, bound=-INF, refinements=round_no, solve_seconds=seconds)
@@ -513,21 +701,30 @@ def certified(
         )
         # Stalled: breakpoints where the plans operate no longer close the gap.
         stalled = now_gap > (1 - STALL) * last_gap
-        late = deadline is not None and time.monotonic() > deadline
-        if now_gap <= target or late or round_no == MAX_REFINE:
+        if now_gap <= target:
+            stopped = "met"
+            break
+        if _late(deadline) or round_no == MAX_REFINE:
+            stopped = "time" if _late(deadline) else "rounds"
             break
         if stalled:
             # What breakpoints cannot close: comments are bounded by one factor per model,
             # 1/(1-eps) inner vs 1-excess outer. A finer tolerance narrows both.
             if eps <= tolerance / MAX_HALVINGS:
+                stopped = "stalled"
                 break
             eps /= 2
         last_gap = now_gap
         sources = [outer, run] if run.status is Status.OPTIMAL else [outer]
         if not _add_points(points, [_operating_points(r) for r in sources]) and not stalled:
+            stopped = "stalled"
             break
     assert best is not None
-    return replace(best, solve_seconds=seconds)
+    return replace(best, solve_seconds=seconds, stopped=stopped)
+
+
+def _late(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
 
 
 def _operating_points(run: Solved) -> dict[str, list[float]]:

@@ -37,12 +37,15 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
         Options(objective="cost", budget=False, goals="hard_only"),
         cheapest=False,
     )
-    required = media = None
+    required = media = low = None
     if need.status is Status.OPTIMAL:
         required = float(need.form.predicted(need.final.x)["cost_total"].sum())
         media = float(need.spend.sum())
         required, media = _confirmed(s, backend, tolerance, required, media)
-    need_words = _need_words(s, required, media)
+        if need.bound is not None and required is not None:
+            # The relaxation's least cost (its objective is minus the cost): proven.
+            low = min(required, -need.bound)
+    need_words = _need_words(s, required, media, low)
 
     # Even without goals, do the floors, fixed costs and capacities fit the budget?
     if run(goals="none", objective="cost").status is not Status.OPTIMAL:
@@ -54,7 +57,7 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
                 f"alone cost {s.currency} {cost:,.0f} (media {s.currency} {floors.spend.sum():,.0f}). "
                 + (need_words or "No budget meets the goals as well.")
             )
-            return Diagnosis(msg, (), (), (_budget_words(s),), required, media)
+            return Diagnosis(msg, (), (), (_budget_words(s),), required, media, low)
         msg = (
             "Even without goals and without a budget the scenario has no feasible plan: the spend "
             "floors (budget.period_min, tactics.*.min_spend, min_total, min_spend_if_active) force "
@@ -106,7 +109,7 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
 
     if required is not None:
         msg = "The hard goals cannot all be met within the budget. " + need_words
-        return Diagnosis(msg, tuple(goals), tuple(conflicts), tuple(limits), required, media)
+        return Diagnosis(msg, tuple(goals), tuple(conflicts), tuple(limits), required, media, low)
     msg = "The hard goals cannot all be met, and no budget can meet them: other limits stop it."
     limits = limits_of(run(goals="elastic", objective="elastic", budget=False)) or [
         "the tactics' reach and delivery saturate (pool x frequency cap per period)"
@@ -142,19 +145,29 @@ def _confirmed(
     return None, None
 
 
-def _need_words(s: Scenario, required: float | None, media: float | None) -> str:
+def _need_words(
+    s: Scenario, required: float | None, media: float | None, low: float | None = None
+) -> str:
     """Which budget caps would have to rise, and to what, in words."""
     if required is None or media is None:
         return ""
     cur, b = s.currency, s.budget
+    proof = (
+        f" (no plan meets them for less than {cur} {math.floor(low):,.0f}: proven)"
+        if low is not None
+        else ""
+    )
     parts = []
     if b.total is not None and required > b.total * (1 + 1e-9):
         parts.append(f"budget.total to {cur} {required:,.0f}")
     if b.media is not None and media > b.media * (1 + 1e-9):
         parts.append(f"budget.media to {cur} {media:,.0f}")
     if not parts:  # the caps bind only in combination
-        return f"A total budget of {cur} {required:,.0f} (media {cur} {media:,.0f}) would meet them all."
-    return "Raising " + " and ".join(parts) + " would meet them all."
+        return (
+            f"A total budget of {cur} {required:,.0f} (media {cur} {media:,.0f}) would meet "
+            f"them all{proof}."
+        )
+    return "Raising " + " and ".join(parts) + f" would meet them all{proof}."
 
 
 def _budget_words(s: Scenario) -> str:

@@ -255,8 +255,14 @@ def diagnosis_lines(plan: Plan) -> list[str]:
     out += [f"  limit: {lim}" for lim in d.limits]
     if d.required_budget is not None:
         media = f" (media {num(d.required_media)})" if d.required_media is not None else ""
+        low = (
+            f"; none for less than {plan.currency} {num(d.required_budget_bound)} (proven)"
+            if d.required_budget_bound is not None
+            else ""
+        )
         out.append(
-            f"  budget that meets every hard goal: {plan.currency} {num(d.required_budget)}{media}"
+            f"  budget that meets every hard goal: {plan.currency} {num(d.required_budget)}"
+            f"{media}{low}"
         )
     return out
 

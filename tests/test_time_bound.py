@@ -1,0 +1,157 @@
+"""Bounded time: past the time limit a plan still comes back - settled without fill-order
+binaries (tangent loads) or with its semicontinuous cells decided by rounding - checked by
+simulation and carrying its certificate, never an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import COMMUNITY, build
+from hypothesis import given
+from hypothesis import strategies as st
+
+import funnelopt.solve as solve_module
+from funnelopt import Scenario, optimize, simulate
+from funnelopt.backends import get_backend
+from funnelopt.formulation import Options
+from funnelopt.formulation import build as formulate
+from funnelopt.plan import Certificate
+
+CASES = Path(__file__).parent / "optimality_cases"
+
+
+def _loaded() -> Scenario:
+    """Forced spend (period floors) with comments that load a tight webcare desk."""
+    data = build(periods=6, budget={"total": 100_000, "period_min": 3000})
+    data["tactics"][0]["comment_rate"] = 0.002
+    data["webcare"] = {"hourly_rate": 50, "minutes_per_comment": 10, "capacity_hours": 80}
+    data["adverse_events"] = {"rate": 0.0}
+    return Scenario.from_dict(data)
+
+
+@given(
+    at=st.floats(0.0, 20_000.0),
+    spend=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60),
+)
+def test_tangent_loads_bound_the_comments_whatever_the_fill_order(
+    at: float, spend: list[float]
+) -> None:
+    """Comments from a tangent never fall below what the spend really brings, in any
+    fill order, and equal the chord curve's at the tangent point."""
+    s = _loaded()
+    form = formulate(s, 0.005, Options(load_tangents={(0, 0): at}))
+    segs = np.flatnonzero(form.seg_cell == 0)  # period 1's cell
+    x = np.zeros(form.lp.n_cols)
+    x[form.lp.col_block("one").start] = 1.0
+    # Any fill of the segments, in any order (widths scaled by the drawn shares).
+    shares = np.resize(np.asarray(spend), len(segs))
+    x[form.seg_col[segs]] = shares * form.seg_width[segs]
+    total = float(x[form.seg_col[segs]].sum())
+    claimed = float((form.metrics["comments"] @ x)[0])
+    true = simulate(s, {"dark": [total] + [0.0] * 5}).per_period["comments"][0]
+    assert claimed >= true * (1 - 1e-9) - 1e-9
+    x[form.seg_col[segs]] = 0.0
+    left = at
+    for k in segs:  # the tangent point, filled in order: the chord curve's comments
+        x[form.seg_col[k]] = min(left, form.seg_width[k])
+        left -= x[form.seg_col[k]]
+    chord = form.chord_impressions(form.spend(x))[0, 0] * s.tactics[0].comment_rate
+    kappa = 1 / (1 - 0.005)
+    assert float((form.metrics["comments"] @ x)[0]) == pytest.approx(
+        kappa * chord, rel=1e-9, abs=1e-6
+    )
+
+
+def test_order_is_settled_by_tangent_loads_when_binaries_run_out_of_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no time for fill-order binaries the plan still meets every limit in
+    simulation, and comes within its certified gap of the plan the binaries give."""
+    s = _loaded()
+    exact = optimize(s, analysis=False, strategies=False)
+    monkeypatch.setattr(solve_module, "MAX_ROUNDS", 1)  # no fill-order round at all
+    fast = optimize(s, analysis=False, strategies=False)
+    assert fast.status == exact.status == "optimal"
+    assert fast.verification is not None and fast.verification.passed
+    assert not fast.outcome.violations
+    cert = fast.certificate
+    assert cert is not None and cert.gap is not None and exact.objective is not None
+    assert fast.objective is not None
+    assert fast.objective >= exact.objective * (1 - cert.gap) - 1e-9
+
+
+def test_a_two_community_case_that_took_minutes_answers_within_a_short_limit() -> None:
+    """41 weeks x 29 tactics, two communities, floors and capacities (the fill-order loop
+    passed 120 s): with a 5 s limit, a simulated, certified plan - not an error."""
+    s = Scenario.from_file(CASES / "fill_order_timeout_seed1.json")
+    plan = optimize(s, time_limit=5, analysis=False, strategies=False)
+    assert plan.status == "optimal"
+    assert plan.verification is not None and plan.verification.passed
+    assert plan.certificate is not None and plan.certificate.gap is not None
+    assert plan.certificate.gap < 0.02
+
+
+def test_semicontinuous_cells_decided_by_rounding_when_the_milp_is_too_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A MILP too large to search is decided by rounding its relaxation: the plan keeps
+    every floor (0 or at least min_spend_if_active), simulates clean, and its bound (from
+    the relaxation with the integers relaxed) still bounds the MILP's own optimum."""
+    data = build(periods=6, budget={"media": 5000})
+    data["tactics"][0]["min_spend_if_active"] = 1500
+    s = Scenario.from_dict(data)
+    searched = optimize(s, analysis=False, strategies=False)
+    monkeypatch.setattr(solve_module, "MAX_INTEGERS", 0)
+    rounded = optimize(s, analysis=False, strategies=False)
+    assert rounded.status == "optimal" and not rounded.outcome.violations
+    col = rounded.spend[:, 0]
+    assert np.all((col < 1e-6) | (col >= 1500 * (1 - 1e-9)))
+    cert = rounded.certificate
+    assert cert is not None and cert.bound is not None and searched.objective is not None
+    assert cert.bound >= searched.objective * (1 - 1e-7)
+    assert rounded.objective is not None and rounded.objective <= cert.bound * (1 + 1e-7)
+
+
+def test_rounding_falls_back_to_no_activity_when_the_rounded_plan_is_infeasible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If activating the relaxation's cells breaks a limit, every cell off is tried."""
+    data = build(COMMUNITY, budget={"media": 900})
+    data["tactics"][0]["min_spend_if_active"] = 1000  # above the media budget: never on
+    s = Scenario.from_dict(data)
+    monkeypatch.setattr(solve_module, "MAX_INTEGERS", 0)
+    plan = optimize(s, analysis=False, strategies=False)
+    assert plan.status == "optimal"
+    assert plan.spend[:, 0].sum() == 0.0 and not plan.outcome.violations
+
+
+def test_deadline_leaves_each_run_at_least_min_run_seconds() -> None:
+    limit = solve_module._Limit(30.0, deadline=0.0)  # long past
+    assert limit() == solve_module.MIN_RUN and limit.passed()
+    assert solve_module._Limit(None, None)() is None
+    assert solve_module._Limit(5.0, None)() == 5.0
+
+
+def test_a_plan_without_a_bound_says_so_in_plain_words() -> None:
+    c = Certificate(None, None, 0.005, 0, proven=False, stopped="time")
+    assert "not certified" in c.describe() and "time limit" in c.describe()
+    assert c.to_dict()["stopped"] == "time" and not c.met
+    short = Certificate(100.0, 0.01, 0.005, 3, stopped="time")
+    assert "time limit" in short.describe() and "3 rounds" in short.describe()
+
+
+def test_relaxed_milp_bound_is_used_when_the_relaxation_milp_times_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The outer model's MILP, out of time, is replaced by its LP relaxation: still a
+    valid bound (at least the exact MILP bound)."""
+    data = build(periods=4, budget={"media": 5000})
+    data["tactics"][0]["min_spend_if_active"] = 1500
+    s = Scenario.from_dict(data)
+    be = get_backend("highs")
+    full = solve_module.solve(s, be, 0.005, Options(bound="outer"), cheapest=False)
+    monkeypatch.setattr(solve_module, "MAX_INTEGERS", 0)
+    loose = solve_module.solve(s, be, 0.005, Options(bound="outer"), cheapest=False)
+    assert loose.primary.objective >= full.primary.objective * (1 - 1e-9)
