@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from funnelopt import metrics
 from funnelopt.errors import FunnelOptError, Problem, ScenarioError, SolverError
 from funnelopt.outcome import GoalResult, Outcome
 from funnelopt.scenario import Metric, Scenario
@@ -61,6 +62,7 @@ __all__ = [
     "Sweep",
     "Verification",
     "__version__",
+    "metrics",
     "optimize",
     "simulate",
     "sweep",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from funnelopt._version import __version__
 from funnelopt.errors import Problem, ScenarioError, SolverError
-from funnelopt.outcome import KEY_TOTALS
+from funnelopt.metrics import KEY_TOTALS
 from funnelopt.scenario import Scenario
 
 if TYPE_CHECKING:

@@ -19,9 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from funnelopt import pwl
+from funnelopt import curves, pwl
 from funnelopt.lp import INF, Block, LinearProgram
-from funnelopt.outcome import STOCKS, FloatArray
+from funnelopt.metrics import STOCKS
+from funnelopt.outcome import FloatArray
 from funnelopt.scenario import Metric, Objective, Scenario, Tactic
 
 IntArray = NDArray[np.int64]
@@ -31,11 +32,6 @@ FLOOR_SNAP = 1e-4
 
 #: Spend per period, in saturation spends, beyond which a tactic's curve counts as flat.
 SATURATED = 40.0
-
-#: Metrics that are goods (the simulator must give at least the prediction).
-GOODS = ("impressions", "visits", "engagements", "followers", "conversions", "reach")
-#: Metrics that are costs or loads (the simulator must give at most the prediction).
-LOADS = ("comments", "webcare_hours", "ae_cases", "cost_total")
 
 ObjectiveSpec = Objective | Literal["elastic", "cost"] | tuple[Literal["goal"], int]
 
@@ -946,8 +942,8 @@ def _follower_bound(
     for i in range(len(cell_t)):
         t = s.tactics[cell_j[i]]
         if t.account == cid:
-            paid_max[cell_t[i]] += (
-                t.follow_rate * t.saturation_impressions * -np.expm1(-upper[i] / t.saturation_spend)
+            paid_max[cell_t[i]] += t.follow_rate * float(
+                curves.saturating(upper[i], t.saturation_impressions, t.saturation_spend)
             )
     out = np.empty(s.periods)
     prev = c.initial_followers

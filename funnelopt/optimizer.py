@@ -15,9 +15,10 @@ from funnelopt.analysis.polish import polish
 from funnelopt.analysis.sensitivity import sensitivity
 from funnelopt.backends import Backend, get_backend
 from funnelopt.errors import Problem, ScenarioError, SolverError
-from funnelopt.formulation import GOODS, LOADS, Formulation, Options
+from funnelopt.formulation import Formulation, Options
 from funnelopt.lp import Status
-from funnelopt.outcome import KEY_TOTALS, FloatArray, Outcome
+from funnelopt.metrics import GOODS, KEY_TOTALS, LOADS
+from funnelopt.outcome import FloatArray, Outcome
 from funnelopt.plan import Certificate, Plan, Strategy, Verification
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate

@@ -10,44 +10,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from funnelopt.metrics import METRICS
+
 if TYPE_CHECKING:
     import pandas as pd
 
 FloatArray = NDArray[np.float64]
-
-#: Metrics that are stocks (the total is the final value, not the sum over periods).
-STOCKS = frozenset({"reach", "reach_share", "followers"})
-
-#: Per-period metrics in the order reports show them.
-METRICS = (
-    "spend",
-    "impressions",
-    "organic_impressions",
-    "reach",
-    "reach_share",
-    "clicks",
-    "ad_visits",
-    "community_visits",
-    "visits",
-    "engagements",
-    "new_followers",
-    "followers",
-    "comments",
-    "webcare_hours",
-    "ae_cases",
-    "ae_cases_p95",
-    "valid_icsrs",
-    "serious_icsrs",
-    "conversions",
-    "cost_media",
-    "cost_community",
-    "cost_webcare",
-    "cost_ae",
-    "cost_total",
-)
-
-#: The headline totals that summaries (strategies, sweeps, comparisons) report.
-KEY_TOTALS = ("cost_total", "cost_media", "reach_share", "visits", "followers", "conversions")
 
 #: Per-tactic metrics (periods x tactics arrays in ``Outcome.by_tactic``).
 TACTIC_METRICS = (

@@ -9,8 +9,7 @@ An outer (optimistic) version of each, from tangents at the same breakpoints, li
 above the curve: solving with it bounds the best the exact model can do, which is how a
 plan's optimality gap is certified (:mod:`funnelopt.solve`).
 
-Both curves are used in a normalised form, ``f(x) = 1 - exp(-x)`` (delivery, and
-exponential reach) and ``f(x) = x / (1 + x)`` (hyperbolic reach), so one set of
+The curves (:mod:`funnelopt.curves`) are used in their normalised form, so one set of
 breakpoints per (shape, tolerance) serves every tactic: scale x by the tactic's
 saturation spend and f by its saturation impressions.
 """
@@ -21,21 +20,18 @@ from functools import lru_cache
 
 import numpy as np
 
+from funnelopt import curves
 from funnelopt.outcome import FloatArray
 
 
 def curve(x: FloatArray, shape: str) -> FloatArray:
-    """The normalised concave curve ``f(x)``."""
-    if shape == "hyperbolic":
-        return np.asarray(x / (1.0 + x), dtype=float)
-    return np.asarray(-np.expm1(-x), dtype=float)
+    """The normalised concave curve ``f(x)`` (:mod:`funnelopt.curves`)."""
+    return curves.get(shape).value(x)
 
 
 def derivative(x: FloatArray, shape: str) -> FloatArray:
     """The slope ``f'(x)`` of the normalised curve."""
-    if shape == "hyperbolic":
-        return np.asarray(1.0 / (1.0 + x) ** 2, dtype=float)
-    return np.asarray(np.exp(-x), dtype=float)
+    return curves.get(shape).derivative(x)
 
 
 def _worst_relative_gap(a: float, b: float, shape: str) -> float:

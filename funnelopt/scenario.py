@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from funnelopt import metrics
 from funnelopt.errors import _MISSING, Problem, ScenarioError
 
 SCHEMA_VERSION = 1
@@ -55,16 +56,8 @@ class Metric(StrEnum):
     CONVERSIONS = "conversions"
 
 
-#: The campaign phase each goal metric belongs to.
-PHASE_OF: dict[Metric, str] = {
-    Metric.REACH: "awareness",
-    Metric.REACH_SHARE: "awareness",
-    Metric.IMPRESSIONS: "awareness",
-    Metric.VISITS: "consideration",
-    Metric.ENGAGEMENTS: "consideration",
-    Metric.FOLLOWERS: "consideration",
-    Metric.CONVERSIONS: "conversion",
-}
+#: The campaign phase each goal metric belongs to (from the metric catalogue).
+PHASE_OF: dict[Metric, str] = {m: metrics.info(m.value).phase for m in Metric}
 
 
 class _Model(BaseModel):

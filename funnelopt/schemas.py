@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnelopt.outcome import METRICS
+from funnelopt.metrics import METRICS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from funnelopt import curves
 from funnelopt.errors import Problem, ScenarioError
-from funnelopt.outcome import STOCKS, FloatArray, GoalResult, Outcome
+from funnelopt.metrics import STOCKS
+from funnelopt.outcome import FloatArray, GoalResult, Outcome
 from funnelopt.scenario import Metric, Scenario
 
 #: Relative slack allowed when checking caps, so solver round-off is not a violation.
@@ -26,8 +28,7 @@ SpendInput = FloatArray | Sequence[Sequence[float]] | Mapping[str, Sequence[floa
 
 def delivery(spend: Any, saturation_impressions: Any, saturation_spend: Any) -> FloatArray:
     """Impressions bought by ``spend``: ``I_sat * (1 - exp(-s / sigma))`` (design 2.1)."""
-    s = np.asarray(spend, dtype=float)
-    return np.asarray(saturation_impressions * -np.expm1(-s / saturation_spend), dtype=float)
+    return curves.saturating(spend, saturation_impressions, saturation_spend)
 
 
 def reach_curve(impressions: Any, size: Any, kind: str) -> FloatArray:
@@ -36,10 +37,7 @@ def reach_curve(impressions: Any, size: Any, kind: str) -> FloatArray:
     ``exponential``: random duplication, ``size * (1 - exp(-P / size))``.
     ``hyperbolic``: the more conservative ``size * P / (P + size)``.
     """
-    p = np.asarray(impressions, dtype=float)
-    if kind == "hyperbolic":
-        return np.asarray(size * p / (p + size), dtype=float)
-    return np.asarray(size * -np.expm1(-p / size), dtype=float)
+    return curves.saturating(impressions, size, size, kind)
 
 
 # -- the simulator ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from funnelopt import Scenario, ScenarioError, simulate
-from funnelopt.outcome import METRICS, STOCKS
+from funnelopt.metrics import METRICS, STOCKS
 from funnelopt.simulator import delivery, poisson_p95, reach_curve
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from funnelopt.outcome import KEY_TOTALS, _num
+from funnelopt.metrics import KEY_TOTALS
+from funnelopt.outcome import _num
 from funnelopt.plan import SCHEMA_VERSION
 from funnelopt.scenario import Scenario
 

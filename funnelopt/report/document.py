@@ -15,6 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from funnelopt import metrics
 from funnelopt.report.text import diagnosis_lines, num, sensitivity_lines
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def _goal_achieved(plan: Plan, i: int) -> str:
     if plan.outcome is None:
         return "-"
     g = plan.outcome.goals[i]
-    return f"{g.achieved:.1%}" if g.metric == "reach_share" else num(g.achieved)
+    return metrics.format_value(g.metric, g.achieved)
 
 
 def _goal_met(plan: Plan, i: int) -> str:

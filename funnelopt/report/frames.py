@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from funnelopt import metrics
 from funnelopt.errors import FunnelOptError
 
 if TYPE_CHECKING:
@@ -27,14 +28,6 @@ COLUMNS = (
     "new_followers",
     "comments",
 )
-
-PHASE_METRICS = {
-    "awareness": ("impressions", "organic_impressions", "reach", "reach_share"),
-    "consideration": ("clicks", "visits", "engagements", "new_followers", "followers"),
-    "conversion": ("conversions",),
-    "costs": ("cost_media", "cost_community", "cost_webcare", "cost_ae", "cost_total"),
-    "workload": ("comments", "webcare_hours", "ae_cases", "valid_icsrs", "serious_icsrs"),
-}
 
 
 def require_pandas() -> None:
@@ -104,8 +97,8 @@ def totals_frame(outcome: Outcome) -> pd.DataFrame:
 
     rows = [
         {"phase": phase, "metric": m, "value": outcome.totals[m]}
-        for phase, metrics in PHASE_METRICS.items()
-        for m in metrics
+        for phase in ("awareness", "consideration", "conversion", "costs", "workload")
+        for m in metrics.in_phase(phase)
     ]
     return pd.DataFrame(rows, columns=["phase", "metric", "value"])
 

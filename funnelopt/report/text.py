@@ -9,20 +9,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from funnelopt import metrics
 from funnelopt.analysis.sweep import Sweep
-from funnelopt.outcome import KEY_TOTALS, Outcome
+from funnelopt.metrics import KEY_TOTALS
+from funnelopt.outcome import Outcome
 from funnelopt.plan import Plan
 
 WIDTH = 80
 #: Tactic columns shown in the spend table before the rest are grouped as "others".
 MAX_TACTIC_COLUMNS = 4
 
+#: The rows the funnel table shows per phase (a selection; the catalogue has them all).
 PHASES = (
     ("awareness", ("reach", "reach_share", "impressions", "organic_impressions")),
     ("consideration", ("clicks", "visits", "followers", "engagements")),
     ("conversion", ("conversions",)),
 )
-COSTS = ("cost_media", "cost_community", "cost_webcare", "cost_ae", "cost_total")
+COSTS = metrics.in_phase("costs")
 
 
 def num(x: float | None, digits: int = 0) -> str:
@@ -33,10 +36,8 @@ def num(x: float | None, digits: int = 0) -> str:
 
 
 def metric_value(metric: str, value: float | None) -> str:
-    """A metric's value as people read it: shares as percentages, counts with separators."""
-    if value is None:
-        return "-"
-    return f"{value:.1%}" if metric == "reach_share" else num(value)
+    """A metric's value as people read it (the catalogue's format)."""
+    return metrics.format_value(metric, value)
 
 
 def table(
@@ -102,12 +103,11 @@ def funnel_table(outcome: Outcome, markdown: bool = False) -> str:
     """Totals per phase."""
     t = outcome.totals
     rows = []
-    for phase, metrics in PHASES:
-        for i, m in enumerate(metrics):
-            value = f"{t[m]:.1%}" if m == "reach_share" else num(t[m])
-            name = m.replace("_", " ") + (
-                " (at the end)" if m in ("reach", "reach_share", "followers") else ""
-            )
+    for phase, shown in PHASES:
+        for i, m in enumerate(shown):
+            value = metric_value(m, t[m])
+            stock = metrics.info(m).kind == "stock"
+            name = m.replace("_", " ") + (" (at the end)" if stock else "")
             rows.append([phase if i == 0 else "", name, value])
     return table(["phase", "metric", "campaign total"], rows, markdown, left=2)
 
@@ -296,12 +296,6 @@ def plan_csv(plan: Plan) -> str:
     return buf.getvalue()
 
 
-def _fmt_total(name: str, v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.1%}" if name == "reach_share" else num(v)
-
-
 def compare_table(names: Sequence[str], plans: Sequence[Plan], markdown: bool = False) -> str:
     """Plans side by side: status, objective, key totals, community, goals met."""
     header = ["", *(n[:18] for n in names)]
@@ -313,7 +307,7 @@ def compare_table(names: Sequence[str], plans: Sequence[Plan], markdown: bool = 
         rows.append(
             [
                 k.replace("_", " "),
-                *(_fmt_total(k, p.outcome.totals[k]) if p.outcome else "-" for p in plans),
+                *(metric_value(k, p.outcome.totals[k]) if p.outcome else "-" for p in plans),
             ]
         )
     rows.append(
@@ -365,9 +359,9 @@ def whatif_table(base: Plan, new: Plan, markdown: bool = False) -> str:
         rows.append(
             [
                 k.replace("_", " "),
-                _fmt_total(k, a),
-                _fmt_total(k, b),
-                delta(a, b, k == "reach_share"),
+                metric_value(k, a),
+                metric_value(k, b),
+                delta(a, b, metrics.info(k).share),
             ]
         )
     for j, tid in enumerate(new.tactic_ids):
@@ -398,7 +392,7 @@ def sweep_table(sw: Sweep, markdown: bool = False) -> str:
                 pt.status + (" (knee)" if knee else ""),
                 num(pt.objective, 1),
                 num(t.get("cost_total")),
-                *(_fmt_total(k, t.get(k)) for k in extra),
+                *(metric_value(k, t.get(k)) for k in extra),
             ]
         )
     return table(header, rows, markdown, left=0)
