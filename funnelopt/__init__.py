@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from funnelopt import metrics
-from funnelopt.errors import FunnelOptError, Problem, ScenarioError, SolverError
+from funnelopt.errors import FunnelOptError, InputError, Problem, ScenarioError, SolverError
 from funnelopt.outcome import GoalResult, Outcome
 from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import simulate
@@ -50,6 +50,7 @@ __all__ = [
     "Diagnosis",
     "FunnelOptError",
     "GoalResult",
+    "InputError",
     "Metric",
     "Outcome",
     "Plan",

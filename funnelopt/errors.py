@@ -37,17 +37,26 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-class ScenarioError(FunnelOptError, ValueError):
-    """The scenario (or an override, or a spend plan) is invalid.
+class InputError(FunnelOptError, ValueError):
+    """An argument is invalid (a sweep range, a schema name, an unknown id, ...).
 
     ``problems`` lists every problem found, each naming the field path, the value and the rule.
     """
+
+    #: What was invalid, for the message.
+    subject = "input"
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         n = len(self.problems)
-        super().__init__(f"invalid scenario ({n} problem{'s' if n != 1 else ''}):\n{lines}")
+        super().__init__(f"invalid {self.subject} ({n} problem{'s' if n != 1 else ''}):\n{lines}")
+
+
+class ScenarioError(InputError):
+    """The scenario (or an override, or a spend plan) is invalid."""
+
+    subject = "scenario"
 
 
 class SolverError(FunnelOptError, RuntimeError):

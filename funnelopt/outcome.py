@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,16 @@ class GoalResult:
         }
 
 
+def freeze(arrays: Mapping[str, FloatArray] | FloatArray | None) -> None:
+    """Make an array, or every array of a mapping, read-only (in place)."""
+    if isinstance(arrays, np.ndarray):
+        arrays.setflags(write=False)
+    elif arrays is not None:
+        for a in arrays.values():
+            if isinstance(a, np.ndarray):
+                a.setflags(write=False)
+
+
 @dataclass(frozen=True, eq=False)
 class Outcome:
     """What a spend plan delivers, computed exactly by :func:`funnelopt.simulate`.
@@ -81,6 +92,14 @@ class Outcome:
     goals: tuple[GoalResult, ...]
     capacity: dict[str, dict[str, float | None]]
     violations: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # Results are facts: writing into their arrays raises instead of silently
+        # changing what a report or a later comparison reads.
+        freeze(self.per_period)
+        freeze(self.by_tactic)
+        for per in self.by_community.values():
+            freeze(per)
 
     @property
     def periods(self) -> int:

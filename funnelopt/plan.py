@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from funnelopt.outcome import FloatArray, Outcome, _num
+from funnelopt.outcome import FloatArray, Outcome, _num, freeze
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -297,6 +297,9 @@ class Plan:
     certificate: Certificate | None = None
     #: The scenario planned (for reports: goals, sources); not part of ``to_dict()``.
     scenario: Scenario | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        freeze(self.spend)  # results are read-only (see Outcome)
 
     @property
     def optimal(self) -> bool:

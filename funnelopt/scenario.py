@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import json
 import tomllib
-import weakref
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -29,13 +29,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from funnelopt import metrics
-from funnelopt.errors import _MISSING, Problem, ScenarioError
+from funnelopt.errors import _MISSING, InputError, Problem, ScenarioError
 
 SCHEMA_VERSION = 1
 
-# Derived arrays per (immutable) scenario, kept outside the model so that equality and
-# serialisation see only the fields; dropped when the scenario is.
-_DERIVED: dict[int, dict[str, Any]] = {}
 MAX_PERIODS = 520
 MAX_TACTICS = 500
 MAX_COMMUNITIES = 50
@@ -310,6 +307,9 @@ class Scenario(_Model):
         default_factory=dict, description="Field path -> where its value comes from."
     )
 
+    #: The compiled arrays (:func:`funnelopt.compiled.model_data`), built on first use.
+    _compiled: Any = PrivateAttr(default=None)
+
     # -- construction ---------------------------------------------------------------
 
     def __init__(self, **data: Any) -> None:
@@ -324,6 +324,14 @@ class Scenario(_Model):
             return super().model_validate(obj, **kwargs)
         except ValidationError as exc:
             raise _to_scenario_error(exc, obj) from None
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update`` (top-level fields), validated like every construction
+        (pydantic's own copy would skip validation and keep stale compiled data)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        data = self.model_dump(mode="python", exclude_none=True)
+        return type(self).from_dict({**data, **update})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -430,7 +438,9 @@ class Scenario(_Model):
         for i, t in enumerate(self.tactics):
             if t.id == tactic_id:
                 return i
-        raise KeyError(tactic_id)
+        raise InputError(
+            [Problem("tactic", tactic_id, f"unknown; known: {', '.join(self.tactic_ids)}")]
+        )
 
     @property
     def tactic_ids(self) -> list[str]:
@@ -453,39 +463,6 @@ class Scenario(_Model):
             pool, cols = groups.get(key, (0.0, []))
             groups[key] = (max(pool, t.pool), [*cols, j])
         return groups
-
-    def tactic_arrays(self) -> dict[str, Any]:
-        """Per-tactic parameters as numpy arrays (cached), and the audience membership matrix."""
-        derived = _DERIVED.get(id(self))
-        if derived is None:
-            import numpy as np
-
-            ts = self.tactics
-            groups = self.audiences()
-            member = np.zeros((len(ts), len(groups)))
-            for a, (_, cols) in enumerate(groups.values()):
-                member[cols, a] = 1.0
-            derived = dict(
-                i_sat=np.array([t.saturation_impressions for t in ts]),
-                sigma=np.array([t.saturation_spend for t in ts]),
-                ctr=np.array([t.ctr for t in ts]),
-                landing=np.array([t.landing_rate for t in ts]),
-                cvr=np.array(
-                    [
-                        t.conversion_rate
-                        if t.conversion_rate is not None
-                        else self.site.conversion_rate
-                        for t in ts
-                    ]
-                ),
-                follow=np.array([t.follow_rate for t in ts]),
-                comment=np.array([t.comment_rate for t in ts]),
-                audience_member=member,
-                audience_pool=np.array([p for p, _ in groups.values()]),
-            )
-            _DERIVED[id(self)] = derived
-            weakref.finalize(self, _DERIVED.pop, id(self), None)
-        return derived
 
     def goal_period(self, goal: Goal) -> int:
         """The 1-based period a goal is due (its ``by``, default the last)."""

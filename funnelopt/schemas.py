@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from funnelopt.errors import InputError, Problem
 from funnelopt.metrics import METRICS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -198,4 +199,4 @@ def schema(kind: str = "scenario") -> dict[str, Any]:
         from funnelopt.scenario import Scenario
 
         return Scenario.json_schema()
-    raise ValueError(f"schema kind = {kind!r}: must be scenario, plan or sweep")
+    raise InputError([Problem("kind", kind, "must be scenario, plan or sweep")])

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from funnelopt import curves
+from funnelopt.compiled import model_data
 from funnelopt.errors import Problem, ScenarioError
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray, GoalResult, Outcome
@@ -87,21 +88,21 @@ def simulate(
 
     n_t, _ = x.shape
     tactics = s.tactics
-    arr = s.tactic_arrays()
-    impressions = delivery(x, arr["i_sat"], arr["sigma"])  # T x J, broadcasting per column
-    clicks_j = impressions * arr["ctr"]
-    visits_j = clicks_j * arr["landing"]
-    conv_j = visits_j * arr["cvr"]
-    newf_j = impressions * arr["follow"]
-    comments_j = impressions * arr["comment"]
+    arr = model_data(s)
+    impressions = delivery(x, arr.i_sat, arr.sigma)  # T x J, broadcasting per column
+    clicks_j = impressions * arr.ctr
+    visits_j = clicks_j * arr.landing
+    conv_j = visits_j * arr.cvr
+    newf_j = impressions * arr.follow
+    comments_j = impressions * arr.comment
 
     # Awareness: cumulative unique reach of all paid impressions (design 2.2).
     # Tactics sharing an audience draw on one pool, so their impressions are pooled first.
     cum_j = np.cumsum(impressions, axis=0)
-    cum_a = cum_j @ arr["audience_member"]
+    cum_a = cum_j @ arr.audience_member
     reach = np.minimum(
         reach_curve(cum_j.sum(axis=1), s.population, s.reach_curve),
-        reach_curve(cum_a, arr["audience_pool"], s.reach_curve).sum(axis=1),
+        reach_curve(cum_a, arr.audience_pool, s.reach_curve).sum(axis=1),
     )
 
     # Communities (design 2.3).

@@ -20,6 +20,7 @@ import cvxpy as cp
 import numpy as np
 
 from funnelopt import Scenario
+from funnelopt.compiled import model_data
 
 #: Past this many saturation spends the optimiser treats a curve as flat; so does this.
 SATURATED = 40.0
@@ -68,9 +69,9 @@ def _reach(p: cp.Expression, size: float, kind: str) -> cp.Expression:
 
 
 def _solve(s: Scenario, on: dict[str, bool], solver: str) -> Exact:
-    arr = s.tactic_arrays()
+    arr = model_data(s)
     n_t, n_j = s.periods, len(s.tactics)
-    i_sat, sigma = arr["i_sat"], arr["sigma"]
+    i_sat, sigma = arr.i_sat, arr.sigma
     budget = s.budget
     # Per-cell upper spend: the tactic cap, and the flat part of the curve.
     active = np.zeros((n_t, n_j), dtype=bool)
@@ -110,9 +111,9 @@ def _solve(s: Scenario, on: dict[str, bool], solver: str) -> Exact:
 
     per: dict[str, cp.Expression] = {}
     per["impressions"] = cp.sum(imp, axis=1)
-    per["ad_visits"] = imp @ (arr["ctr"] * arr["landing"])
-    conv = imp @ (arr["ctr"] * arr["landing"] * arr["cvr"])
-    comments = imp @ arr["comment"]
+    per["ad_visits"] = imp @ (arr.ctr * arr.landing)
+    conv = imp @ (arr.ctr * arr.landing * arr.cvr)
+    comments = imp @ arr.comment
     visits = per["ad_visits"]
     engagements: cp.Expression = cp.Constant(np.zeros(n_t))
     followers: cp.Expression = cp.Constant(np.zeros(n_t))
@@ -121,7 +122,7 @@ def _solve(s: Scenario, on: dict[str, bool], solver: str) -> Exact:
     for c in s.communities:
         y = 1.0 if on[c.id] else 0.0
         cols = [j for j, t in enumerate(s.tactics) if t.account == c.id]
-        paid = imp[:, cols] @ arr["follow"][cols] if cols else cp.Constant(np.zeros(n_t))
+        paid = imp[:, cols] @ arr.follow[cols] if cols else cp.Constant(np.zeros(n_t))
         # Followers as variables tied by the dynamics (a nested expression would grow
         # exponentially in cvxpy's canonicalisation).
         f_v = cp.Variable(n_t)
@@ -161,7 +162,7 @@ def _solve(s: Scenario, on: dict[str, bool], solver: str) -> Exact:
 
     # Reach through each period that needs it: a hypograph variable under both curves.
     groups = s.audiences()
-    member, pools = arr["audience_member"], arr["audience_pool"]
+    member, pools = arr.audience_member, arr.audience_pool
     cum = cp.cumsum(imp, axis=0)
 
     def reach_at(t: int) -> cp.Expression:

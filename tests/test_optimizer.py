@@ -325,3 +325,15 @@ def test_polish_keeps_goal_deadlines() -> None:
     assert stretches(s, 1, 10) == [(0, 4), (4, 10)]
     windowed = Scenario.from_dict(build(periods=10))
     assert stretches(windowed, 3, 7) == [(2, 7)]
+
+
+def test_results_are_read_only(traffic: Scenario) -> None:
+    """A plan and its outcome are facts: writing into their arrays raises."""
+    plan = optimize(traffic)
+    assert plan.spend is not None and plan.outcome is not None
+    with pytest.raises(ValueError):
+        plan.spend[0, 0] = 1.0
+    with pytest.raises(ValueError):
+        plan.outcome.per_period["visits"][0] = 1.0
+    with pytest.raises(ValueError):
+        plan.outcome.by_tactic["spend"][0, 0] = 1.0

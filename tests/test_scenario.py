@@ -224,3 +224,44 @@ def test_unknown_key_suggests_the_field() -> None:
     found = "\n".join(problems_of(data))
     assert "tactics.dark.cpmm = 3: is not a known field (did you mean 'cpm'?)" in found
     assert "budget.totl = 5: is not a known field (did you mean 'total'?)" in found
+
+
+def test_compiled_arrays_are_read_only_and_cached_on_the_scenario() -> None:
+    from funnelopt.compiled import model_data
+
+    s = Scenario.from_dict(build())
+    data = model_data(s)
+    assert model_data(s) is data
+    with pytest.raises(ValueError):
+        data.ctr[0] = 1.0
+    other = s.with_overrides({"tactics.dark.ctr": 0.02})
+    assert model_data(other).ctr[0] == 0.02 and data.ctr[0] == 0.01
+
+
+def test_model_copy_with_an_update_is_validated_and_recompiled() -> None:
+    from funnelopt.compiled import model_data
+
+    s = Scenario.from_dict(build())
+    model_data(s)
+    with pytest.raises(ScenarioError, match="periods"):
+        s.model_copy(update={"periods": 0})
+    longer = s.model_copy(update={"periods": 6})
+    assert longer.periods == 6 and model_data(longer) is not model_data(s)
+
+
+def test_wrong_arguments_raise_input_errors_naming_the_field() -> None:
+    from funnelopt import InputError
+    from funnelopt.analysis.sweep import parse_values
+    from funnelopt.schemas import schema
+
+    s = Scenario.from_dict(build())
+    for call, field in (
+        (lambda: s.tactic_index("nope"), "tactic"),
+        (lambda: parse_values("a:b:3"), "values"),
+        (lambda: parse_values("1:2"), "values"),
+        (lambda: schema("planz"), "kind"),
+    ):
+        with pytest.raises(InputError) as info:
+            call()
+        assert info.value.problems[0].path == field
+    assert issubclass(ScenarioError, InputError)

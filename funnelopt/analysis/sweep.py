@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from funnelopt.errors import InputError, Problem
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.outcome import _num
 from funnelopt.plan import SCHEMA_VERSION
@@ -100,10 +101,17 @@ def parse_values(spec: str) -> list[Any]:
     if ":" in spec:
         parts = spec.split(":")
         if len(parts) != 3:
-            raise ValueError(f"{spec!r}: a range is start:stop:count, e.g. 50000:250000:21")
-        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+            raise InputError(
+                [Problem("values", spec, "a range is start:stop:count, e.g. 50000:250000:21")]
+            )
+        try:
+            start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            raise InputError(
+                [Problem("values", spec, "start and stop must be numbers, count a whole number")]
+            ) from None
         if count < 1:
-            raise ValueError(f"{spec!r}: count must be >= 1")
+            raise InputError([Problem("values", spec, "count must be >= 1")])
         return [float(v) for v in np.linspace(start, stop, count)]
     return [_literal(v.strip()) for v in spec.split(",") if v.strip()]
 
