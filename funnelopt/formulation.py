@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -278,446 +278,525 @@ def build(
     scenario: Scenario, tolerance: float = 0.005, options: Options | None = None
 ) -> Formulation:
     """Compile a scenario into a labelled LP/MILP (see :class:`Options` for variants)."""
-    s = scenario
-    opt = options or Options()
-    eps = float(tolerance)
-    n_t, tactics = s.periods, s.tactics
-    b = s.budget
-    outer = opt.bound == "outer"
-    # Comments (and the webcare and AE cases they bring) are goods' impressions times kappa:
-    # inner, the chords are within eps of the curve, so actual comments are at most
-    # predicted * 1/(1-eps); outer, the tangents exceed it by at most `excess`, so
-    # predicted * (1-excess) is at most the actual. One factor per model keeps comments
-    # proportional to the goods in every segment, so filling segments out of order never
-    # buys goods with fewer comments (a per-segment factor would invite exactly that).
-    excess = pwl.tangent_excess("exponential", eps)
-    kappa = (1.0 - excess) if outer else 1.0 / (1.0 - eps)
-    cols = _Cols()
-    label_t = s.period_label[:1] or "t"
+    return _Builder(scenario, float(tolerance), options or Options()).formulation()
 
-    # -- spend segments ------------------------------------------------------------
-    caps = [c for c in ((b.media, b.total) if opt.budget else ()) if c is not None]
-    if opt.segment_budget is not None:
-        caps = [opt.segment_budget]
-    if b.period_max is not None:
-        caps.append(b.period_max)
-    cell_t_l, cell_j_l, cell_u_l = [], [], []
-    seg_cell_l, seg_w_l, seg_slope_l, seg_k_l, seg_end_l = [], [], [], [], []
-    n_cells = 0
-    for j, t in enumerate(tactics):
-        first, last = s.active_window(t)
-        limits = [*caps, *(v for v in (t.max_spend, t.max_total) if v is not None)]
-        # Past 40 saturation spends the curve is flat (exp(-40)): more buys nothing, so the
-        # segments stop there unless a floor forces more. This also keeps the big-M of
-        # semicontinuous spend tight (a loose one lets round-off pass as "inactive").
-        active_periods = last - first + 1
-        forced = max(t.min_spend, t.min_spend_if_active, t.min_total / active_periods, b.period_min)
-        upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
-        if upper <= 0:
-            continue
-        extra = _delivery_points(t, opt)
-        x_top = upper / t.saturation_spend
-        widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
-        slopes = upper_slope if outer else lower  # inner: chords; outer: tangents
-        widths = widths * t.saturation_spend
-        slopes = slopes * t.saturation_impressions / t.saturation_spend
-        periods = np.arange(first - 1, last)
-        k = len(widths)
-        cell_ids = n_cells + np.arange(len(periods))
-        cell_t_l.append(periods)
-        cell_j_l.append(np.full(len(periods), j))
-        cell_u_l.append(np.full(len(periods), upper))
-        seg_cell_l.append(np.repeat(cell_ids, k))
-        seg_w_l.append(np.tile(widths, len(periods)))
-        seg_slope_l.append(np.tile(slopes, len(periods)))
-        seg_k_l.append(np.tile(np.arange(k), len(periods)))
-        seg_end_l.append(np.tile(np.cumsum(widths), len(periods)))
-        n_cells += len(periods)
-    cell_t = np.concatenate(cell_t_l) if cell_t_l else np.zeros(0, np.int64)
-    cell_j = np.concatenate(cell_j_l) if cell_j_l else np.zeros(0, np.int64)
-    cell_upper = np.concatenate(cell_u_l) if cell_u_l else np.zeros(0)
-    seg_cell = np.concatenate(seg_cell_l) if seg_cell_l else np.zeros(0, np.int64)
-    seg_width = np.concatenate(seg_w_l) if seg_w_l else np.zeros(0)
-    seg_slope = np.concatenate(seg_slope_l) if seg_slope_l else np.zeros(0)
-    seg_k = np.concatenate(seg_k_l) if seg_k_l else np.zeros(0, np.int64)
-    seg_end = np.concatenate(seg_end_l) if seg_end_l else np.zeros(0)
-    ids = s.tactic_ids
-    seg_t = cell_t[seg_cell]
-    seg_j = cell_j[seg_cell]
-    # A spend floor is met by filling the segments below it in order (there is a breakpoint
-    # at the floor): the real curve cannot buy the floor's money with the flat end's few
-    # impressions and comments. Unconditional floors (a traffic tactic's min_spend) become
-    # lower bounds; floors that hold only when a tactic or community is on become rows
-    # below. Otherwise a binding capacity lets the LP meet such floors on the flat end,
-    # and only fill-order binaries would stop it.
-    firm = np.array([t.min_spend if t.account is None else 0.0 for t in tactics])
-    below = seg_end <= firm[seg_j] * (1 + 1e-12) if len(seg_end) else np.zeros(0, dtype=bool)
-    seg_lo = np.where(below, seg_width, 0.0)
 
-    def seg_label(i: int) -> str:
-        c = seg_cell[i]
-        return f"spend[{ids[cell_j[c]]},{label_t}{cell_t[c] + 1},seg{seg_k[i] + 1}]"
+class _Builder:
+    """One build, block by block: spend segments, communities, reach, goals' shortfalls,
+    the on/off switches, the metric maps, then the rows of each (community dynamics,
+    limits and capacities, reach, switches, goals) and the objective.
 
-    seg_col = cols.add("spend", len(seg_width), seg_lo, seg_width, seg_label)
+    The order of the blocks is the order of the LP's columns and rows.
+    """
 
-    # -- communities ---------------------------------------------------------------
-    fixed = dict(opt.community or {})
-    y_col: dict[str, int] = {}
-    f_col: dict[str, IntArray] = {}
-    oi_col: dict[str, IntArray] = {}
-    f_max: dict[str, FloatArray] = {}
-    for c in s.communities:
-        on = fixed.get(c.id)
-        lo = 1.0 if (on is True or (on is None and c.mode == "on")) else 0.0
-        hi = 0.0 if (on is False or (on is None and c.mode == "off")) else 1.0
-        y_col[c.id] = int(
-            cols.add(
-                f"community[{c.id}]",
-                1,
-                lo,
-                hi,
-                _fixed(f"community[{c.id}]"),
-                integer=lo != hi,
-            )[0]
-        )
-        f_max[c.id] = _follower_bound(s, c.id, cell_t, cell_j, cell_upper, eps)
-        if outer:  # the tangents may claim up to 1 / (1 - excess) of the true followers
-            f_max[c.id] = f_max[c.id] / (1.0 - excess)
-        f_col[c.id] = cols.add(
-            f"followers[{c.id}]",
-            n_t,
-            0.0,
-            f_max[c.id],
-            _per_period(f"followers[{c.id},", label_t),
-        )
-        oi_col[c.id] = cols.add(
-            f"organic[{c.id}]",
-            n_t,
-            0.0,
-            INF,
-            _per_period(f"organic_impressions[{c.id},", label_t),
+    def __init__(self, s: Scenario, eps: float, opt: Options) -> None:
+        self.s, self.eps, self.opt = s, eps, opt
+        self.outer = opt.bound == "outer"
+        # Comments (and the webcare and AE cases they bring) are goods' impressions times
+        # kappa: inner, the chords are within eps of the curve, so actual comments are at
+        # most predicted * 1/(1-eps); outer, the tangents exceed it by at most `excess`, so
+        # predicted * (1-excess) is at most the actual. One factor per model keeps comments
+        # proportional to the goods in every segment, so filling segments out of order never
+        # buys goods with fewer comments (a per-segment factor would invite exactly that).
+        self.excess = pwl.tangent_excess("exponential", eps)
+        self.kappa = (1.0 - self.excess) if self.outer else 1.0 / (1.0 - eps)
+        self.cols = _Cols()
+        self.rows = _Rows()
+        self.label_t = s.period_label[:1] or "t"
+
+    def formulation(self) -> Formulation:
+        """Every block in order, assembled."""
+        self.spend_segments()
+        self.community_columns()
+        self.reach_columns()
+        self.shortfall_columns()
+        self.switch_columns()
+        self.metric_maps()
+        self.community_rows()
+        self.limit_rows()
+        self.reach_rows()
+        self.switch_rows()
+        self.goal_rows()
+        return self.assemble()
+
+    # -- columns ----------------------------------------------------------------------
+
+    def spend_segments(self) -> None:
+        """Spend per cell (tactic and period) as segments of its delivery curve."""
+        s, opt, eps, b = self.s, self.opt, self.eps, self.s.budget
+        caps = [c for c in ((b.media, b.total) if opt.budget else ()) if c is not None]
+        if opt.segment_budget is not None:
+            caps = [opt.segment_budget]
+        if b.period_max is not None:
+            caps.append(b.period_max)
+        cell_t_l, cell_j_l, cell_u_l = [], [], []
+        seg_cell_l, seg_w_l, seg_slope_l, seg_k_l, seg_end_l = [], [], [], [], []
+        n_cells = 0
+        for j, t in enumerate(s.tactics):
+            first, last = s.active_window(t)
+            limits = [*caps, *(v for v in (t.max_spend, t.max_total) if v is not None)]
+            # Past 40 saturation spends the curve is flat (exp(-40)): more buys nothing, so
+            # the segments stop there unless a floor forces more. This also keeps the big-M
+            # of semicontinuous spend tight (a loose one lets round-off pass as "inactive").
+            active_periods = last - first + 1
+            forced = max(
+                t.min_spend, t.min_spend_if_active, t.min_total / active_periods, b.period_min
+            )
+            upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
+            if upper <= 0:
+                continue
+            extra = _delivery_points(t, opt)
+            x_top = upper / t.saturation_spend
+            widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
+            slopes = upper_slope if self.outer else lower  # inner: chords; outer: tangents
+            widths = widths * t.saturation_spend
+            slopes = slopes * t.saturation_impressions / t.saturation_spend
+            periods = np.arange(first - 1, last)
+            k = len(widths)
+            cell_ids = n_cells + np.arange(len(periods))
+            cell_t_l.append(periods)
+            cell_j_l.append(np.full(len(periods), j))
+            cell_u_l.append(np.full(len(periods), upper))
+            seg_cell_l.append(np.repeat(cell_ids, k))
+            seg_w_l.append(np.tile(widths, len(periods)))
+            seg_slope_l.append(np.tile(slopes, len(periods)))
+            seg_k_l.append(np.tile(np.arange(k), len(periods)))
+            seg_end_l.append(np.tile(np.cumsum(widths), len(periods)))
+            n_cells += len(periods)
+        self.cell_t = _cat(cell_t_l, np.int64)
+        self.cell_j = _cat(cell_j_l, np.int64)
+        self.cell_upper = _cat(cell_u_l, np.float64)
+        self.seg_cell = _cat(seg_cell_l, np.int64)
+        self.seg_width = _cat(seg_w_l, np.float64)
+        self.seg_slope = _cat(seg_slope_l, np.float64)
+        self.seg_k = _cat(seg_k_l, np.int64)
+        self.seg_end = _cat(seg_end_l, np.float64)
+        self.seg_t = self.cell_t[self.seg_cell]
+        self.seg_j = self.cell_j[self.seg_cell]
+        # A spend floor is met by filling the segments below it in order (there is a
+        # breakpoint at the floor): the real curve cannot buy the floor's money with the flat
+        # end's few impressions and comments. Unconditional floors (a traffic tactic's
+        # min_spend) become lower bounds; floors that hold only when a tactic or community is
+        # on become rows below. Otherwise a binding capacity lets the LP meet such floors on
+        # the flat end, and only fill-order binaries would stop it.
+        firm = np.array([t.min_spend if t.account is None else 0.0 for t in s.tactics])
+        seg_end, seg_j = self.seg_end, self.seg_j
+        below = seg_end <= firm[seg_j] * (1 + 1e-12) if len(seg_end) else np.zeros(0, dtype=bool)
+        seg_lo = np.where(below, self.seg_width, 0.0)
+        self.seg_col = self.cols.add(
+            "spend", len(self.seg_width), seg_lo, self.seg_width, self._seg_label
         )
 
-    # -- reach ---------------------------------------------------------------------
-    reach_periods = _reach_periods(s, opt)
-    audiences = s.audiences()
-    reach_col: dict[int, int] = {}
-    aud_col: dict[str, dict[int, int]] = {}
-    cum_col: IntArray = np.zeros(0, np.int64)
-    cum_a_col: dict[str, IntArray] = {}
-    t_reach = max(reach_periods) if reach_periods else 0
-    if reach_periods:
-        cum_col = cols.add(
+    def _seg_label(self, i: int) -> str:
+        c = self.seg_cell[i]
+        tid = self.s.tactics[self.cell_j[c]].id
+        return f"spend[{tid},{self.label_t}{self.cell_t[c] + 1},seg{self.seg_k[i] + 1}]"
+
+    def community_columns(self) -> None:
+        """Per community: its on/off switch, followers and organic impressions per period."""
+        s, cols, n_t, label_t = self.s, self.cols, self.s.periods, self.label_t
+        fixed = dict(self.opt.community or {})
+        self.y_col: dict[str, int] = {}
+        self.f_col: dict[str, IntArray] = {}
+        self.oi_col: dict[str, IntArray] = {}
+        self.f_max: dict[str, FloatArray] = {}
+        for c in s.communities:
+            on = fixed.get(c.id)
+            lo = 1.0 if (on is True or (on is None and c.mode == "on")) else 0.0
+            hi = 0.0 if (on is False or (on is None and c.mode == "off")) else 1.0
+            self.y_col[c.id] = int(
+                cols.add(
+                    f"community[{c.id}]",
+                    1,
+                    lo,
+                    hi,
+                    _fixed(f"community[{c.id}]"),
+                    integer=lo != hi,
+                )[0]
+            )
+            f_max = _follower_bound(s, c.id, self.cell_t, self.cell_j, self.cell_upper, self.eps)
+            if self.outer:  # the tangents may claim up to 1 / (1 - excess) of the true followers
+                f_max = f_max / (1.0 - self.excess)
+            self.f_max[c.id] = f_max
+            self.f_col[c.id] = cols.add(
+                f"followers[{c.id}]",
+                n_t,
+                0.0,
+                f_max,
+                _per_period(f"followers[{c.id},", label_t),
+            )
+            self.oi_col[c.id] = cols.add(
+                f"organic[{c.id}]",
+                n_t,
+                0.0,
+                INF,
+                _per_period(f"organic_impressions[{c.id},", label_t),
+            )
+
+    def reach_columns(self) -> None:
+        """Cumulative impressions up to the last reach period, and reach at each one."""
+        s, cols, label_t = self.s, self.cols, self.label_t
+        self.reach_periods = _reach_periods(s, self.opt)
+        self.audiences = s.audiences()
+        self.reach_col: dict[int, int] = {}
+        self.aud_col: dict[str, dict[int, int]] = {}
+        self.cum_col: IntArray = np.zeros(0, np.int64)
+        self.cum_a_col: dict[str, IntArray] = {}
+        self.t_reach = max(self.reach_periods) if self.reach_periods else 0
+        if not self.reach_periods:
+            return
+        t_reach = self.t_reach
+        self.cum_col = cols.add(
             "cum_impressions", t_reach, 0.0, INF, _per_period("cum_impressions[", label_t)
         )
-        for a in audiences:
-            cum_a_col[a] = cols.add(
+        for a in self.audiences:
+            self.cum_a_col[a] = cols.add(
                 f"cum_impressions[{a}]",
                 t_reach,
                 0.0,
                 INF,
                 _per_period(f"cum_impressions[{a},", label_t),
             )
-        rp = sorted(reach_periods)
+        rp = sorted(self.reach_periods)
         rc = cols.add("reach", len(rp), 0.0, s.population, _per_period("reach[", label_t, rp))
-        reach_col = {t: int(c) for t, c in zip(rp, rc, strict=True)}
-        for a, (pool, _) in audiences.items():
+        self.reach_col = {t: int(c) for t, c in zip(rp, rc, strict=True)}
+        for a, (pool, _) in self.audiences.items():
             ac = cols.add(
                 f"reach[{a}]", len(rp), 0.0, pool, _per_period(f"reach[{a},", label_t, rp)
             )
-            aud_col[a] = {t: int(c) for t, c in zip(rp, ac, strict=True)}
+            self.aud_col[a] = {t: int(c) for t, c in zip(rp, ac, strict=True)}
 
-    # -- goals (shortfall columns) -------------------------------------------------------
-    shortfall_col: dict[int, int] = {}
-    for g_i, g in enumerate(s.goals):
-        soft = (not g.hard) or opt.goals == "elastic"
-        if opt.goals not in ("none", "hard_only") and soft:
-            shortfall_col[g_i] = int(
-                cols.add(
-                    f"shortfall[{g_i}]",
-                    1,
-                    0.0,
-                    g.target,
-                    _fixed(f"shortfall:{g.metric.value}@{g.by or n_t}"),
-                )[0]
+    def shortfall_columns(self) -> None:
+        """One shortfall per soft goal (or per goal, elastic)."""
+        s, opt = self.s, self.opt
+        self.shortfall_col: dict[int, int] = {}
+        for g_i, g in enumerate(s.goals):
+            soft = (not g.hard) or opt.goals == "elastic"
+            if opt.goals not in ("none", "hard_only") and soft:
+                self.shortfall_col[g_i] = int(
+                    self.cols.add(
+                        f"shortfall[{g_i}]",
+                        1,
+                        0.0,
+                        g.target,
+                        _fixed(f"shortfall:{g.metric.value}@{g.by or s.periods}"),
+                    )[0]
+                )
+
+    def switch_columns(self) -> None:
+        """Binaries: semicontinuous spend, fill order; and the constant column of tangents."""
+        s, opt, cols = self.s, self.opt, self.cols
+        cell_t, cell_j = self.cell_t, self.cell_j
+        self.sc_cells = np.flatnonzero(
+            np.array([s.tactics[j].min_spend_if_active > 0 for j in cell_j], dtype=bool)
+        )
+        # Cells whose activity is decided already (opt.active) get a fixed, continuous switch.
+        decided = [opt.active.get((int(cell_t[i]), int(cell_j[i]))) for i in self.sc_cells]
+        self.sc_col = cols.add(
+            "active",
+            len(self.sc_cells),
+            np.array([float(d) if d is not None else 0.0 for d in decided]),
+            np.array([float(d) if d is not None else 1.0 for d in decided]),
+            _cell_label("active", s, cell_t, cell_j, self.sc_cells),
+            integer=True,
+        )
+        if len(self.sc_cells):
+            cols.integer[-1] = np.array([d is None for d in decided])
+        ordered = np.zeros((s.periods, len(s.tactics)), dtype=bool)
+        for t_i, j_i in opt.fill_order:
+            ordered[t_i, j_i] = True
+        fo_segs = np.flatnonzero(ordered[self.seg_t, self.seg_j])
+        self.fo_segs = fo_segs
+        self.fo_col = cols.add(
+            "filled",
+            len(fo_segs),
+            0.0,
+            1.0,
+            lambda i: "filled:" + self._seg_label(int(fo_segs[i])),
+            integer=True,
+        )
+        self.one_col = cols.add("one", 1 if opt.load_tangents else 0, 1.0, 1.0, _fixed("one"))
+        self.n = cols.n
+
+    # -- what the columns mean ------------------------------------------------------------
+
+    def metric_maps(self) -> None:
+        """Per metric, the (periods x columns) matrix that gives it per period."""
+        s, opt, n_t = self.s, self.opt, self.s.periods
+        shape_t = (n_t, self.n)
+        seg_t, seg_j, seg_col, seg_slope = self.seg_t, self.seg_j, self.seg_col, self.seg_slope
+        tactics = s.tactics
+        cvr = np.array(
+            [
+                t.conversion_rate if t.conversion_rate is not None else s.site.conversion_rate
+                for t in tactics
+            ]
+        )
+        ctr = np.array([t.ctr for t in tactics])
+        land = np.array([t.landing_rate for t in tactics])
+        t_comment = np.array([t.comment_rate for t in tactics])
+        imp_m = _triplets(seg_t, seg_col, seg_slope, shape_t)
+        spend_m = _triplets(seg_t, seg_col, np.ones_like(seg_slope), shape_t)
+        ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
+        ad_conv_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
+        comment_slope, comment_const = _load_slopes(
+            opt, self.cell_t, self.cell_j, self.seg_cell, self.seg_width, seg_slope
+        )
+        paid_comments_m = _triplets(seg_t, seg_col, comment_slope * t_comment[seg_j], shape_t)
+        if len(self.one_col):
+            per_cell = comment_const * t_comment[self.cell_j]
+            paid_comments_m = paid_comments_m + _triplets(
+                self.cell_t, np.full(len(self.cell_t), self.one_col[0]), per_cell, shape_t
             )
 
-    # -- semicontinuous spend and fill order (binaries) ----------------------------------------
-    sc_cells = np.flatnonzero(
-        np.array([tactics[j].min_spend_if_active > 0 for j in cell_j], dtype=bool)
-    )
-    # Cells whose activity is decided already (opt.active) get a fixed, continuous switch.
-    decided = [opt.active.get((int(cell_t[i]), int(cell_j[i]))) for i in sc_cells]
-    sc_col = cols.add(
-        "active",
-        len(sc_cells),
-        np.array([float(d) if d is not None else 0.0 for d in decided]),
-        np.array([float(d) if d is not None else 1.0 for d in decided]),
-        _cell_label("active", s, cell_t, cell_j, sc_cells),
-        integer=True,
-    )
-    if len(sc_cells):
-        cols.integer[-1] = np.array([d is None for d in decided])
-    ordered = np.zeros((n_t, len(tactics)), dtype=bool)
-    for t_i, j_i in opt.fill_order:
-        ordered[t_i, j_i] = True
-    fo_segs = np.flatnonzero(ordered[seg_t, seg_j])
-    fo_col = cols.add(
-        "filled",
-        len(fo_segs),
-        0.0,
-        1.0,
-        lambda i: "filled:" + seg_label(int(fo_segs[i])),
-        integer=True,
-    )
+        per_t = np.arange(n_t)
+        acc: dict[str, list[tuple[IntArray, IntArray, FloatArray]]] = defaultdict(list)
+        for c in s.communities:
+            oi = self.oi_col[c.id]
+            y = np.full(n_t, self.y_col[c.id])
+            acc["organic_impressions"].append((per_t, oi, np.ones(n_t)))
+            acc["community_visits"].append(
+                (per_t, oi, np.full(n_t, c.landing_rate * c.organic_ctr))
+            )
+            acc["community_conversions"].append(
+                (per_t, oi, np.full(n_t, c.landing_rate * c.organic_ctr * c.conversion_rate))
+            )
+            acc["engagements"].append((per_t, oi, np.full(n_t, c.engagement_rate)))
+            acc["followers"].append((per_t, self.f_col[c.id], np.ones(n_t)))
+            acc["organic_comments"].append((per_t, oi, np.full(n_t, c.comment_rate)))
+            acc["base_hours"].append((per_t, y, np.full(n_t, c.base_hours)))
+            content = np.full(n_t, c.content_cost_per_post * c.posts_per_period)
+            content[0] += c.setup_cost
+            acc["cost_community"].append((per_t, y, content))
 
-    one_col = cols.add("one", 1 if opt.load_tangents else 0, 1.0, 1.0, _fixed("one"))
-    n = cols.n
-    shape_t = (n_t, n)
+        def collect(name: str) -> sparse.csr_matrix:
+            parts = acc.get(name, [])
+            if not parts:
+                return sparse.csr_matrix(shape_t)
+            r, cc, v = (np.concatenate(p) for p in zip(*parts, strict=True))
+            return _triplets(r, cc, v, shape_t)
 
-    # -- per-period metric maps ------------------------------------------------------------
-    cvr = np.array(
-        [
-            t.conversion_rate if t.conversion_rate is not None else s.site.conversion_rate
-            for t in tactics
-        ]
-    )
-    ctr = np.array([t.ctr for t in tactics])
-    land = np.array([t.landing_rate for t in tactics])
-    t_comment = np.array([t.comment_rate for t in tactics])
-    imp_m = _triplets(seg_t, seg_col, seg_slope, shape_t)
-    spend_m = _triplets(seg_t, seg_col, np.ones_like(seg_slope), shape_t)
-    ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
-    ad_conv_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
-    comment_slope, comment_const = _load_slopes(opt, cell_t, cell_j, seg_cell, seg_width, seg_slope)
-    paid_comments_m = _triplets(seg_t, seg_col, comment_slope * t_comment[seg_j], shape_t)
-    if len(one_col):
-        per_cell = comment_const * t_comment[cell_j]
-        paid_comments_m = paid_comments_m + _triplets(
-            cell_t, np.full(len(cell_t), one_col[0]), per_cell, shape_t
+        organic_m = collect("organic_impressions")
+        comm_visits_m = collect("community_visits")
+        comments_m = self.kappa * (paid_comments_m + collect("organic_comments"))
+        wc, ae = s.webcare, s.adverse_events
+        ae_rate = ae.rate if ae is not None else 0.0
+        hours_per_comment = (
+            (wc.minutes_per_comment if wc else 0.0) + ae_rate * (ae.minutes_per_case if ae else 0.0)
+        ) / 60.0
+        webcare_m = collect("base_hours") + hours_per_comment * comments_m
+        ae_m = ae_rate * comments_m
+        cost_webcare_m = (wc.hourly_rate if wc else 0.0) * webcare_m
+        cost_ae_m = (ae.cost_per_case if ae else 0.0) * ae_m
+        cost_comm_m = collect("cost_community")
+        metrics: dict[str, sparse.csr_matrix] = {
+            "spend": spend_m,
+            "impressions": imp_m,
+            "organic_impressions": organic_m,
+            "ad_visits": ad_visits_m,
+            "community_visits": comm_visits_m,
+            "visits": ad_visits_m + comm_visits_m,
+            "engagements": collect("engagements"),
+            "followers": collect("followers"),
+            "comments": comments_m,
+            "webcare_hours": webcare_m,
+            "ae_cases": ae_m,
+            "conversions": ad_conv_m + collect("community_conversions"),
+            "cost_media": spend_m,
+            "cost_community": cost_comm_m,
+            "cost_webcare": cost_webcare_m,
+            "cost_ae": cost_ae_m,
+            "cost_total": spend_m + cost_comm_m + cost_webcare_m + cost_ae_m,
+        }
+        if self.reach_col:
+            rr = np.array(sorted(self.reach_col), dtype=np.int64) - 1
+            rcols = np.array([self.reach_col[t + 1] for t in rr], dtype=np.int64)
+            metrics["reach"] = _triplets(rr, rcols, np.ones(len(rr)), shape_t)
+            metrics["reach_share"] = metrics["reach"] / s.population
+        self.metrics = {k: sparse.csr_matrix(v) for k, v in metrics.items()}
+        self.cell_of_seg = sparse.csr_matrix(
+            (np.ones(len(seg_col)), (self.seg_cell, seg_col)), shape=(len(self.cell_t), self.n)
         )
 
-    per_t = np.arange(n_t)
-    acc: dict[str, list[tuple[IntArray, IntArray, FloatArray]]] = defaultdict(list)
-    for c in s.communities:
-        oi = oi_col[c.id]
-        y = np.full(n_t, y_col[c.id])
-        acc["organic_impressions"].append((per_t, oi, np.ones(n_t)))
-        acc["community_visits"].append((per_t, oi, np.full(n_t, c.landing_rate * c.organic_ctr)))
-        acc["community_conversions"].append(
-            (per_t, oi, np.full(n_t, c.landing_rate * c.organic_ctr * c.conversion_rate))
-        )
-        acc["engagements"].append((per_t, oi, np.full(n_t, c.engagement_rate)))
-        acc["followers"].append((per_t, f_col[c.id], np.ones(n_t)))
-        acc["organic_comments"].append((per_t, oi, np.full(n_t, c.comment_rate)))
-        acc["base_hours"].append((per_t, y, np.full(n_t, c.base_hours)))
-        content = np.full(n_t, c.content_cost_per_post * c.posts_per_period)
-        content[0] += c.setup_cost
-        acc["cost_community"].append((per_t, y, content))
+    # -- rows -------------------------------------------------------------------------------
 
-    def collect(name: str) -> sparse.csr_matrix:
-        parts = acc.get(name, [])
-        if not parts:
-            return sparse.csr_matrix(shape_t)
-        r, cc, v = (np.concatenate(p) for p in zip(*parts, strict=True))
-        return _triplets(r, cc, v, shape_t)
+    def community_rows(self) -> None:
+        """Follower dynamics, organic impressions, and follower ads tied to their community."""
+        s, rows, n, label_t, n_t = self.s, self.rows, self.n, self.label_t, self.s.periods
+        shape_t = (n_t, n)
+        seg_t, seg_j, seg_col, seg_slope = self.seg_t, self.seg_j, self.seg_col, self.seg_slope
+        per_t = np.arange(n_t)
+        for c in s.communities:
+            fc, oi, yc = self.f_col[c.id], self.oi_col[c.id], self.y_col[c.id]
+            # F[t] - (1-churn) F[t-1] - paid - viral * OI[t] = (1-churn) F0 at t=1.
+            follow = np.array([t.follow_rate if t.account == c.id else 0.0 for t in s.tactics])
+            mask = follow[seg_j] > 0
+            paid = _triplets(
+                seg_t[mask], seg_col[mask], -seg_slope[mask] * follow[seg_j[mask]], shape_t
+            )
+            r = np.concatenate([per_t, per_t[1:], per_t])
+            cc = np.concatenate([fc, fc[:-1], oi])
+            v = np.concatenate(
+                [np.ones(n_t), np.full(n_t - 1, -(1 - c.churn)), np.full(n_t, -c.viral_follow_rate)]
+            )
+            rhs = np.zeros(n_t)
+            rhs[0] = (1 - c.churn) * c.initial_followers
+            dyn = _triplets(r, cc, v, shape_t) + paid
+            rows.add(
+                f"followers[{c.id}]", dyn, rhs, rhs, _per_period(f"followers[{c.id},", label_t)
+            )
 
-    organic_m = collect("organic_impressions")
-    comm_visits_m = collect("community_visits")
-    comments_m = kappa * (paid_comments_m + collect("organic_comments"))
-    wc, ae = s.webcare, s.adverse_events
-    ae_rate = ae.rate if ae is not None else 0.0
-    hours_per_comment = (
-        (wc.minutes_per_comment if wc else 0.0) + ae_rate * (ae.minutes_per_case if ae else 0.0)
-    ) / 60.0
-    webcare_m = collect("base_hours") + hours_per_comment * comments_m
-    ae_m = ae_rate * comments_m
-    cost_webcare_m = (wc.hourly_rate if wc else 0.0) * webcare_m
-    cost_ae_m = (ae.cost_per_case if ae else 0.0) * ae_m
-    cost_comm_m = collect("cost_community")
-    metrics: dict[str, sparse.csr_matrix] = {
-        "spend": spend_m,
-        "impressions": imp_m,
-        "organic_impressions": organic_m,
-        "ad_visits": ad_visits_m,
-        "community_visits": comm_visits_m,
-        "visits": ad_visits_m + comm_visits_m,
-        "engagements": collect("engagements"),
-        "followers": collect("followers"),
-        "comments": comments_m,
-        "webcare_hours": webcare_m,
-        "ae_cases": ae_m,
-        "conversions": ad_conv_m + collect("community_conversions"),
-        "cost_media": spend_m,
-        "cost_community": cost_comm_m,
-        "cost_webcare": cost_webcare_m,
-        "cost_ae": cost_ae_m,
-        "cost_total": spend_m + cost_comm_m + cost_webcare_m + cost_ae_m,
-    }
-    if reach_col:
-        rr = np.array(sorted(reach_col), dtype=np.int64) - 1
-        rcols = np.array([reach_col[t + 1] for t in rr], dtype=np.int64)
-        metrics["reach"] = _triplets(rr, rcols, np.ones(len(rr)), shape_t)
-        metrics["reach_share"] = metrics["reach"] / s.population
-    metrics = {k: sparse.csr_matrix(v) for k, v in metrics.items()}
-
-    # -- constraints -------------------------------------------------------------------
-    rows = _Rows()
-    cell_of_seg = sparse.csr_matrix(
-        (np.ones(len(seg_col)), (seg_cell, seg_col)), shape=(len(cell_t), n)
-    )
-
-    # Community dynamics: F[t] - (1-churn) F[t-1] - paid - viral * OI[t] = (1-churn) F0 at t=1.
-    for c in s.communities:
-        fc, oi, yc = f_col[c.id], oi_col[c.id], y_col[c.id]
-        follow = np.array([t.follow_rate if t.account == c.id else 0.0 for t in tactics])
-        mask = follow[seg_j] > 0
-        paid = _triplets(
-            seg_t[mask], seg_col[mask], -seg_slope[mask] * follow[seg_j[mask]], shape_t
-        )
-        r = np.concatenate([per_t, per_t[1:], per_t])
-        cc = np.concatenate([fc, fc[:-1], oi])
-        v = np.concatenate(
-            [np.ones(n_t), np.full(n_t - 1, -(1 - c.churn)), np.full(n_t, -c.viral_follow_rate)]
-        )
-        rhs = np.zeros(n_t)
-        rhs[0] = (1 - c.churn) * c.initial_followers
-        dyn = _triplets(r, cc, v, shape_t) + paid
-        rows.add(
-            f"followers[{c.id}]",
-            dyn,
-            rhs,
-            rhs,
-            _per_period(f"followers[{c.id},", label_t),
-        )
-
-        # Organic impressions = y * rate * F[t-1], linearised with a tight big-M.
-        rate = c.organic_per_follower
-        prev_bound = np.concatenate([[c.initial_followers], f_max[c.id][:-1]])
-        big_m = rate * prev_bound
-        const = np.zeros(n_t)
-        const[0] = rate * c.initial_followers
-        lin = _triplets(
-            np.concatenate([per_t, per_t[1:]]),
-            np.concatenate([oi, fc[:-1]]),
-            np.concatenate([np.ones(n_t), np.full(n_t - 1, -rate)]),
-            shape_t,
-        )
-        rows.add(
-            f"organic_le_rate[{c.id}]",
-            lin,
-            -INF,
-            const,
-            _per_period(f"organic<=rate*followers[{c.id},", label_t),
-        )
-        y_m = _triplets(per_t, np.full(n_t, yc), -big_m, shape_t)
-        oi_m = _triplets(per_t, oi, np.ones(n_t), shape_t)
-        rows.add(
-            f"organic_le_on[{c.id}]",
-            oi_m + y_m,
-            -INF,
-            0.0,
-            _per_period(f"organic<=M*on[{c.id},", label_t),
-        )
-        rows.add(
-            f"organic_ge[{c.id}]",
-            lin + y_m,
-            const - big_m,
-            INF,
-            _per_period(f"organic>=rate*followers-M*(1-on)[{c.id},", label_t),
-        )
-
-        # Follower ads run only with their community; their floors apply only then.
-        mine = np.flatnonzero(np.array([tactics[j].account == c.id for j in cell_j], dtype=bool))
-        if len(mine):
-            link = cell_of_seg[mine] - sparse.csr_matrix(
-                (cell_upper[mine], (np.arange(len(mine)), np.full(len(mine), yc))),
-                shape=(len(mine), n),
+            # Organic impressions = y * rate * F[t-1], linearised with a tight big-M.
+            rate = c.organic_per_follower
+            prev_bound = np.concatenate([[c.initial_followers], self.f_max[c.id][:-1]])
+            big_m = rate * prev_bound
+            const = np.zeros(n_t)
+            const[0] = rate * c.initial_followers
+            lin = _triplets(
+                np.concatenate([per_t, per_t[1:]]),
+                np.concatenate([oi, fc[:-1]]),
+                np.concatenate([np.ones(n_t), np.full(n_t - 1, -rate)]),
+                shape_t,
             )
             rows.add(
-                f"ads_need_community[{c.id}]",
-                link,
+                f"organic_le_rate[{c.id}]",
+                lin,
+                -INF,
+                const,
+                _per_period(f"organic<=rate*followers[{c.id},", label_t),
+            )
+            y_m = _triplets(per_t, np.full(n_t, yc), -big_m, shape_t)
+            oi_m = _triplets(per_t, oi, np.ones(n_t), shape_t)
+            rows.add(
+                f"organic_le_on[{c.id}]",
+                oi_m + y_m,
                 -INF,
                 0.0,
-                _cell_label("ads_need_community", s, cell_t, cell_j, mine),
+                _per_period(f"organic<=M*on[{c.id},", label_t),
             )
-
-    # Spend floors per active period (follower ads: only while their community runs).
-    floors = np.array([tactics[j].min_spend for j in cell_j])
-    fl = np.flatnonzero(floors > 0)
-    if len(fl):
-        floor_rows = cell_of_seg[fl] - _y_terms(s, fl, cell_j, y_col, floors, n)
-        floor_lo = np.where([tactics[cell_j[i]].kind == "community" for i in fl], 0.0, floors[fl])
-        rows.add(
-            "min_spend", floor_rows, floor_lo, INF, _cell_label("min_spend", s, cell_t, cell_j, fl)
-        )
-
-    # Tactic totals.
-    for j, t in enumerate(tactics):
-        if t.min_total <= 0 and t.max_total is None:
-            continue
-        mask = seg_j == j
-        row = sparse.csr_matrix(
-            (np.ones(mask.sum()), (np.zeros(mask.sum(), np.int64), seg_col[mask])), shape=(1, n)
-        )
-        cap = t.max_total if t.max_total is not None else INF
-        if t.kind == "community" and t.account is not None and t.min_total > 0:
-            # A follower-ad floor applies only while the community runs: its own row,
-            # spend - min_total * on >= 0, and the cap a row of its own.
-            on = sparse.csr_matrix(([t.min_total], ([0], [y_col[t.account]])), shape=(1, n))
-            rows.add(f"total[{t.id}]", row - on, 0.0, INF, _fixed(f"min_total[{t.id}]"))
-            if cap < INF:
-                rows.add(f"total_cap[{t.id}]", row, -INF, cap, _fixed(f"max_total[{t.id}]"))
-            continue
-        rows.add(f"total[{t.id}]", row, t.min_total, cap, _fixed(f"total_spend[{t.id}]"))
-
-    # Per-period spend floor/cap.
-    if b.period_max is not None or b.period_min > 0:
-        rows.add(
-            "period_spend",
-            spend_m,
-            b.period_min,
-            b.period_max if b.period_max is not None else INF,
-            _per_period("period_spend[", label_t),
-        )
-
-    # Budget caps.
-    if opt.budget:
-        if b.media is not None:
-            rows.add("budget:media", spend_m.sum(axis=0), -INF, b.media, _fixed("budget:media"))
-        if b.total is not None:
             rows.add(
-                "budget:total",
-                metrics["cost_total"].sum(axis=0),
-                -INF,
-                b.total,
-                _fixed("budget:total"),
+                f"organic_ge[{c.id}]",
+                lin + y_m,
+                const - big_m,
+                INF,
+                _per_period(f"organic>=rate*followers-M*(1-on)[{c.id},", label_t),
             )
 
-    # Capacities.
-    if wc is not None and wc.capacity_hours is not None:
-        rows.add(
-            "capacity:webcare",
-            webcare_m,
-            -INF,
-            wc.capacity_hours,
-            _per_period("capacity:webcare[", label_t),
-        )
-    if ae is not None and ae.capacity is not None:
-        rows.add(
-            "capacity:ae",
-            ae_m,
-            -INF,
-            ae.capacity,
-            _per_period("capacity:adverse_events[", label_t),
-        )
+            # Follower ads run only with their community; their floors apply only then.
+            cell_j = self.cell_j
+            mine = np.flatnonzero(
+                np.array([s.tactics[j].account == c.id for j in cell_j], dtype=bool)
+            )
+            if len(mine):
+                link = self.cell_of_seg[mine] - sparse.csr_matrix(
+                    (self.cell_upper[mine], (np.arange(len(mine)), np.full(len(mine), yc))),
+                    shape=(len(mine), n),
+                )
+                rows.add(
+                    f"ads_need_community[{c.id}]",
+                    link,
+                    -INF,
+                    0.0,
+                    _cell_label("ads_need_community", s, self.cell_t, cell_j, mine),
+                )
 
-    # Reach: cumulative impressions, and reach under the chords of each curve.
-    if reach_periods:
+    def limit_rows(self) -> None:
+        """Spend floors, tactic totals, per-period spend, budget caps and capacities."""
+        s, rows, n, label_t, opt = self.s, self.rows, self.n, self.label_t, self.opt
+        tactics, b, cell_j = s.tactics, s.budget, self.cell_j
+        # Spend floors per active period (follower ads: only while their community runs).
+        floors = np.array([tactics[j].min_spend for j in cell_j])
+        fl = np.flatnonzero(floors > 0)
+        if len(fl):
+            floor_rows = self.cell_of_seg[fl] - _y_terms(s, fl, cell_j, self.y_col, floors, n)
+            floor_lo = np.where(
+                [tactics[cell_j[i]].kind == "community" for i in fl], 0.0, floors[fl]
+            )
+            rows.add(
+                "min_spend",
+                floor_rows,
+                floor_lo,
+                INF,
+                _cell_label("min_spend", s, self.cell_t, cell_j, fl),
+            )
+
+        # Tactic totals.
+        for j, t in enumerate(tactics):
+            if t.min_total <= 0 and t.max_total is None:
+                continue
+            mask = self.seg_j == j
+            row = sparse.csr_matrix(
+                (np.ones(mask.sum()), (np.zeros(mask.sum(), np.int64), self.seg_col[mask])),
+                shape=(1, n),
+            )
+            cap = t.max_total if t.max_total is not None else INF
+            if t.kind == "community" and t.account is not None and t.min_total > 0:
+                # A follower-ad floor applies only while the community runs: its own row,
+                # spend - min_total * on >= 0, and the cap a row of its own.
+                on = sparse.csr_matrix(
+                    ([t.min_total], ([0], [self.y_col[t.account]])), shape=(1, n)
+                )
+                rows.add(f"total[{t.id}]", row - on, 0.0, INF, _fixed(f"min_total[{t.id}]"))
+                if cap < INF:
+                    rows.add(f"total_cap[{t.id}]", row, -INF, cap, _fixed(f"max_total[{t.id}]"))
+                continue
+            rows.add(f"total[{t.id}]", row, t.min_total, cap, _fixed(f"total_spend[{t.id}]"))
+
+        spend_m = self.metrics["spend"]
+        # Per-period spend floor/cap.
+        if b.period_max is not None or b.period_min > 0:
+            rows.add(
+                "period_spend",
+                spend_m,
+                b.period_min,
+                b.period_max if b.period_max is not None else INF,
+                _per_period("period_spend[", label_t),
+            )
+
+        # Budget caps.
+        if opt.budget:
+            if b.media is not None:
+                rows.add("budget:media", spend_m.sum(axis=0), -INF, b.media, _fixed("budget:media"))
+            if b.total is not None:
+                rows.add(
+                    "budget:total",
+                    self.metrics["cost_total"].sum(axis=0),
+                    -INF,
+                    b.total,
+                    _fixed("budget:total"),
+                )
+
+        # Capacities.
+        wc, ae = s.webcare, s.adverse_events
+        if wc is not None and wc.capacity_hours is not None:
+            rows.add(
+                "capacity:webcare",
+                self.metrics["webcare_hours"],
+                -INF,
+                wc.capacity_hours,
+                _per_period("capacity:webcare[", label_t),
+            )
+        if ae is not None and ae.capacity is not None:
+            rows.add(
+                "capacity:ae",
+                self.metrics["ae_cases"],
+                -INF,
+                ae.capacity,
+                _per_period("capacity:adverse_events[", label_t),
+            )
+
+    def reach_rows(self) -> None:
+        """Cumulative impressions, and reach under the chords (or tangents) of each curve."""
+        if not self.reach_periods:
+            return
+        s, rows, n, label_t, t_reach = self.s, self.rows, self.n, self.label_t, self.t_reach
+        seg_t, seg_j, seg_col, seg_slope = self.seg_t, self.seg_j, self.seg_col, self.seg_slope
+        audiences, cum_col, cum_a_col = self.audiences, self.cum_col, self.cum_a_col
+        imp_m = self.metrics["impressions"]
         cum = _cumulative_rows(cum_col, imp_m[:t_reach], shape=(t_reach, n))
         rows.add("cum_impressions", cum, 0.0, 0.0, _per_period("cum_impressions[", label_t))
         early = seg_t < t_reach
-        p_max = float((seg_slope[early] * seg_width[early]).sum())
+        p_max = float((seg_slope[early] * self.seg_width[early]).sum())
         for a, (_, a_cols) in audiences.items():
             mask = np.isin(seg_j, np.array(a_cols)) & early
             imp_a = _triplets(seg_t[mask], seg_col[mask], seg_slope[mask], (t_reach, n))
@@ -729,20 +808,22 @@ def build(
                 _per_period(f"cum_impressions[{a},", label_t),
             )
         for key, at, cum_c, size in [
-            ("reach", reach_col, cum_col, s.population),
+            ("reach", self.reach_col, cum_col, s.population),
             *(
-                (f"reach[{a}]", aud_col[a], cum_a_col[a], pool)
+                (f"reach[{a}]", self.aud_col[a], cum_a_col[a], pool)
                 for a, (pool, _) in audiences.items()
             ),
         ]:
             x_max = max(p_max / size, 1e-9)
             a_m, b_m = pwl.chord_lines(
-                s.reach_curve, eps, x_max, opt.breakpoints.get(key, ()), outer=outer
+                s.reach_curve, self.eps, x_max, self.opt.breakpoints.get(key, ()), outer=self.outer
             )
             _reach_rows(rows, at, cum_c, size, a_m, b_m, n, key, label_t)
-        rp = sorted(reach_periods)
+        rp = sorted(self.reach_periods)
         r_idx = np.repeat(np.arange(len(rp)), 1 + len(audiences))
-        c_idx = np.concatenate([[reach_col[t], *(aud_col[a][t] for a in audiences)] for t in rp])
+        c_idx = np.concatenate(
+            [[self.reach_col[t], *(self.aud_col[a][t] for a in audiences)] for t in rp]
+        )
         v_idx = np.tile(np.concatenate([[1.0], -np.ones(len(audiences))]), len(rp))
         rows.add(
             "reach_le_audiences",
@@ -752,113 +833,144 @@ def build(
             _per_period("reach<=audiences[", label_t, rp),
         )
 
-    # Semicontinuous spend: 0 or at least min_spend_if_active.
-    if len(sc_cells):
-        k = len(sc_cells)
-        mins = np.array([tactics[cell_j[i]].min_spend_if_active for i in sc_cells])
-        on = sparse.csr_matrix((np.ones(k), (np.arange(k), sc_col)), shape=(k, n))
-        rows.add(
-            "active_cap",
-            cell_of_seg[sc_cells] - on.multiply(cell_upper[sc_cells][:, None]),
-            -INF,
-            0.0,
-            _cell_label("active_cap", s, cell_t, cell_j, sc_cells),
+    def switch_rows(self) -> None:
+        """Semicontinuous spend, conditional floors in order, and the fill order."""
+        s, rows, n = self.s, self.rows, self.n
+        sc_cells, sc_col, cell_j = self.sc_cells, self.sc_col, self.cell_j
+        # Semicontinuous spend: 0 or at least min_spend_if_active.
+        if len(sc_cells):
+            k = len(sc_cells)
+            mins = np.array([s.tactics[cell_j[i]].min_spend_if_active for i in sc_cells])
+            on = sparse.csr_matrix((np.ones(k), (np.arange(k), sc_col)), shape=(k, n))
+            rows.add(
+                "active_cap",
+                self.cell_of_seg[sc_cells] - on.multiply(self.cell_upper[sc_cells][:, None]),
+                -INF,
+                0.0,
+                _cell_label("active_cap", s, self.cell_t, cell_j, sc_cells),
+            )
+            rows.add(
+                "active_floor",
+                self.cell_of_seg[sc_cells] - on.multiply(mins[:, None]),
+                0.0,
+                INF,
+                _cell_label("min_spend_if_active", s, self.cell_t, cell_j, sc_cells),
+            )
+        # Conditional floors in order: u_k >= w_k * on for the segments below the floor,
+        # where `on` is the tactic's activity (min_spend_if_active) or its community.
+        _ordered_floors(
+            rows,
+            s,
+            self.seg_j,
+            self.seg_end,
+            self.seg_width,
+            self.seg_col,
+            self.seg_cell,
+            sc_cells,
+            sc_col,
+            self.y_col,
+            n,
         )
-        rows.add(
-            "active_floor",
-            cell_of_seg[sc_cells] - on.multiply(mins[:, None]),
-            0.0,
-            INF,
-            _cell_label("min_spend_if_active", s, cell_t, cell_j, sc_cells),
-        )
+        # Fill order: segment k+1 only once segment k is full (incremental MILP formulation).
+        if len(self.fo_segs):
+            _fill_order_rows(
+                rows, self.fo_segs, self.fo_col, self.seg_cell, self.seg_col, self.seg_width, n
+            )
 
-    # Conditional floors in order: u_k >= w_k * on for the segments below the floor, where
-    # `on` is the tactic's activity (min_spend_if_active) or its community (follower ads).
-    _ordered_floors(
-        rows, s, seg_j, seg_end, seg_width, seg_col, seg_cell, sc_cells, sc_col, y_col, n
-    )
+    def goal_rows(self) -> None:
+        """Each goal's expression, and its row (with its shortfall where it is soft)."""
+        s, opt, n = self.s, self.opt, self.n
+        self.goal_exprs: dict[int, sparse.csr_matrix] = {}
+        for g_i, g in enumerate(s.goals):
+            expr = _goal_expr(self.metrics, g.metric, s.goal_period(g), n)
+            self.goal_exprs[g_i] = expr
+            if opt.goals == "none" or (opt.goals == "hard_only" and not g.hard):
+                continue
+            row = expr
+            if g_i in self.shortfall_col:
+                row = expr + sparse.csr_matrix(
+                    ([1.0], ([0], [self.shortfall_col[g_i]])), shape=(1, n)
+                )
+            self.rows.add(
+                f"goal[{g_i}]",
+                row,
+                g.target,
+                INF,
+                _fixed(f"goal:{g.metric.value}@{s.goal_period(g)}"),
+            )
 
-    # Fill order: segment k+1 only once segment k is full (incremental MILP formulation).
-    if len(fo_segs):
-        _fill_order_rows(rows, fo_segs, fo_col, seg_cell, seg_col, seg_width, n)
+    # -- objective and assembly ---------------------------------------------------------------
 
-    # Goals.
-    goal_rows: dict[int, sparse.csr_matrix] = {}
-    for g_i, g in enumerate(s.goals):
-        expr = _goal_expr(metrics, g.metric, s.goal_period(g), n)
-        goal_rows[g_i] = expr
-        if opt.goals == "none" or (opt.goals == "hard_only" and not g.hard):
-            continue
-        row = expr
-        if g_i in shortfall_col:
-            row = expr + sparse.csr_matrix(([1.0], ([0], [shortfall_col[g_i]])), shape=(1, n))
-        rows.add(
-            f"goal[{g_i}]",
-            row,
-            g.target,
-            INF,
-            _fixed(f"goal:{g.metric.value}@{s.goal_period(g)}"),
-        )
+    def objective(self) -> FloatArray:
+        """The objective vector (maximised), shortfall penalties included."""
+        s, opt = self.s, self.opt
+        spec = opt.objective if opt.objective is not None else s.objective
+        obj = _objective(s, spec, self.metrics, self.goal_exprs, self.n)
+        obj_vec = np.asarray(obj.todense()).ravel()
+        for g_i, col in self.shortfall_col.items():
+            g = s.goals[g_i]
+            if spec == "elastic":
+                # Relative shortfall, so goals in different units weigh alike; the scenario's
+                # own soft goals do not take part in "how close can the hard goals get?".
+                obj_vec[col] -= 1.0 / g.target if g.hard else 0.0
+            else:
+                obj_vec[col] -= g.weight
+        return obj_vec
 
-    # -- objective ------------------------------------------------------------------------
-    spec = opt.objective if opt.objective is not None else s.objective
-    obj = _objective(s, spec, metrics, goal_rows, n)
-    obj_vec = np.asarray(obj.todense()).ravel()
-    for g_i, col in shortfall_col.items():
-        g = s.goals[g_i]
-        if spec == "elastic":
-            # Relative shortfall, so goals in different units weigh alike; the scenario's own
-            # soft goals do not take part in the question "how close can the hard goals get?".
-            obj_vec[col] -= 1.0 / g.target if g.hard else 0.0
-        else:
-            obj_vec[col] -= g.weight
-
-    A = sparse.csr_matrix(
-        (
-            np.concatenate(rows.v) if rows.v else np.zeros(0),
+    def assemble(self) -> Formulation:
+        """The LinearProgram and the maps back to the user's terms."""
+        rows, cols, n = self.rows, self.cols, self.n
+        A = sparse.csr_matrix(
             (
-                np.concatenate(rows.r) if rows.r else np.zeros(0, np.int64),
-                np.concatenate(rows.c) if rows.c else np.zeros(0, np.int64),
+                np.concatenate(rows.v) if rows.v else np.zeros(0),
+                (
+                    np.concatenate(rows.r) if rows.r else np.zeros(0, np.int64),
+                    np.concatenate(rows.c) if rows.c else np.zeros(0, np.int64),
+                ),
             ),
-        ),
-        shape=(rows.n, n),
-    )
-    lp = LinearProgram(
-        c=obj_vec,
-        A=A,
-        row_lo=np.concatenate(rows.lo) if rows.lo else np.zeros(0),
-        row_hi=np.concatenate(rows.hi) if rows.hi else np.zeros(0),
-        col_lo=np.concatenate(cols.lo),
-        col_hi=np.concatenate(cols.hi),
-        integer=np.concatenate(cols.integer),
-        col_blocks=cols.blocks,
-        row_blocks=rows.blocks,
-        meta={"scenario": s.name, "tolerance": eps},
-        scale_cols=seg_col,
-        penalty_cols=np.array(sorted(shortfall_col.values()), dtype=np.int64),
-    )
-    return Formulation(
-        scenario=s,
-        tolerance=eps,
-        options=opt,
-        lp=lp,
-        cell_t=cell_t,
-        cell_j=cell_j,
-        cell_upper=cell_upper,
-        seg_cell=seg_cell,
-        seg_col=seg_col,
-        seg_width=seg_width,
-        seg_slope=seg_slope,
-        y_col=y_col,
-        f_col=f_col,
-        reach_col=reach_col,
-        audience_reach_col=aud_col,
-        shortfall_col=shortfall_col,
-        metrics=metrics,
-        goal_rows=goal_rows,
-        cum_col=cum_col,
-        cum_audience_col=cum_a_col,
-    )
+            shape=(rows.n, n),
+        )
+        lp = LinearProgram(
+            c=self.objective(),
+            A=A,
+            row_lo=np.concatenate(rows.lo) if rows.lo else np.zeros(0),
+            row_hi=np.concatenate(rows.hi) if rows.hi else np.zeros(0),
+            col_lo=np.concatenate(cols.lo),
+            col_hi=np.concatenate(cols.hi),
+            integer=np.concatenate(cols.integer),
+            col_blocks=cols.blocks,
+            row_blocks=rows.blocks,
+            meta={"scenario": self.s.name, "tolerance": self.eps},
+            scale_cols=self.seg_col,
+            penalty_cols=np.array(sorted(self.shortfall_col.values()), dtype=np.int64),
+        )
+        return Formulation(
+            scenario=self.s,
+            tolerance=self.eps,
+            options=self.opt,
+            lp=lp,
+            cell_t=self.cell_t,
+            cell_j=self.cell_j,
+            cell_upper=self.cell_upper,
+            seg_cell=self.seg_cell,
+            seg_col=self.seg_col,
+            seg_width=self.seg_width,
+            seg_slope=self.seg_slope,
+            y_col=self.y_col,
+            f_col=self.f_col,
+            reach_col=self.reach_col,
+            audience_reach_col=self.aud_col,
+            shortfall_col=self.shortfall_col,
+            metrics=self.metrics,
+            goal_rows=self.goal_exprs,
+            cum_col=self.cum_col,
+            cum_audience_col=self.cum_a_col,
+        )
+
+
+def _cat(parts: list[Any], dtype: type) -> Any:
+    """``parts`` concatenated (an empty array of ``dtype`` for none)."""
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
 # -- helpers ------------------------------------------------------------------------------
