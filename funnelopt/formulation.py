@@ -225,7 +225,11 @@ class _Rows:
         lo: FloatArray | float,
         hi: FloatArray | float,
         label: Callable[[int], str],
+        kind: str = "",
+        subject: str = "",
+        periods: Sequence[int] | IntArray = (),
     ) -> None:
+        """Add a block of rows; ``kind``, ``subject``, ``periods`` as in :class:`Block`."""
         m = sparse.coo_matrix(matrix)
         k = m.shape[0]
         if k == 0:
@@ -235,7 +239,8 @@ class _Rows:
         self.v.append(m.data.astype(float))
         self.lo.append(np.broadcast_to(np.asarray(lo, dtype=float), (k,)).copy())
         self.hi.append(np.broadcast_to(np.asarray(hi, dtype=float), (k,)).copy())
-        self.blocks.append(Block(name, self.n, k, label))
+        per = tuple(int(p) for p in periods)
+        self.blocks.append(Block(name, self.n, k, label, kind, subject, per))
         self.n += k
 
 
@@ -698,6 +703,9 @@ class _Builder:
                     -INF,
                     0.0,
                     _cell_label("ads_need_community", s, self.cell_t, cell_j, mine),
+                    "community",
+                    c.id,
+                    self.cell_t[mine] + 1,
                 )
 
     def limit_rows(self) -> None:
@@ -718,6 +726,8 @@ class _Builder:
                 floor_lo,
                 INF,
                 _cell_label("min_spend", s, self.cell_t, cell_j, fl),
+                "floor",
+                periods=self.cell_t[fl] + 1,
             )
 
         # Tactic totals.
@@ -736,11 +746,35 @@ class _Builder:
                 on = sparse.csr_matrix(
                     ([t.min_total], ([0], [self.y_col[t.account]])), shape=(1, n)
                 )
-                rows.add(f"total[{t.id}]", row - on, 0.0, INF, _fixed(f"min_total[{t.id}]"))
+                rows.add(
+                    f"total[{t.id}]",
+                    row - on,
+                    0.0,
+                    INF,
+                    _fixed(f"min_total[{t.id}]"),
+                    "total",
+                    t.id,
+                )
                 if cap < INF:
-                    rows.add(f"total_cap[{t.id}]", row, -INF, cap, _fixed(f"max_total[{t.id}]"))
+                    rows.add(
+                        f"total_cap[{t.id}]",
+                        row,
+                        -INF,
+                        cap,
+                        _fixed(f"max_total[{t.id}]"),
+                        "total",
+                        t.id,
+                    )
                 continue
-            rows.add(f"total[{t.id}]", row, t.min_total, cap, _fixed(f"total_spend[{t.id}]"))
+            rows.add(
+                f"total[{t.id}]",
+                row,
+                t.min_total,
+                cap,
+                _fixed(f"total_spend[{t.id}]"),
+                "total",
+                t.id,
+            )
 
         spend_m = self.metrics["spend"]
         # Per-period spend floor/cap.
@@ -751,12 +785,22 @@ class _Builder:
                 b.period_min,
                 b.period_max if b.period_max is not None else INF,
                 _per_period("period_spend[", label_t),
+                "period_spend",
+                periods=range(1, s.periods + 1),
             )
 
         # Budget caps.
         if opt.budget:
             if b.media is not None:
-                rows.add("budget:media", spend_m.sum(axis=0), -INF, b.media, _fixed("budget:media"))
+                rows.add(
+                    "budget:media",
+                    spend_m.sum(axis=0),
+                    -INF,
+                    b.media,
+                    _fixed("budget:media"),
+                    "budget",
+                    "media",
+                )
             if b.total is not None:
                 rows.add(
                     "budget:total",
@@ -764,6 +808,8 @@ class _Builder:
                     -INF,
                     b.total,
                     _fixed("budget:total"),
+                    "budget",
+                    "total",
                 )
 
         # Capacities.
@@ -775,6 +821,9 @@ class _Builder:
                 -INF,
                 wc.capacity_hours,
                 _per_period("capacity:webcare[", label_t),
+                "capacity",
+                "webcare",
+                range(1, s.periods + 1),
             )
         if ae is not None and ae.capacity is not None:
             rows.add(
@@ -783,6 +832,9 @@ class _Builder:
                 -INF,
                 ae.capacity,
                 _per_period("capacity:adverse_events[", label_t),
+                "capacity",
+                "ae",
+                range(1, s.periods + 1),
             )
 
     def reach_rows(self) -> None:
@@ -818,7 +870,8 @@ class _Builder:
             a_m, b_m = pwl.chord_lines(
                 s.reach_curve, self.eps, x_max, self.opt.breakpoints.get(key, ()), outer=self.outer
             )
-            _reach_rows(rows, at, cum_c, size, a_m, b_m, n, key, label_t)
+            audience = key[6:-1] if key != "reach" else ""
+            _reach_rows(rows, at, cum_c, size, a_m, b_m, n, key, label_t, audience)
         rp = sorted(self.reach_periods)
         r_idx = np.repeat(np.arange(len(rp)), 1 + len(audiences))
         c_idx = np.concatenate(
@@ -855,6 +908,8 @@ class _Builder:
                 0.0,
                 INF,
                 _cell_label("min_spend_if_active", s, self.cell_t, cell_j, sc_cells),
+                "floor_if_active",
+                periods=self.cell_t[sc_cells] + 1,
             )
         # Conditional floors in order: u_k >= w_k * on for the segments below the floor,
         # where `on` is the tactic's activity (min_spend_if_active) or its community.
@@ -897,6 +952,8 @@ class _Builder:
                 g.target,
                 INF,
                 _fixed(f"goal:{g.metric.value}@{s.goal_period(g)}"),
+                "goal",
+                str(g_i),
             )
 
     # -- objective and assembly ---------------------------------------------------------------
@@ -1098,6 +1155,7 @@ def _reach_rows(
     n: int,
     name: str,
     label_t: str,
+    audience: str,
 ) -> None:
     """``reach <= size * (a_m + b_m * cum / size)`` for every line m (chords or tangents)."""
     periods = sorted(reach_at)
@@ -1114,6 +1172,9 @@ def _reach_rows(
         -INF,
         rhs,
         lambda i: f"{name}<=chord{i % m + 1}[{label_t}{periods[i // m]}]",
+        "saturation",
+        audience,
+        np.repeat(periods, m),
     )
 
 

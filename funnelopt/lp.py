@@ -35,12 +35,23 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Block:
-    """A named block of consecutive columns or rows: ``name[labels...]``."""
+    """A named block of consecutive columns or rows: ``name[labels...]``.
+
+    Row blocks also say what they mean, for the analyses (so nothing parses labels):
+    ``kind`` is ``budget``, ``capacity``, ``floor``, ``floor_if_active``, ``total``,
+    ``period_spend``, ``community``, ``saturation`` or ``goal`` - a limit the user set or
+    a curve's - or empty for model structure (definitions); ``subject`` the budget,
+    capacity, tactic, community, audience or goal index concerned; ``periods`` the
+    1-based period of each row (empty when the rows are not per period).
+    """
 
     name: str
     start: int
     size: int
     label: Callable[[int], str]
+    kind: str = ""
+    subject: str = ""
+    periods: tuple[int, ...] = ()
 
     def __contains__(self, index: int) -> bool:
         return self.start <= index < self.start + self.size

@@ -337,3 +337,23 @@ def test_results_are_read_only(traffic: Scenario) -> None:
         plan.outcome.per_period["visits"][0] = 1.0
     with pytest.raises(ValueError):
         plan.outcome.by_tactic["spend"][0, 0] = 1.0
+
+
+def test_row_blocks_carry_structured_keys_that_match_their_labels(example: Scenario) -> None:
+    """Analyses read what a row means from its key: the kind, the subject and each row's
+    period agree with the human-readable labels."""
+    from funnelopt.formulation import build as formulate
+
+    lp = formulate(example).lp
+    kinds = {b.kind for b in lp.row_blocks}
+    assert {"budget", "capacity", "goal", "saturation"} <= kinds
+    label_t = example.period_label[:1]
+    for b in lp.row_blocks:
+        if b.periods:
+            assert len(b.periods) == b.size, b.name
+            for i, p in enumerate(b.periods):
+                assert lp.row_name(b.start + i).endswith(f"{label_t}{p}]"), b.name
+        if b.kind == "goal":
+            assert example.goals[int(b.subject)].metric.value in lp.row_name(b.start)
+        if b.kind == "budget":
+            assert b.name == f"budget:{b.subject}"

@@ -2,54 +2,45 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-from funnelopt.lp import LinearProgram
+from funnelopt.lp import Block, LinearProgram
 from funnelopt.outcome import FloatArray
 from funnelopt.plan import Binding
 from funnelopt.scenario import Scenario
 
-#: Row blocks that are model structure (definitions), never a user's limit.
-_STRUCTURE = re.compile(
-    r"^(followers|organic_|cum_impressions|reach_le_audiences|fill_|active_cap|objective_floor)"
-)
 
-
-def describe(block: str, s: Scenario) -> tuple[str, str]:
-    """(kind, words) for a row block name."""
-    if block == "budget:total":
-        return "budget", f"the total budget (budget.total = {s.budget.total:,.0f})"
-    if block == "budget:media":
-        return "budget", f"the media budget (budget.media = {s.budget.media:,.0f})"
-    if block == "period_spend":
+def describe(block: Block, s: Scenario) -> tuple[str, str]:
+    """(kind, words) for a row block, from its structured key (never its label)."""
+    kind, subject = block.kind, block.subject
+    if kind == "budget":
+        cap = s.budget.total if subject == "total" else s.budget.media
+        return "budget", f"the {subject} budget (budget.{subject} = {cap:,.0f})"
+    if kind == "period_spend":
         return "cap", "the spend cap/floor per period (budget.period_max / period_min)"
-    if block == "capacity:webcare":
+    if kind == "capacity" and subject == "webcare":
         return "capacity", "webcare capacity (webcare.capacity_hours)"
-    if block == "capacity:ae":
+    if kind == "capacity":
         return "capacity", "adverse-event handling capacity (adverse_events.capacity)"
-    if block == "min_spend":
+    if kind == "floor":
         return "cap", "tactic spend floors (tactics.*.min_spend)"
-    if block == "active_floor":
+    if kind == "floor_if_active":
         return "cap", "minimum ad-set budgets (tactics.*.min_spend_if_active)"
-    if block.startswith("total["):
-        tid = block[6:-1]
-        return "cap", f"the total spend limits of tactics.{tid} (min_total / max_total)"
-    if block.startswith("ads_need_community["):
-        return "community", f"follower ads need community {block[19:-1]} to run"
-    if block == "reach:chords":
+    if kind == "total":
+        return "cap", f"the total spend limits of tactics.{subject} (min_total / max_total)"
+    if kind == "community":
+        return "community", f"follower ads need community {subject} to run"
+    if kind == "saturation" and not subject:
         return "saturation", f"the target population ({s.population:,.0f} people) saturates"
-    if block.startswith("reach[") and block.endswith(":chords"):
-        aud = block[6 : -len("]:chords")]
-        return "saturation", f"the reachable pool of audience {aud} saturates"
-    if block.startswith("goal["):
-        g = s.goals[int(block[5:-1])]
+    if kind == "saturation":
+        return "saturation", f"the reachable pool of audience {subject} saturates"
+    if kind == "goal":
+        g = s.goals[int(subject)]
         return (
             "goal",
             f"the goal {g.metric.value} >= {g.target:,.6g} by {s.period_label} {s.goal_period(g)}",
         )
-    return "other", block
+    return "other", block.name
 
 
 def binding_rows(
@@ -60,34 +51,26 @@ def binding_rows(
     include_goals: bool = True,
     threshold: float = 1e-7,
 ) -> list[Binding]:
-    """Binding rows grouped by block, strongest shadow price first."""
+    """Binding rows grouped by block, strongest shadow price first (model structure -
+    definitions, switches, the tie-break's floor - never counts as a limit)."""
     scale = max(1.0, float(np.max(np.abs(row_dual), initial=0.0)))
     out: list[Binding] = []
     for block in lp.row_blocks:
-        if _STRUCTURE.match(block.name) or (not include_goals and block.name.startswith("goal[")):
+        if not block.kind or (not include_goals and block.kind == "goal"):
             continue
         d = row_dual[block.start : block.start + block.size]
         hit = np.flatnonzero(np.abs(d) > threshold * scale)
         if not len(hit):
             continue
-        kind, words = describe(block.name, s)
+        kind, words = describe(block, s)
         where = ""
-        if block.size > 1:
-            where = f" in {s.period_label} {_ranges(_periods(lp, block.start, hit))}"
+        if block.periods:
+            periods = sorted({block.periods[int(i)] for i in hit})
+            where = f" in {s.period_label} {_ranges(periods)}"
         strongest = float(d[hit[np.argmax(np.abs(d[hit]))]])
         out.append(Binding(block.name, kind, strongest, words + where))
     out.sort(key=lambda b: -abs(b.shadow_price))
     return out
-
-
-def _periods(lp: LinearProgram, start: int, hit: np.ndarray) -> list[int]:
-    """1-based periods of binding rows, read from their labels (``...[w3]`` -> 3)."""
-    found = []
-    for i in hit:
-        m = re.search(r"[A-Za-z](\d+)\]$", lp.row_name(start + int(i)))
-        if m:
-            found.append(int(m.group(1)))
-    return sorted(set(found))
 
 
 def _ranges(periods: list[int]) -> str:
