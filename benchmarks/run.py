@@ -28,9 +28,9 @@ sys.path.insert(0, str(HERE))
 from scenarios import synthetic  # noqa: E402
 
 from funnelopt import Scenario, optimize  # noqa: E402
-from funnelopt.analysis.sweep import sweep  # noqa: E402
 from funnelopt.backends.highs import HighsBackend  # noqa: E402
 from funnelopt.formulation import build  # noqa: E402
+from funnelopt.studies.sweep import sweep  # noqa: E402
 
 Row = tuple[str, str, str]
 

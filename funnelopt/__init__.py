@@ -16,9 +16,9 @@ from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import simulate
 
 if TYPE_CHECKING:
-    from funnelopt.analysis.sweep import Sweep, sweep
     from funnelopt.optimizer import optimize
     from funnelopt.plan import Diagnosis, Plan, Sensitivity, Strategy, Verification
+    from funnelopt.studies.sweep import Sweep, sweep
 
 from funnelopt._version import __version__
 
@@ -30,8 +30,8 @@ _LAZY = {
     "Sensitivity": ("funnelopt.plan", "Sensitivity"),
     "Strategy": ("funnelopt.plan", "Strategy"),
     "Verification": ("funnelopt.plan", "Verification"),
-    "sweep": ("funnelopt.analysis.sweep", "sweep"),
-    "Sweep": ("funnelopt.analysis.sweep", "Sweep"),
+    "sweep": ("funnelopt.studies.sweep", "sweep"),
+    "Sweep": ("funnelopt.studies.sweep", "Sweep"),
 }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from funnelopt._version import __version__
-from funnelopt.errors import Problem, ScenarioError, SolverError
+from funnelopt.errors import InputError, Problem, ScenarioError, SolverError
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.scenario import Scenario
 
@@ -77,17 +77,19 @@ def _write(text: str, out: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def _json(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True)
-
-
 # -- commands ------------------------------------------------------------------------------------
 
 
-def _optimize(s: Scenario, args: argparse.Namespace) -> Plan:
-    from funnelopt.optimizer import optimize
+def _settings(args: argparse.Namespace) -> Any:
+    from funnelopt.app import Settings
 
-    return optimize(s, backend=args.backend, tolerance=args.tolerance)
+    return Settings(backend=args.backend, tolerance=args.tolerance)
+
+
+def _optimize(s: Scenario, args: argparse.Namespace) -> Plan:
+    from funnelopt import app
+
+    return app.plan(s, _settings(args))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -112,17 +114,12 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         raise ScenarioError(
             [Problem("--set", "(none)", "whatif needs at least one --set PATH=VALUE")]
         )
-    base_s = load(args.file)
-    new_s = base_s.with_overrides(parse_sets(args.set))
-    base, new = _optimize(base_s, args), _optimize(new_s, args)
+    from funnelopt import app
+
+    result = app.whatif(load(args.file), parse_sets(args.set), _settings(args))
+    base, new = result.base, result.whatif
     if args.format == "json":
-        data = {
-            "schema_version": 1,
-            "changes": parse_sets(args.set),
-            "base": base.to_dict(),
-            "whatif": new.to_dict(),
-        }
-        _write(_json(data), args.out)
+        _write(app.to_json(result.to_dict()), args.out)
     else:
         md = args.format == "markdown"
         changes = ", ".join(args.set)
@@ -134,27 +131,13 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from funnelopt.analysis.sweep import parse_values, sweep
+    from funnelopt import app
     from funnelopt.report.text import sweep_table
 
     s = load(args.file, args.set)
-    if len(args.param) != len(args.values):
-        raise ScenarioError(
-            [Problem("--values", args.values, "give one --values for each --param")]
-        )
-    grid = {}
-    for p, v in zip(args.param, args.values, strict=True):
-        try:
-            grid[p] = parse_values(v)
-        except ValueError as exc:
-            raise ScenarioError([Problem("--values", v, str(exc))]) from None
     show = sys.stderr.isatty() and not args.quiet
-    sw = sweep(
-        s,
-        grid,
-        backend=args.backend,
-        tolerance=args.tolerance,
-        progress=_progress_bar if show else None,
+    sw = app.run_sweep(
+        s, args.param, args.values, _settings(args), progress=_progress_bar if show else None
     )
     if show:
         sys.stderr.write("\n")
@@ -194,18 +177,13 @@ def _progress_bar(done: int, total: int) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from funnelopt import app
     from funnelopt.report.text import compare_table
 
-    scenarios = [load(f, args.set) for f in args.files]
-    plans = [_optimize(s, args) for s in scenarios]
+    result = app.compare([(f, load(f, args.set)) for f in args.files], _settings(args))
+    plans = list(result.plans)
     if args.format == "json":
-        data = {
-            "schema_version": 1,
-            "scenarios": [
-                {"file": f, "plan": p.to_dict()} for f, p in zip(args.files, plans, strict=True)
-            ],
-        }
-        _write(_json(data), args.out)
+        _write(app.to_json(result.to_dict()), args.out)
     else:
         names = [Path(f).stem if f != "-" else "stdin" for f in args.files]
         _write(compare_table(names, plans, args.format == "markdown"), args.out)
@@ -328,6 +306,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if best.objective is not None:
         gap = (value - best.objective) if objective.sense(s) == "min" else (best.objective - value)
     if args.format == "json":
+        from funnelopt.app import to_json
+
         data = {
             "schema_version": 1,
             "objective": value,
@@ -335,7 +315,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "gap_to_optimum": gap,
             "outcome": outcome.to_dict(),
         }
-        _write(_json(data), args.out)
+        _write(to_json(data), args.out)
     else:
         md = args.format == "markdown"
         name = best.objective_name
@@ -369,9 +349,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from funnelopt.app import to_json
     from funnelopt.schemas import schema
 
-    _write(_json(schema(args.kind)), args.out)
+    _write(to_json(schema(args.kind)), args.out)
     return EXIT_OK
 
 
@@ -506,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     try:
         code: int = args.func(args)
-    except ScenarioError as exc:
+    except InputError as exc:  # (ScenarioError is one)
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_INVALID

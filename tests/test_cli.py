@@ -14,6 +14,7 @@ import pytest
 from conftest import EXAMPLES
 
 import funnelopt
+from funnelopt import Scenario
 from funnelopt.schemas import schema
 
 
@@ -231,3 +232,23 @@ def test_wrong_types_in_file(tmp_path: Path) -> None:
     bad.write_text(text)
     r = run("plan", str(bad))
     assert r.returncode == 2 and "tactics.meta_dark.cpm = 'cheap'" in r.stderr
+
+
+def test_cli_json_is_the_app_layers_document_byte_for_byte(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The CLI prints exactly what the app layer's use case returns (the HTTP service
+    will print the same), for what-if and compare."""
+    from funnelopt import app
+    from funnelopt.cli import main
+
+    path = str(EXAMPLES / "traffic_only.toml")
+    s = Scenario.from_file(path)
+    assert main(["whatif", path, "--set", "budget.total=60000", "--format", "json"]) == 0
+    printed = capsys.readouterr().out
+    expected = app.to_json(app.whatif(s, {"budget.total": 60000}).to_dict())
+    assert printed.rstrip("\n") == expected
+    assert main(["compare", path, path, "--format", "json"]) == 0
+    printed = capsys.readouterr().out
+    expected = app.to_json(app.compare([(path, s), (path, s)]).to_dict())
+    assert printed.rstrip("\n") == expected

@@ -251,8 +251,8 @@ def test_model_copy_with_an_update_is_validated_and_recompiled() -> None:
 
 def test_wrong_arguments_raise_input_errors_naming_the_field() -> None:
     from funnelopt import InputError
-    from funnelopt.analysis.sweep import parse_values
     from funnelopt.schemas import schema
+    from funnelopt.studies.sweep import parse_values
 
     s = Scenario.from_dict(build())
     for call, field in (

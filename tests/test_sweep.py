@@ -9,7 +9,7 @@ import pytest
 from conftest import EXAMPLES
 
 from funnelopt import Scenario, ScenarioError, optimize
-from funnelopt.analysis.sweep import parse_values, sweep
+from funnelopt.studies.sweep import parse_values, sweep
 
 FULL = Scenario.from_file(EXAMPLES / "disease_awareness.toml")
 BUDGETS = [float(b) for b in range(60_000, 260_001, 20_000)]

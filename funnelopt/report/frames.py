@@ -10,9 +10,9 @@ from funnelopt.errors import FunnelOptError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from funnelopt.analysis.sweep import Sweep
     from funnelopt.outcome import Outcome
     from funnelopt.plan import Plan
+    from funnelopt.studies.sweep import Sweep
 
 #: Columns of :func:`outcome_frame`, in order.
 COLUMNS = (

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from funnelopt.report.text import metric_value, num
 
 if TYPE_CHECKING:
-    from funnelopt.analysis.sweep import Sweep
     from funnelopt.outcome import GoalResult, Outcome
     from funnelopt.plan import Plan
     from funnelopt.scenario import Scenario
+    from funnelopt.studies.sweep import Sweep
 
 STYLE = "font-family: system-ui, sans-serif; font-size: 13px; line-height: 1.4; max-width: 720px"
 OK, MISS, BAR_BG = "#009E73", "#D55E00", "#e8e8e8"  # Okabe-Ito: colour-blind safe

@@ -16,10 +16,10 @@ import numpy as np
 from funnelopt.errors import FunnelOptError
 
 if TYPE_CHECKING:
-    from funnelopt.analysis.sweep import Sweep
     from funnelopt.outcome import Outcome
     from funnelopt.plan import Plan
     from funnelopt.scenario import Scenario
+    from funnelopt.studies.sweep import Sweep
 
 #: Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")

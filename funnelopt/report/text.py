@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from funnelopt import metrics
-from funnelopt.analysis.sweep import Sweep
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.outcome import Outcome
 from funnelopt.plan import Plan
+from funnelopt.studies.sweep import Sweep
 
 WIDTH = 80
 #: Tactic columns shown in the spend table before the rest are grouped as "others".
