@@ -319,6 +319,7 @@ class _Builder:
         self.metric_maps()
         self.community_rows()
         self.limit_rows()
+        self.budget_rows()
         self.reach_rows()
         self.switch_rows()
         self.goal_rows()
@@ -709,9 +710,9 @@ class _Builder:
                 )
 
     def limit_rows(self) -> None:
-        """Spend floors, tactic totals, per-period spend, budget caps and capacities."""
-        s, rows, n, label_t, opt = self.s, self.rows, self.n, self.label_t, self.opt
-        tactics, b, cell_j = s.tactics, s.budget, self.cell_j
+        """Spend floors and tactic totals."""
+        s, rows, n = self.s, self.rows, self.n
+        tactics, cell_j = s.tactics, self.cell_j
         # Spend floors per active period (follower ads: only while their community runs).
         floors = np.array([tactics[j].min_spend for j in cell_j])
         fl = np.flatnonzero(floors > 0)
@@ -776,6 +777,9 @@ class _Builder:
                 t.id,
             )
 
+    def budget_rows(self) -> None:
+        """Per-period spend, budget caps and capacities."""
+        s, rows, label_t, opt, b = self.s, self.rows, self.label_t, self.opt, self.s.budget
         spend_m = self.metrics["spend"]
         # Per-period spend floor/cap.
         if b.period_max is not None or b.period_min > 0:

@@ -7,6 +7,7 @@ comparison, sensitivity and, when the hard goals cannot be met, the diagnosis.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from funnelopt import objective
 from funnelopt._version import __version__
@@ -19,7 +20,7 @@ from funnelopt.formulation import Formulation, Options
 from funnelopt.lp import Status
 from funnelopt.metrics import GOODS, KEY_TOTALS, LOADS
 from funnelopt.outcome import FloatArray, Outcome
-from funnelopt.plan import Certificate, Plan, Strategy, Verification
+from funnelopt.plan import Certificate, Diagnosis, Plan, Strategy, Verification
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate
 from funnelopt.solve import Solved, certified, relative_gap, solve
@@ -107,59 +108,16 @@ def optimize(
     )
     if run.status is Status.INFEASIBLE:
         diagnosis = diagnose(scenario, be, tolerance) if analysis else None
-        return Plan(
-            status="infeasible",
-            objective=None,
-            spend=None,
-            community={},
-            outcome=None,
-            predicted={},
-            predicted_objective=None,
-            verification=None,
-            strategies=(),
-            sensitivity=None,
-            diagnosis=diagnosis,
-            solve_seconds=run.solve_seconds,
-            certificate=Certificate(
-                None,
-                None,
-                target,
-                run.refinements,
-                proven=run.bound == float("-inf"),
-                stopped=run.stopped,
-                feasible=False,
-            ),
-            **common,  # type: ignore[arg-type]
-        )
-
-    outcome, verification, predicted = verify(scenario, run.form, run.final.x)
-    notes: tuple[str, ...] = ()
-    hard_met = all(r.met for g, r in zip(scenario.goals, outcome.goals, strict=True) if g.hard)
-    if not verification.passed and not run.settled and hard_met and not outcome.violations:
-        # The fill-order safeguard ran out of time; the simulation is the truth, and it
-        # accepts the plan (its certificate is measured on the simulation too).
-        notes = (
-            "time limit: the optimiser's comment figures were not settled for every week; "
-            "the simulated plan meets every limit and hard goal",
-        )
-    elif not verification.passed:
-        raise SolverError(
-            "the solver's plan failed the simulator's check ("
-            + "; ".join(verification.violations or ("a prediction the simulation does not meet",))
-            + f"); try backend='{'pulp' if be.name == 'highs' else 'highs'}' or a smaller tolerance"
-        )
+        return _infeasible(run, target, diagnosis, common)
+    outcome, verification, predicted, notes = _verified(scenario, run, be)
     spend = run.spend
-    polished = polish(scenario, spend, run.community, outcome)
+    polished = _polished(scenario, run, outcome)
     if polished is not None:
-        # Kept only if it still delivers every figure the optimiser promised.
-        smooth, better = polished
-        checked = verify(scenario, run.form, run.final.x, better)
-        if checked[1].passed:
-            spend, (outcome, verification, _) = smooth, checked
-            notes = (
-                *notes,
-                "dark-post spend evened out over interchangeable weeks (checked by simulation)",
-            )
+        spend, outcome, verification = polished
+        notes = (
+            *notes,
+            "dark-post spend evened out over interchangeable weeks (checked by simulation)",
+        )
     sens = sensitivity(scenario, run, run.primary, run.ranges, outcome, spend) if analysis else None
     strat = (
         _strategies(scenario, be, tolerance, run, outcome, time_limit, deadline)
@@ -167,14 +125,7 @@ def optimize(
         else ()
     )
     minimize = objective.sense(scenario) == "min"
-    predicted_objective = -run.primary.objective if minimize else run.primary.objective
     value = objective.score(scenario, outcome)
-    certificate = Certificate(None, None, target, run.refinements, False, run.stopped)
-    if run.bound is not None:
-        bound = -run.bound if minimize else run.bound
-        # Measured against the simulated plan, which is at least as good as predicted.
-        achieved = relative_gap(run.bound, -value if minimize else value)
-        certificate = Certificate(bound, achieved, target, run.refinements, True, run.stopped)
     return Plan(
         status="optimal",
         objective=value,
@@ -183,16 +134,93 @@ def optimize(
         community=run.community,
         outcome=outcome,
         predicted=predicted,
-        predicted_objective=predicted_objective,
+        predicted_objective=-run.primary.objective if minimize else run.primary.objective,
         verification=verification,
         strategies=strat,
         sensitivity=sens,
         diagnosis=None,
         penalty=objective.soft_penalty(scenario, outcome),
         solve_seconds=run.solve_seconds,
-        certificate=certificate,
+        certificate=_certificate(scenario, run, value, target),
         **common,  # type: ignore[arg-type]
     )
+
+
+def _infeasible(
+    run: Solved, target: float, diagnosis: Diagnosis | None, common: dict[str, Any]
+) -> Plan:
+    """The plan of a scenario whose hard goals cannot be met: its diagnosis and verdict."""
+    certificate = Certificate(
+        None,
+        None,
+        target,
+        run.refinements,
+        proven=run.bound == float("-inf"),
+        stopped=run.stopped,
+        feasible=False,
+    )
+    return Plan(
+        status="infeasible",
+        objective=None,
+        spend=None,
+        community={},
+        outcome=None,
+        predicted={},
+        predicted_objective=None,
+        verification=None,
+        strategies=(),
+        sensitivity=None,
+        diagnosis=diagnosis,
+        solve_seconds=run.solve_seconds,
+        certificate=certificate,
+        **common,
+    )
+
+
+def _verified(
+    s: Scenario, run: Solved, be: Backend
+) -> tuple[Outcome, Verification, dict[str, float], tuple[str, ...]]:
+    """The run's plan simulated and checked; raises SolverError when the check fails."""
+    outcome, verification, predicted = verify(s, run.form, run.final.x)
+    hard_met = all(r.met for g, r in zip(s.goals, outcome.goals, strict=True) if g.hard)
+    if not verification.passed and not run.settled and hard_met and not outcome.violations:
+        # The fill-order safeguard ran out of time; the simulation is the truth, and it
+        # accepts the plan (its certificate is measured on the simulation too).
+        note = (
+            "time limit: the optimiser's comment figures were not settled for every week; "
+            "the simulated plan meets every limit and hard goal"
+        )
+        return outcome, verification, predicted, (note,)
+    if not verification.passed:
+        raise SolverError(
+            "the solver's plan failed the simulator's check ("
+            + "; ".join(verification.violations or ("a prediction the simulation does not meet",))
+            + f"); try backend='{'pulp' if be.name == 'highs' else 'highs'}' or a smaller tolerance"
+        )
+    return outcome, verification, predicted, ()
+
+
+def _polished(
+    s: Scenario, run: Solved, outcome: Outcome
+) -> tuple[FloatArray, Outcome, Verification] | None:
+    """The plan with dark-post spend evened out, if that still delivers every figure the
+    optimiser promised (checked by simulation); else None."""
+    polished = polish(s, run.spend, run.community, outcome)
+    if polished is None:
+        return None
+    smooth, better = polished
+    checked, verification, _ = verify(s, run.form, run.final.x, better)
+    return (smooth, checked, verification) if verification.passed else None
+
+
+def _certificate(s: Scenario, run: Solved, value: float, target: float) -> Certificate:
+    """The proven gap, measured against the simulated plan (at least as good as predicted)."""
+    if run.bound is None:
+        return Certificate(None, None, target, run.refinements, False, run.stopped)
+    minimize = objective.sense(s) == "min"
+    bound = -run.bound if minimize else run.bound
+    achieved = relative_gap(run.bound, -value if minimize else value)
+    return Certificate(bound, achieved, target, run.refinements, True, run.stopped)
 
 
 def verify(

@@ -489,6 +489,8 @@ class Scenario(_Model):
         return self
 
 
+# Long by design: one flat list of independent cross-field rules, each a few lines, read
+# top to bottom like the rule table in docs/scenario.md; splitting would scatter them.
 def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
     b = s.budget
     if b.total is None and b.media is None:

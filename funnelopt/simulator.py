@@ -87,7 +87,6 @@ def simulate(
         raise ScenarioError(problems)
 
     n_t, _ = x.shape
-    tactics = s.tactics
     arr = model_data(s)
     impressions = delivery(x, arr.i_sat, arr.sigma)  # T x J, broadcasting per column
     clicks_j = impressions * arr.ctr
@@ -106,58 +105,12 @@ def simulate(
     )
 
     # Communities (design 2.3).
-    zeros = np.zeros(n_t)
-    organic = zeros.copy()
-    org_clicks = zeros.copy()
-    comm_visits = zeros.copy()
-    comm_conv = zeros.copy()
-    engagements = zeros.copy()
-    followers = zeros.copy()
-    new_followers = newf_j.sum(axis=1)
-    org_comments = zeros.copy()
-    base_hours = zeros.copy()
-    cost_community = zeros.copy()
-    by_community: dict[str, dict[str, FloatArray]] = {}
-    for c in s.communities:
-        on = 1.0 if y[c.id] else 0.0
-        cols = [j for j, t in enumerate(tactics) if t.account == c.id]
-        paid_new = newf_j[:, cols].sum(axis=1)
-        f = np.empty(n_t)
-        oi = np.empty(n_t)
-        prev = c.initial_followers
-        for t in range(n_t):
-            oi[t] = on * c.organic_per_follower * prev
-            prev = (1.0 - c.churn) * prev + paid_new[t] + c.viral_follow_rate * oi[t]
-            f[t] = prev
-        viral = c.viral_follow_rate * oi
-        clicks_c = c.organic_ctr * oi
-        visits_c = c.landing_rate * clicks_c
-        eng_c = c.engagement_rate * oi
-        comments_c = c.comment_rate * oi
-        cost_c = np.full(n_t, on * c.content_cost_per_post * c.posts_per_period)
-        cost_c[0] += on * c.setup_cost
-        organic += oi
-        org_clicks += clicks_c
-        comm_visits += visits_c
-        comm_conv += c.conversion_rate * visits_c
-        engagements += eng_c
-        followers += f
-        new_followers = new_followers + viral
-        org_comments += comments_c
-        base_hours += on * c.base_hours
-        cost_community += cost_c
-        by_community[c.id] = {
-            "followers": f,
-            "new_followers": paid_new + viral,
-            "viral_followers": viral,
-            "organic_impressions": oi,
-            "engagements": eng_c,
-            "clicks": clicks_c,
-            "community_visits": visits_c,
-            "conversions": c.conversion_rate * visits_c,
-            "comments": comments_c,
-            "cost_community": cost_c,
-        }
+    comm, by_community = _communities(s, y, newf_j)
+    organic, org_clicks = comm["organic_impressions"], comm["clicks"]
+    comm_visits, comm_conv = comm["community_visits"], comm["conversions"]
+    engagements, followers = comm["engagements"], comm["followers"]
+    new_followers, org_comments = comm["new_followers"], comm["comments"]
+    base_hours, cost_community = comm["base_hours"], comm["cost_community"]
 
     # Webcare and adverse events (design 2.5).
     comments = comments_j.sum(axis=1) + org_comments
@@ -234,6 +187,69 @@ def simulate(
         capacity=capacity,
         violations=tuple(violations(s, x, per_period, y)) if checks else (),
     )
+
+
+def _communities(
+    s: Scenario, y: Mapping[str, bool], newf_j: FloatArray
+) -> tuple[dict[str, FloatArray], dict[str, dict[str, FloatArray]]]:
+    """The communities' flows per period (design 2.3): summed over communities (with every
+    tactic's paid new followers in ``new_followers``), and per community."""
+    n_t = newf_j.shape[0]
+    names = (
+        "organic_impressions",
+        "clicks",
+        "community_visits",
+        "conversions",
+        "engagements",
+        "followers",
+        "comments",
+        "base_hours",
+        "cost_community",
+    )
+    sums = {k: np.zeros(n_t) for k in names}
+    sums["new_followers"] = newf_j.sum(axis=1)
+    by_community: dict[str, dict[str, FloatArray]] = {}
+    for c in s.communities:
+        on = 1.0 if y[c.id] else 0.0
+        cols = [j for j, t in enumerate(s.tactics) if t.account == c.id]
+        paid_new = newf_j[:, cols].sum(axis=1)
+        f = np.empty(n_t)
+        oi = np.empty(n_t)
+        prev = c.initial_followers
+        for t in range(n_t):
+            oi[t] = on * c.organic_per_follower * prev
+            prev = (1.0 - c.churn) * prev + paid_new[t] + c.viral_follow_rate * oi[t]
+            f[t] = prev
+        viral = c.viral_follow_rate * oi
+        clicks_c = c.organic_ctr * oi
+        visits_c = c.landing_rate * clicks_c
+        eng_c = c.engagement_rate * oi
+        comments_c = c.comment_rate * oi
+        cost_c = np.full(n_t, on * c.content_cost_per_post * c.posts_per_period)
+        cost_c[0] += on * c.setup_cost
+        sums["organic_impressions"] += oi
+        sums["clicks"] += clicks_c
+        sums["community_visits"] += visits_c
+        sums["conversions"] += c.conversion_rate * visits_c
+        sums["engagements"] += eng_c
+        sums["followers"] += f
+        sums["new_followers"] = sums["new_followers"] + viral
+        sums["comments"] += comments_c
+        sums["base_hours"] += on * c.base_hours
+        sums["cost_community"] += cost_c
+        by_community[c.id] = {
+            "followers": f,
+            "new_followers": paid_new + viral,
+            "viral_followers": viral,
+            "organic_impressions": oi,
+            "engagements": eng_c,
+            "clicks": clicks_c,
+            "community_visits": visits_c,
+            "conversions": c.conversion_rate * visits_c,
+            "comments": comments_c,
+            "cost_community": cost_c,
+        }
+    return sums, by_community
 
 
 def spend_matrix(scenario: Scenario, spend: SpendInput) -> FloatArray:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 Block = tuple[Any, ...]
 
 
+# Long by design: the report's sections in reading order, each a few lines of layout.
 def blocks(plan: Plan, scenario: Scenario | None, figures: bool = True) -> list[Block]:
     """The report's content, format-neutral."""
     cur = plan.currency
