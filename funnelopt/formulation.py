@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from funnelopt import curves, pwl
+from funnelopt.compiled import model_data
 from funnelopt.lp import INF, Block, LinearProgram
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray
@@ -531,16 +532,8 @@ class _Builder:
         s, opt, n_t = self.s, self.opt, self.s.periods
         shape_t = (n_t, self.n)
         seg_t, seg_j, seg_col, seg_slope = self.seg_t, self.seg_j, self.seg_col, self.seg_slope
-        tactics = s.tactics
-        cvr = np.array(
-            [
-                t.conversion_rate if t.conversion_rate is not None else s.site.conversion_rate
-                for t in tactics
-            ]
-        )
-        ctr = np.array([t.ctr for t in tactics])
-        land = np.array([t.landing_rate for t in tactics])
-        t_comment = np.array([t.comment_rate for t in tactics])
+        data = model_data(s)
+        cvr, ctr, land, t_comment = data.cvr, data.ctr, data.landing, data.comment
         imp_m = _triplets(seg_t, seg_col, seg_slope, shape_t)
         spend_m = _triplets(seg_t, seg_col, np.ones_like(seg_slope), shape_t)
         ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
