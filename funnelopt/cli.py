@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from funnelopt._version import __version__
 from funnelopt.errors import InputError, Problem, ScenarioError, SolverError
 from funnelopt.metrics import KEY_TOTALS
-from funnelopt.scenario import Scenario
+from funnelopt.scenario import Scenario, decode, read_text
 
 if TYPE_CHECKING:
     from funnelopt.plan import Plan
@@ -37,7 +37,9 @@ FORMATS = ("table", "json", "csv", "markdown")
 def load(path: str, sets: Sequence[str] = ()) -> Scenario:
     """A scenario from a file (or ``-`` for stdin) with ``--set PATH=VALUE`` overrides applied."""
     scenario = (
-        Scenario.from_text(sys.stdin.read(), "<stdin>") if path == "-" else Scenario.from_file(path)
+        Scenario.from_text(decode(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
+        if path == "-"
+        else Scenario.from_file(path)
     )
     overrides = parse_sets(sets)
     return scenario.with_overrides(overrides) if overrides else scenario
@@ -58,7 +60,7 @@ def parse_sets(sets: Sequence[str]) -> dict[str, Any]:
             continue
         try:
             value: Any = json.loads(raw, parse_constant=_no_constant)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = raw
         out[path.strip()] = value
     if problems:
@@ -72,7 +74,12 @@ def _no_constant(name: str) -> float:
 
 def _write(text: str, out: str | None) -> None:
     if out:
-        Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        try:
+            Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(
+                [Problem("--out", out, f"cannot be written: {exc.strerror or exc}")]
+            ) from None
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
@@ -102,7 +109,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     _write(text, args.out)
     if args.report:
-        written = plan.report(args.report)
+        try:
+            written = plan.report(args.report)
+        except OSError as exc:
+            raise InputError(
+                [Problem("--report", args.report, f"cannot be written: {exc.strerror or exc}")]
+            ) from None
         print(f"report written to {written}", file=sys.stderr)
     return EXIT_OK if plan.optimal else EXIT_INFEASIBLE
 
@@ -194,20 +206,21 @@ def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
     """Spend per tactic from a CSV (a ``period`` column and one column per tactic) or JSON
     (``{"spend": {tactic: [...]}}`` as ``plan --format json`` writes, or ``{tactic: [...]}``)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError([Problem("PLAN", path, f"cannot be read: {exc.strerror}")]) from None
+    text = read_text(p)
     if p.suffix.lower() == ".json" or text.lstrip().startswith("{"):
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except RecursionError:
+            raise ScenarioError([Problem("PLAN", path, "is nested too deeply")]) from None
+        except ValueError as exc:
             raise ScenarioError([Problem("PLAN", path, f"not valid JSON: {exc}")]) from None
         spend = data.get("spend", data) if isinstance(data, dict) else None
-        if not isinstance(spend, dict):
-            raise ScenarioError(
-                [Problem("PLAN", path, "must map tactic ids to per-period spend lists")]
-            )
+        shape = 'must map tactic ids to per-period lists of numbers, e.g. {"dark": [100, 200]}'
+        if not isinstance(spend, dict) or not all(
+            isinstance(v, list) and all(x is None or isinstance(x, int | float) for x in v)
+            for v in spend.values()
+        ):
+            raise ScenarioError([Problem("PLAN", path, shape)])
         return {str(k): [float(x or 0.0) for x in v] for k, v in spend.items()}
     return _plan_csv(text, path, scenario)
 

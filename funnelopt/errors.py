@@ -33,7 +33,10 @@ _MISSING: Any = _Missing()
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a deeply nested value
+        return "<nested too deeply to show>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -8,6 +8,7 @@ validated scenario.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import json
 import tomllib
@@ -109,17 +110,19 @@ class Tactic(_Model):
     account: str | None = Field(
         None, description="Community account this tactic grows (community tactics only)."
     )
+    # Lower bounds well above zero: a denormal CPM or frequency cap (5e-324) passes gt=0
+    # but makes the saturation spend 0 and the curves NaN.
     cpm: float = Field(
-        ..., gt=0, le=10_000, description="Cost per 1000 impressions at low delivery."
+        ..., ge=1e-4, le=10_000, description="Cost per 1000 impressions at low delivery."
     )
-    pool: float = Field(..., gt=0, description="People this targeting can reach.")
+    pool: float = Field(..., ge=1, description="People this targeting can reach.")
     audience: str | None = Field(
         None,
         pattern=_ID_PATTERN,
         description="Tactics naming the same audience reach the same people (default: their own).",
     )
     frequency_cap: float = Field(
-        ..., gt=0, le=100, description="Impressions per person per period at saturation."
+        ..., ge=1e-6, le=100, description="Impressions per person per period at saturation."
     )
     ctr: float = Field(0.0, ge=0, lt=1, description="Link clicks per impression.")
     landing_rate: float = Field(
@@ -293,7 +296,7 @@ class Scenario(_Model):
     periods: int = Field(..., ge=1, le=MAX_PERIODS, description="Campaign length in periods.")
     period_label: str = Field("week", min_length=1, max_length=20)
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
-    population: float = Field(..., gt=0, le=1e10, description="Target group size, people.")
+    population: float = Field(..., ge=1, le=1e10, description="Target group size, people.")
     reach_curve: Literal["exponential", "hyperbolic"] = "exponential"
     budget: Budget
     site: Site
@@ -344,24 +347,36 @@ class Scenario(_Model):
     def from_toml(cls, text: str, source: str = "<text>") -> Self:
         """Parse and validate a scenario written in TOML (``source`` names it in errors)."""
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            data = tomllib.loads(text.removeprefix("\ufeff"))
+        except RecursionError:
+            raise ScenarioError([Problem(source, _MISSING, _TOO_DEEP)]) from None
+        except ValueError as exc:  # TOMLDecodeError, and integers over 4,300 digits
             raise ScenarioError([Problem(source, _MISSING, f"not valid TOML: {exc}")]) from None
-        return cls.from_dict(data)
+        return cls._from_parsed(data, source)
 
     @classmethod
     def from_json(cls, text: str, source: str = "<text>") -> Self:
         """Parse and validate a scenario written in JSON (``source`` names it in errors)."""
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
-        except (json.JSONDecodeError, ValueError) as exc:
+            data = json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
+        except RecursionError:
+            raise ScenarioError([Problem(source, _MISSING, _TOO_DEEP)]) from None
+        except ValueError as exc:  # JSONDecodeError, NaN/Infinity literals
             raise ScenarioError([Problem(source, _MISSING, f"not valid JSON: {exc}")]) from None
+        return cls._from_parsed(data, source)
+
+    @classmethod
+    def _from_parsed(cls, data: Any, source: str) -> Self:
+        """Validate a parsed document, refusing nesting no scenario has before it reaches
+        the validators (which recurse)."""
+        if nesting_depth(data) > MAX_DEPTH:
+            raise ScenarioError([Problem(source, _MISSING, _TOO_DEEP)])
         return cls.from_dict(data)
 
     @classmethod
     def from_text(cls, text: str, source: str = "<text>") -> Self:
         """Parse a scenario in JSON (if it starts with ``{``) or else TOML."""
-        if text.lstrip().startswith("{"):
+        if text.removeprefix("\ufeff").lstrip().startswith("{"):
             return cls.from_json(text, source)
         return cls.from_toml(text, source)
 
@@ -369,12 +384,7 @@ class Scenario(_Model):
     def from_file(cls, path: str | Path) -> Self:
         """Load a scenario from a ``.toml`` or ``.json`` file."""
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScenarioError(
-                [Problem(str(p), _MISSING, f"cannot be read: {exc.strerror}")]
-            ) from None
+        text = read_text(p)
         if p.suffix.lower() == ".json":
             return cls.from_json(text, str(p))
         if p.suffix.lower() == ".toml":
@@ -409,6 +419,9 @@ class Scenario(_Model):
         data = self.model_dump(mode="python", exclude_none=True)
         problems: list[Problem] = []
         for path, value in overrides.items():
+            if nesting_depth(value) > MAX_DEPTH:
+                problems.append(Problem(path, _MISSING, _TOO_DEEP))
+                continue
             try:
                 _set_path(data, path, value)
             except _PathError as exc:
@@ -656,6 +669,72 @@ _RULES: dict[str, str] = {
     "too_long": "has too many items (at most {max_length})",
     "too_short": "needs at least {min_length} item(s)",
 }
+
+
+#: Input files larger than this are refused (a scenario at the size limits is far smaller).
+MAX_INPUT_BYTES = 20_000_000
+#: Nesting deeper than this is no scenario (its deepest field is four levels down).
+MAX_DEPTH = 32
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep: no scenario field is"
+
+
+def read_text(path: str | Path) -> str:
+    """An input file's text (see :func:`decode`); unreadable files get a named error."""
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            raw = f.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(
+            [Problem(str(p), _MISSING, f"cannot be read: {exc.strerror or exc}")]
+        ) from None
+    return decode(raw, str(p))
+
+
+def decode(raw: bytes, source: str) -> str:
+    """Text of an input: UTF-8 (a byte-order mark, as Windows editors write, is dropped),
+    or UTF-16/UTF-32 with a byte-order mark; anything else is a named error."""
+    if len(raw) > MAX_INPUT_BYTES:
+        raise ScenarioError(
+            [Problem(source, _MISSING, f"is larger than {MAX_INPUT_BYTES:,} bytes: no scenario is")]
+        )
+    # UTF-32 first: its little-endian mark starts with UTF-16's.
+    boms = [
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ]
+    encoding = next((enc for bom, enc in boms if raw.startswith(bom)), "utf-8-sig")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            [
+                Problem(
+                    source,
+                    _MISSING,
+                    f"is not {encoding.replace('-sig', '').upper()} text (byte 0x{raw[exc.start]:02x} at "
+                    f"position {exc.start}): save it as UTF-8",
+                )
+            ]
+        ) from None
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH + 1) -> int:
+    """How deep lists and tables nest in ``value`` (counted up to ``limit``, iteratively:
+    a deep document must not exhaust the stack here either)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest >= limit:
+            return deepest
+        if isinstance(v, Mapping):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list | tuple):
+            stack.extend((x, d + 1) for x in v)
+    return deepest
 
 
 def _to_scenario_error(exc: ValidationError, raw: Any) -> ScenarioError:

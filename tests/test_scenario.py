@@ -49,7 +49,7 @@ def test_defaults(traffic: Scenario) -> None:
     [
         ("ctr", 1.5, "tactics.dark.ctr = 1.5: must be < 1"),
         ("ctr", -0.1, "tactics.dark.ctr = -0.1: must be >= 0"),
-        ("cpm", 0, "tactics.dark.cpm = 0: must be > 0"),
+        ("cpm", 0, "tactics.dark.cpm = 0: must be >= 0.0001"),
         ("cpm", math.nan, "tactics.dark.cpm = nan: must be a finite number"),
         ("pool", math.inf, "tactics.dark.pool = inf: must be a finite number"),
         ("landing_rate", 1.2, "tactics.dark.landing_rate = 1.2: must be <= 1"),
@@ -178,7 +178,7 @@ def test_with_overrides_sets_optional_fields(traffic: Scenario) -> None:
     [
         ({"tactics.drak.cpm": 9}, "did you mean 'dark'"),
         ({"budget.totl": 9}, "did you mean 'budget.total'"),
-        ({"tactics.dark.cpm": -1}, "tactics.dark.cpm = -1: must be > 0"),
+        ({"tactics.dark.cpm": -1}, "tactics.dark.cpm = -1: must be >= 0.0001"),
         ({"tactics[3].cpm": 1}, "out of range"),
         ({"budget": 5}, "addresses a table"),
     ],

@@ -51,6 +51,12 @@ def _finish(ax: Any, title: str, legend: bool = True) -> None:
     if legend:
         ax.legend(frameon=False, fontsize="small")
     ax.spines[["top", "right"]].set_visible(False)
+    from matplotlib.text import Text
+
+    # User text (period labels, names) is shown as written: a "$" must not start
+    # matplotlib's math mode, which fails on labels such as "$^$".
+    for text in ax.figure.findobj(Text):
+        text.set_parse_math(False)
 
 
 def _new_ax(ax: Any, size: tuple[float, float] = (8, 4)) -> Any:

@@ -1,0 +1,143 @@
+"""No crash on any input: every file, however broken, gets a field-named error and exit 2
+(the adversarial run's crash files are kept here as regression cases), and random bytes,
+JSON and TOML trees fed to every reader raise ScenarioError or validate - nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from funnelopt import Scenario, ScenarioError
+from funnelopt.cli import main, read_plan_file
+from funnelopt.scenario import decode
+
+CASES = Path(__file__).parent / "adversarial_cases"
+FILES = sorted(p.name for p in CASES.iterdir() if p.is_file())
+PLANS = sorted(p.name for p in (CASES / "plans").iterdir())
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_adversarial_files_get_a_named_error_or_pass(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _run(capsys, "check", str(CASES / name))
+    assert code in (0, 2), err
+    if code == 2:
+        lines = [line for line in err.splitlines() if line]
+        assert lines and all(line.startswith("error: ") for line in lines)
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_broken_plan_files_for_simulate_get_a_named_error(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _run(
+        capsys, "simulate", str(EXAMPLES / "traffic_only.toml"), str(CASES / "plans" / name)
+    )
+    assert code == 2 and err.startswith("error: "), err
+
+
+def test_tiny_values_that_made_nan_curves_are_refused_by_name() -> None:
+    for name, field in (
+        ("D04a_freqcap_denormal.json", "frequency_cap"),
+        ("D04b_cpm_denormal.json", "cpm"),
+        ("D04c_population_denormal.json", "pool"),
+    ):
+        with pytest.raises(ScenarioError) as info:
+            Scenario.from_file(CASES / name)
+        assert any(field in p.path for p in info.value.problems)
+
+
+def test_byte_order_marks_are_accepted(tmp_path: Path) -> None:
+    text = (EXAMPLES / "traffic_only.toml").read_text(encoding="utf-8")
+    base = Scenario.from_toml(text)
+    for encoding in ("utf-8-sig", "utf-16", "utf-32"):
+        path = tmp_path / f"s_{encoding}.toml"
+        path.write_bytes(text.encode(encoding))
+        assert Scenario.from_file(path) == base
+
+
+def test_unwritable_outputs_are_named_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = str(EXAMPLES / "traffic_only.toml")
+    missing = str(tmp_path / "no" / "such" / "dir" / "out.json")
+    code, err = _run(capsys, "plan", example, "--out", missing)
+    assert code == 2 and "--out" in err and "cannot be written" in err
+    code, err = _run(capsys, "plan", example, "--report", str(tmp_path / "no" / "r.html"))
+    assert code == 2 and "--report" in err
+
+
+def test_a_deep_value_through_set_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    deep = "[" * 900 + "]" * 900
+    code, err = _run(
+        capsys,
+        "check",
+        str(EXAMPLES / "traffic_only.toml"),
+        "--set",
+        f"tactics.meta_dark.cpm={deep}",
+    )
+    assert code == 2 and "cpm" in err
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_random_bytes_raise_scenario_errors_only(raw: bytes) -> None:
+    with contextlib.suppress(ScenarioError):
+        Scenario.from_text(decode(raw, "<bytes>"), "<bytes>")
+
+
+_leaf = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+_tree = st.recursive(
+    _leaf,
+    lambda kids: (
+        st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4)
+    ),
+    max_leaves=30,
+)
+_keys = st.sampled_from(
+    ["periods", "population", "budget", "site", "tactics", "goals", "communities", "objective"]
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_keys | st.text(max_size=8), _tree, max_size=8))
+def test_random_json_trees_raise_scenario_errors_only(tree: dict[str, object]) -> None:
+    with contextlib.suppress(ScenarioError):
+        Scenario.from_json(json.dumps(tree))
+    with contextlib.suppress(ScenarioError):
+        Scenario.from_dict(tree)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from('[]{}="abc01.,\n #-:'), max_size=200))
+def test_random_toml_text_raises_scenario_errors_only(text: str) -> None:
+    with contextlib.suppress(ScenarioError):
+        Scenario.from_toml(text)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(_tree)
+def test_random_plan_files_raise_scenario_errors_only(tree: object) -> None:
+    import tempfile
+
+    s = Scenario.from_file(EXAMPLES / "traffic_only.toml")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(tree, f)
+    try:
+        read_plan_file(f.name, s)
+    except ScenarioError:
+        pass
+    finally:
+        Path(f.name).unlink()
