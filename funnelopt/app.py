@@ -8,11 +8,12 @@ answer the same question with the same bytes (:func:`to_json`).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from funnelopt.errors import InputError, Problem
+from funnelopt.errors import _MISSING, InputError, Problem, _show
 from funnelopt.optimizer import optimize
 from funnelopt.plan import SCHEMA_VERSION, Plan
 from funnelopt.scenario import Scenario
@@ -95,7 +96,35 @@ def run_sweep(
     if len(params) != len(values):
         raise InputError([Problem("values", list(values), "give one values spec per parameter")])
     grid = {p: parse_values(v) for p, v in zip(params, values, strict=True)}
-    return sweep(s, grid, backend=settings.backend, tolerance=settings.tolerance, progress=progress)
+    return sweep(
+        s,
+        grid,
+        backend=settings.backend,
+        tolerance=settings.tolerance,
+        progress=progress,
+        time_limit=settings.time_limit,
+    )
+
+
+def errors_document(problems: Sequence[Problem]) -> dict[str, Any]:
+    """Invalid input as data: ``{"errors": [{"path", "value", "rule"}, ...]}`` (values that
+    JSON cannot carry are shown as text)."""
+
+    def value(v: Any) -> Any:
+        if v is _MISSING:
+            return None
+        if (
+            v is None
+            or isinstance(v, bool | int | str)
+            or (isinstance(v, float) and math.isfinite(v))
+        ):
+            return v
+        return _show(v)
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "errors": [{"path": p.path, "value": value(p.value), "rule": p.rule} for p in problems],
+    }
 
 
 def to_json(data: Any) -> str:

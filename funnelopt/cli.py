@@ -90,7 +90,10 @@ def _write(text: str, out: str | None) -> None:
 def _settings(args: argparse.Namespace) -> Any:
     from funnelopt.app import Settings
 
-    return Settings(backend=args.backend, tolerance=args.tolerance)
+    limit = args.time_limit
+    if limit is not None and not 0 < limit <= 86_400:
+        raise InputError([Problem("--time-limit", limit, "must be in (0, 86400] seconds")])
+    return Settings(backend=args.backend, tolerance=args.tolerance, time_limit=limit)
 
 
 def _optimize(s: Scenario, args: argparse.Namespace) -> Plan:
@@ -415,6 +418,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--tolerance", type=float, default=0.005, help="curve accuracy (default 0.005)"
             )
+            p.add_argument(
+                "--time-limit",
+                type=float,
+                default=None,
+                metavar="SECONDS",
+                help="answer within about this many seconds per plan (default 60): past it, "
+                "the best certified plan so far",
+            )
         return p
 
     def sets(p: argparse.ArgumentParser) -> None:
@@ -482,9 +493,14 @@ def build_parser() -> argparse.ArgumentParser:
     sets(p)
 
     p = command(
-        "schema", cmd_schema, "print a JSON Schema: scenario (default), plan or sweep", solve=False
+        "schema",
+        cmd_schema,
+        "print a JSON Schema: scenario (default), plan, sweep or errors",
+        solve=False,
     )
-    p.add_argument("kind", nargs="?", choices=("scenario", "plan", "sweep"), default="scenario")
+    p.add_argument(
+        "kind", nargs="?", choices=("scenario", "plan", "sweep", "errors"), default="scenario"
+    )
 
     p = command("example", cmd_example, "print a commented starter scenario", solve=False)
     p.add_argument("--kind", choices=("full", "traffic"), default="full")
@@ -503,6 +519,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:  # (ScenarioError is one)
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
+        if getattr(args, "format", None) == "json":
+            # Programs asked for JSON: they get the errors as data too.
+            from funnelopt.app import errors_document, to_json
+
+            sys.stdout.write(to_json(errors_document(exc.problems)) + "\n")
         return EXIT_INVALID
     except SolverError as exc:
         print(f"solver failure: {exc}", file=sys.stderr)

@@ -189,8 +189,34 @@ SWEEP: dict[str, Any] = {
 }
 
 
+#: Invalid input under ``--format json`` (and, later, the service's 422 body).
+ERRORS: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "funnelopt input errors",
+    **_obj(
+        {
+            "schema_version": {"const": 1},
+            "errors": {
+                "type": "array",
+                "minItems": 1,
+                "items": _obj(
+                    {
+                        "path": {"type": "string"},
+                        "value": {},
+                        "rule": {"type": "string"},
+                    }
+                ),
+            },
+        }
+    ),
+}
+
+
 def schema(kind: str = "scenario") -> dict[str, Any]:
-    """The JSON Schema of ``scenario`` files, or of the ``plan`` / ``sweep`` JSON output."""
+    """The JSON Schema of ``scenario`` files, or of the ``plan`` / ``sweep`` / ``errors``
+    JSON output."""
+    if kind == "errors":
+        return ERRORS
     if kind == "plan":
         return PLAN
     if kind == "sweep":
@@ -199,4 +225,4 @@ def schema(kind: str = "scenario") -> dict[str, Any]:
         from funnelopt.scenario import Scenario
 
         return Scenario.json_schema()
-    raise InputError([Problem("kind", kind, "must be scenario, plan or sweep")])
+    raise InputError([Problem("kind", kind, "must be scenario, plan, sweep or errors")])

@@ -252,3 +252,33 @@ def test_cli_json_is_the_app_layers_document_byte_for_byte(
     printed = capsys.readouterr().out
     expected = app.to_json(app.compare([(path, s), (path, s)]).to_dict())
     assert printed.rstrip("\n") == expected
+
+
+def test_invalid_input_under_json_is_reported_as_json_too() -> None:
+    """Embedding programs get the errors as data (path, value, rule), valid against the
+    published schema, beside the human lines on stderr."""
+    r = run(
+        "plan",
+        str(EXAMPLES / "traffic_only.toml"),
+        "--set",
+        "budget.total=-5",
+        "--set",
+        "tactics.meta_dark.ctr=2",
+        "--format",
+        "json",
+    )
+    assert r.returncode == 2
+    doc = json.loads(r.stdout)
+    jsonschema.validate(doc, schema("errors"))
+    paths = {e["path"] for e in doc["errors"]}
+    assert {"budget.total", "tactics.meta_dark.ctr"} <= paths
+    assert "error: budget.total" in r.stderr
+
+
+def test_time_limit_option_is_validated_and_reaches_the_certificate() -> None:
+    r = run("plan", str(EXAMPLES / "traffic_only.toml"), "--time-limit", "-1")
+    assert r.returncode == 2 and "--time-limit" in r.stderr
+    r = run("plan", str(EXAMPLES / "traffic_only.toml"), "--time-limit", "5", "--format", "json")
+    assert r.returncode == 0
+    cert = json.loads(r.stdout)["certificate"]
+    assert cert["stopped"] == "met" and cert["met"]

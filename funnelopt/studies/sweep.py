@@ -131,8 +131,10 @@ def sweep(
     tolerance: float = 0.005,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    time_limit: float | None = None,
 ) -> Sweep:
-    """Re-plan the scenario at every point of a grid of one or two fields.
+    """Re-plan the scenario at every point of a grid of one or two fields
+    (``time_limit``: seconds per point, as in :func:`funnelopt.optimize`).
 
     Examples
     --------
@@ -162,7 +164,7 @@ def sweep(
     # rule for choosing plans, whatever the study.
     seg = max(_budget_cap(s_i) for s_i in scenarios) if budget_sweep else None
     tasks: list[tuple[Callable[..., list[SweepPoint]], tuple[Any, ...]]] = [
-        (_one_point, (s_i, c, backend, tolerance, seg))
+        (_one_point, (s_i, c, backend, tolerance, seg, time_limit))
         for s_i, c in zip(scenarios, combos, strict=True)
     ]
     points: list[SweepPoint] = []
@@ -194,8 +196,9 @@ def _one_point(
     backend: str,
     tolerance: float,
     segment_budget: float | None = None,
+    time_limit: float | None = None,
 ) -> list[SweepPoint]:
-    return [evaluate_point(s, values, backend, tolerance, segment_budget)]
+    return [evaluate_point(s, values, backend, tolerance, segment_budget, time_limit)]
 
 
 def evaluate_point(
@@ -204,6 +207,7 @@ def evaluate_point(
     backend: str,
     tolerance: float,
     segment_budget: float | None = None,
+    time_limit: float | None = None,
 ) -> SweepPoint:
     """Plan one grid point (cold): a top-level function so process pools can run it."""
     from funnelopt.formulation import Options
@@ -211,7 +215,13 @@ def evaluate_point(
 
     opts = Options(segment_budget=segment_budget)
     plan = optimize(
-        s, backend=backend, tolerance=tolerance, strategies=False, analysis=False, options=opts
+        s,
+        backend=backend,
+        tolerance=tolerance,
+        strategies=False,
+        analysis=False,
+        options=opts,
+        time_limit=time_limit,
     )
     if plan.outcome is None:
         return SweepPoint(values, plan.status, None, {}, {})
