@@ -163,3 +163,19 @@ def test_spend_a_hair_below_a_floor_is_lifted_onto_it() -> None:
     x[first] = [200 * (1 - 2e-5), 300.0, 150.0]  # short by 2e-5, fine, and truly below 200
     spend = form.spend(x)[:, 0]
     assert spend[0] == 200.0 and spend[1] == 300.0 and spend[2] == 150.0
+
+
+def test_cbc_false_infeasible_on_an_equilibrated_lp_is_solved_as_given() -> None:
+    """CBC's presolve called an equilibrated LP infeasible (a rate of 3.5e-187 in it)
+    that HiGHS and CBC on the LP as given solve; the PuLP backend re-solves it as given
+    (found by the one-point-sweep property test)."""
+    case = json.loads(
+        (
+            Path(__file__).parent / "fuzz_cases" / "pulp_equilibrated_false_infeasible.json"
+        ).read_text()
+    )
+    s = Scenario.from_dict(case["d"])
+    pulp_plan = optimize(s, backend="pulp", strategies=False, analysis=False)
+    highs_plan = optimize(s, strategies=False, analysis=False)
+    assert pulp_plan.status == highs_plan.status == "optimal"
+    assert pulp_plan.objective == pytest.approx(highs_plan.objective, rel=1e-5)

@@ -83,11 +83,27 @@ class PulpBackend:
         return p
 
     def solve(self, lp: LinearProgram, time_limit: float | None = None) -> RawSolution:
-        """Build and solve ``lp`` with PuLP's solver."""
+        """Build and solve ``lp`` with PuLP's solver (equilibrated; an LP that does not
+        come back optimal is solved once more as given)."""
+        start = time.perf_counter()
+        sol = self._solve(lp, time_limit, scaled=True)
+        if sol.status is not Status.OPTIMAL and not lp.is_mip:
+            # CBC's presolve has called an equilibrated LP infeasible that the same LP as
+            # given, and HiGHS, solve (found by the one-point-sweep property test).
+            left = None if time_limit is None else max(1.0, time_limit - sol.solve_seconds)
+            again = self._solve(lp, left, scaled=False)
+            if again.status is Status.OPTIMAL or sol.status is Status.ERROR:
+                sol = again
+        return replace(sol, solve_seconds=time.perf_counter() - start)
+
+    def _solve(self, lp: LinearProgram, time_limit: float | None, scaled: bool) -> RawSolution:
         import pulp
 
         original = lp
-        lp, col_scale, row_scale = equilibrate(lp)
+        if scaled:
+            lp, col_scale, row_scale = equilibrate(lp)
+        else:
+            col_scale, row_scale = np.ones(lp.n_cols), np.ones(lp.n_rows)
         obj_scale = lp.objective_scale()
         lp = replace(lp, c=lp.c * obj_scale)
         prob, xs, cons = self.build(lp)
