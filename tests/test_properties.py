@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -214,3 +215,19 @@ def test_certified_gap_holds_against_an_exact_solve(data: dict[str, Any]) -> Non
     slack = 1e-5 * max(1.0, abs(exact.objective))
     assert cert.bound >= exact.objective - slack
     assert plan.objective >= exact.objective - cert.gap * abs(cert.bound) - slack
+
+
+@settings(max_examples=8, deadline=None)
+@given(data=scenarios(), backend=st.sampled_from(["highs", "pulp"]))
+def test_a_one_point_sweep_is_optimize(data: dict[str, Any], backend: str) -> None:
+    """One rule for choosing plans: a one-point sweep gives optimize()'s plan, community
+    and objective, on every backend."""
+    from funnelopt.studies.sweep import sweep
+
+    s = Scenario.from_dict(data)
+    plan = optimize(s, backend=backend, **FAST)
+    point = sweep(s, {"budget.total": [s.budget.total]}, backend=backend).points[0]
+    assert point.status == plan.status
+    if plan.objective is not None:
+        assert point.community == plan.community
+        assert point.objective == pytest.approx(plan.objective, rel=1e-9, abs=1e-9)

@@ -95,3 +95,26 @@ def test_dask_executor_matches_serial() -> None:
     ):
         distributed = sweep(FULL, grid, executor=client.get_executor())
     assert distributed.to_json() == serial.to_json()
+
+
+@pytest.mark.parametrize("backend", ["highs", "pulp"])
+def test_appendix_a_a_useless_community_stays_off_in_a_sweep_as_in_optimize(
+    backend: str,
+) -> None:
+    """The architecture review's Appendix A: a community that adds nothing but a set-up
+    cost is kept off by optimize(); a one-point sweep once turned it on (HiGHS) at a higher
+    cost with the same objective. One rule now: both keep it off, on every backend."""
+    from conftest import COMMUNITY, build
+
+    data = build(COMMUNITY, budget={"total": 50_000})
+    data["communities"][0].update(
+        setup_cost=1000, content_cost_per_post=0, base_hours=0, organic_reach_rate=0.0,
+        viral_follow_rate=0.0, comment_rate=0.0, initial_followers=0,
+    )  # fmt: skip
+    # Followers bring no organic reach, so follower ads buy nothing either.
+    s = Scenario.from_dict(data)
+    plan = optimize(s, backend=backend, strategies=False)
+    point = sweep(s, {"budget.total": [50_000]}, backend=backend).points[0]
+    assert plan.community == {"patients": False}
+    assert point.community == plan.community
+    assert point.objective == pytest.approx(plan.objective, rel=1e-9)
