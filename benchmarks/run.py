@@ -46,6 +46,11 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def _speed(who: str, ratio: float) -> str:
+    """'who 3.3x faster' or, below 1, 'who 4.5x slower' (never '0.2x faster')."""
+    return f"{who} {ratio:.1f}x faster" if ratio >= 1 else f"{who} {1 / ratio:.1f}x slower"
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.1f} ms" if seconds < 10 else f"{seconds:,.1f} s"
 
@@ -197,7 +202,7 @@ def peers(repeats: int) -> list[Row]:
             (
                 f"peer: {n} tactics, SLSQP vs funnelopt time",
                 f"{ms(t_peer)} vs {ms(t_ours)}",
-                f"funnelopt {t_peer / t_ours:.1f}x faster",
+                _speed("funnelopt", t_peer / t_ours),
             )
         )
         rows.append(
