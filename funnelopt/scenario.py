@@ -471,8 +471,13 @@ class Scenario(_Model):
         The pool of a shared audience is the largest pool among its tactics.
         """
         groups: dict[str, tuple[float, list[int]]] = {}
+        named = {t.audience for t in self.tactics if t.audience is not None}
         for j, t in enumerate(self.tactics):
+            # A tactic without an audience reaches its own people, even when another
+            # tactic's audience has the same name as its id.
             key = t.audience if t.audience is not None else t.id
+            if t.audience is None and t.id in named:
+                key = f"{t.id} (own)"
             pool, cols = groups.get(key, (0.0, []))
             groups[key] = (max(pool, t.pool), [*cols, j])
         return groups

@@ -13,7 +13,7 @@ from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from funnelopt import Scenario, ScenarioError
+from funnelopt import Scenario, ScenarioError, simulate
 from funnelopt.cli import main, read_plan_file
 from funnelopt.scenario import decode
 
@@ -141,3 +141,31 @@ def test_random_plan_files_raise_scenario_errors_only(tree: object) -> None:
         pass
     finally:
         Path(f.name).unlink()
+
+
+def test_a_tactic_id_equal_to_another_tactics_audience_does_not_merge_them() -> None:
+    """D17: a tactic 'shared' without an audience and a tactic with audience = 'shared'
+    reach different people; renaming the first tactic changes nothing."""
+    data = json.loads((CASES / "audience_id_collision.json").read_text())
+    s = Scenario.from_dict(data)
+    renamed = json.loads(json.dumps(data))
+    renamed["tactics"][0]["id"] = "solo"
+    r = Scenario.from_dict(renamed)
+    spend = [[1000.0, 1000.0]] * s.periods
+    a, b = simulate(s, spend), simulate(r, spend)
+    assert a.totals["reach"] == pytest.approx(b.totals["reach"], rel=1e-12)
+    from funnelopt import optimize
+
+    pa = optimize(s, strategies=False, analysis=False)
+    pb = optimize(r, strategies=False, analysis=False)
+    assert pa.objective == pytest.approx(pb.objective, rel=1e-9)
+
+
+def test_the_markdown_report_makes_user_text_inert(tmp_path: Path) -> None:
+    """D21: names, descriptions and sources cannot inject HTML or links into the .md."""
+    from funnelopt import optimize
+
+    s = Scenario.from_file(CASES / "xss_names.json")
+    md = optimize(s).report(tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "<script" not in md and "<img" not in md
+    assert "[link](javascript" not in md and "&lt;script&gt;" in md

@@ -271,24 +271,33 @@ def to_markdown(content: list[Block], path: Path | None = None) -> str:
     for b in content:
         kind = b[0]
         if kind == "h1":
-            lines += [f"# {b[1]}", ""]
+            lines += [f"# {_md(b[1])}", ""]
         elif kind == "h2":
-            lines += [f"## {b[1]}", ""]
+            lines += [f"## {_md(b[1])}", ""]
         elif kind == "p":
-            lines += [b[1], ""]
+            lines += [_md(b[1]), ""]
         elif kind == "list":
-            lines += [f"- {item}" for item in b[1]] + [""]
+            lines += [f"- {_md(item)}" for item in b[1]] + [""]
         elif kind == "table":
             header, rows = b[1], b[2]
-            lines.append("| " + " | ".join(header) + " |")
+            lines.append("| " + " | ".join(_md(h) for h in header) + " |")
             lines.append("|" + "|".join("---" for _ in header) + "|")
-            lines += ["| " + " | ".join(str(c).replace("|", "/") for c in r) + " |" for r in rows]
+            lines += [
+                "| " + " | ".join(_md(str(c)).replace("|", "/") for c in r) + " |" for r in rows
+            ]
             lines.append("")
         elif kind == "img" and path is not None:
             png = path.with_name(f"{path.stem}-{b[1]}.png")
             png.write_bytes(b[2])
             lines += [f"![{b[1]}]({png.name})", ""]
     return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    """User text made inert in Markdown: no raw HTML (a previewer would run <script> or
+    onerror=) and no link syntax (javascript: links); it still reads as written."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def to_html(content: list[Block]) -> str:
