@@ -105,8 +105,12 @@ class Formulation:
         per_cell = np.bincount(
             self.seg_cell, weights=np.clip(x[self.seg_col], 0, None), minlength=len(self.cell_t)
         )
-        # Round-off below a thousandth of a cent is not spend (it would read as "active").
-        per_cell = np.where(per_cell < 1e-5, 0.0, np.minimum(per_cell, self.cell_upper))
+        # Round-off below a thousandth of a cent is not spend where spending reads as being
+        # on (a semicontinuous tactic, follower ads of a community). Elsewhere it stays: a
+        # tiny real spend (a capacity of 1e-9 hours allows one) must simulate as predicted.
+        per_cell = np.where(
+            (per_cell < 1e-5) & self._switched, 0.0, np.minimum(per_cell, self.cell_upper)
+        )
         # A solver meets a floor to its own tolerance (CBC on a rescaled model: up to 5e-5 of it
         # short); lift such spend onto the floor so the plan meets it exactly.
         floor = self.cell_floor
@@ -114,6 +118,14 @@ class Formulation:
         per_cell = np.where(lift, floor, per_cell)
         out[self.cell_t, self.cell_j] = per_cell
         return out
+
+    @cached_property
+    def _switched(self) -> NDArray[np.bool_]:
+        """Per cell: spend there switches something on (semicontinuous or follower ads)."""
+        per_tactic = np.array(
+            [t.min_spend_if_active > 0 or t.account is not None for t in self.scenario.tactics]
+        )
+        return np.asarray(per_tactic[self.cell_j], dtype=bool)
 
     @cached_property
     def cell_floor(self) -> FloatArray:

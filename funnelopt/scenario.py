@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import json
+import math
 import tomllib
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
@@ -167,7 +168,9 @@ class Community(_Model):
     mode: Literal["auto", "on", "off"] = Field(
         "auto", description="auto: the optimiser decides whether to run it; on/off: fixed."
     )
-    initial_followers: float = Field(0.0, ge=0)
+    # Upper bounds keep the model's coefficients inside what LP solvers take (HiGHS refuses
+    # matrix values from 1e15): 2^63 followers or a 1e15 set-up cost ended in "solver failure".
+    initial_followers: float = Field(0.0, ge=0, le=1e10)
     churn: float = Field(0.0, ge=0, lt=1, description="Share of followers lost per period.")
     posts_per_period: float = Field(..., ge=0, le=100)
     organic_reach_rate: float = Field(
@@ -183,8 +186,10 @@ class Community(_Model):
     viral_follow_rate: float = Field(
         0.0, ge=0, lt=1, description="New followers per organic impression."
     )
-    setup_cost: float = Field(0.0, ge=0, description="One-off cost: protocol, training, account.")
-    content_cost_per_post: float = Field(0.0, ge=0)
+    setup_cost: float = Field(
+        0.0, ge=0, le=1e12, description="One-off cost: protocol, training, account."
+    )
+    content_cost_per_post: float = Field(0.0, ge=0, le=1e9)
     base_hours: float = Field(
         0.0, ge=0, le=168, description="Webcare monitoring hours per period while active."
     )
@@ -511,6 +516,24 @@ class Scenario(_Model):
 # top to bottom like the rule table in docs/scenario.md; splitting would scatter them.
 def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
     b = s.budget
+    for c in s.communities:
+        # Organic growth alone (viral follows from organic posts, net of churn) that
+        # multiplies followers a million-fold over the campaign is no community the model
+        # describes, and its numbers leave every solver's range.
+        growth = 1 - c.churn + c.viral_follow_rate * c.organic_per_follower
+        if growth > 1 and s.periods * math.log(growth) > math.log(1e6):
+            yield Problem(
+                f"communities.{c.id}.viral_follow_rate",
+                c.viral_follow_rate,
+                f"with posts_per_period x organic_reach_rate = {c.organic_per_follower:g} and "
+                f"churn {c.churn:g}, followers would grow {growth:,.3g}x per period on their own "
+                f"({s.periods} periods): at most a million-fold over the campaign is modelled",
+            )
+    for metric, w in (s.objective.weights or {}).items():
+        if w > 1e9:
+            yield Problem(
+                f"objective.weights.{getattr(metric, 'value', metric)}", w, "must be <= 1e9"
+            )
     if b.total is None and b.media is None:
         yield Problem("budget", _MISSING, "give at least one cap: budget.total or budget.media")
     if b.period_max is not None and b.period_min > b.period_max:

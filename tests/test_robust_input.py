@@ -169,3 +169,16 @@ def test_the_markdown_report_makes_user_text_inert(tmp_path: Path) -> None:
     md = optimize(s).report(tmp_path / "r.md").read_text(encoding="utf-8")
     assert "<script" not in md and "<img" not in md
     assert "[link](javascript" not in md and "&lt;script&gt;" in md
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (CASES / "valid_extremes").iterdir()))
+def test_extreme_values_get_a_plan_or_a_named_error_never_a_solver_failure(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """D16: values at the edges (2^63 followers, a 1e15 set-up cost, weights of 1e308,
+    followers growing 500x a week, a capacity of 1e-9 hours) ended in 'solver failure'
+    (exit 3). Now each is refused by name (exit 2) or planned (exit 0/1)."""
+    code, err = _run(capsys, "plan", str(CASES / "valid_extremes" / name), "--format", "json")
+    assert code in (0, 1, 2), err
+    if code == 2:
+        assert err.startswith("error: ") and "solver" not in err
