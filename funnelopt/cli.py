@@ -340,14 +340,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if penalty > 0:
             lines[-1] += f" (after a soft-goal penalty of {penalty:,.1f})"
         if best.objective is not None and gap is not None:
-            if gap >= 0:
+            if not (outcome.feasible and outcome.goals_met):
+                # A plan that breaks a limit or misses a hard goal is no alternative,
+                # whatever its score (it once read as "better" while over budget).
+                what = "breaks a limit" if not outcome.feasible else "misses a hard goal"
+                lines.append(
+                    f"This plan {what} (below), so it is no alternative to the optimiser's "
+                    f"plan, which gives {best.objective:,.1f} within every limit."
+                )
+            elif gap >= 0:
                 lines.append(
                     f"The optimum is {best.objective:,.1f}: this plan is {gap:,.1f} {name} away from it."
                 )
             else:
+                cert = best.certificate
+                bound = (
+                    f"; no plan can do better than {cert.bound:,.1f} (proven)"
+                    if cert is not None and cert.bound is not None
+                    else ""
+                )
                 lines.append(
-                    f"The optimiser's plan gives {best.objective:,.1f}: this plan is {-gap:,.1f} {name} better, "
-                    f"within the optimiser's {best.tolerance:.1%} tolerance of the exact optimum."
+                    f"The optimiser's plan gives {best.objective:,.1f}: this plan is {-gap:,.1f} "
+                    f"{name} better, within the optimiser's certified gap{bound}."
                 )
         lines += ["", outcome_summary(outcome, md)]
         _write("\n".join(lines), args.out)

@@ -182,3 +182,16 @@ def test_extreme_values_get_a_plan_or_a_named_error_never_a_solver_failure(
     assert code in (0, 1, 2), err
     if code == 2:
         assert err.startswith("error: ") and "solver" not in err
+
+
+def test_simulate_never_calls_a_plan_over_budget_better(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """D18: a hand-made plan that spends twice the budget scored more conversions and was
+    called 'better, within the optimiser's tolerance'. It breaks a limit: it is no
+    alternative, and simulate says so (exit 1)."""
+    plan = str(CASES / "simulate" / "over_budget.csv")
+    code = main(["simulate", str(EXAMPLES / "traffic_only.toml"), plan])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "better" not in out and "breaks a limit" in out
