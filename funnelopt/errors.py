@@ -19,9 +19,12 @@ class Problem:
     rule: str
 
     def __str__(self) -> str:
+        # Paths carry user ids verbatim: one line each, and not 100 KB long.
+        path = self.path.replace("\n", "\\n").replace("\r", "\\r")
+        path = path if len(path) <= 120 else path[:117] + "..."
         if self.value is _MISSING:
-            return f"{self.path}: {self.rule}"
-        return f"{self.path} = {_show(self.value)}: {self.rule}"
+            return f"{path}: {self.rule}"
+        return f"{path} = {_show(self.value)}: {self.rule}"
 
 
 class _Missing:

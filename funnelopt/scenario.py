@@ -363,7 +363,10 @@ class Scenario(_Model):
     def from_json(cls, text: str, source: str = "<text>") -> Self:
         """Parse and validate a scenario written in JSON (``source`` names it in errors)."""
         try:
-            data = json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
+            # NaN and Infinity literals (Python's json.dumps writes them) parse, so that
+            # validation names the field they sit in: "tactics.x.cpm = nan: must be a
+            # finite number".
+            data = json.loads(text.removeprefix("\ufeff"))
         except RecursionError:
             raise ScenarioError([Problem(source, _MISSING, _TOO_DEEP)]) from None
         except ValueError as exc:  # JSONDecodeError, NaN/Infinity literals
@@ -829,10 +832,6 @@ def _path_of(loc: tuple[int | str, ...], raw: Any) -> str:
             parts.append(str(item))
             node = node.get(item) if isinstance(node, Mapping) else None
     return ".".join(parts)
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a finite number")
 
 
 # -- paths for overrides --------------------------------------------------------------------

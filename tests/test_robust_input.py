@@ -195,3 +195,32 @@ def test_simulate_never_calls_a_plan_over_budget_better(
     out = capsys.readouterr().out
     assert code == 1
     assert "better" not in out and "breaks a limit" in out
+
+
+def test_errors_name_the_field_and_stay_one_short_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """D19: a NaN literal in JSON is named by its field; D20: an id with a newline or of
+    100,000 characters does not split or flood the error line."""
+    code, err = _run(capsys, "check", str(CASES / "json_nan_literal.json"))
+    assert code == 2 and "tactics.meta_dark.cpm = nan" in err
+    for name in ("id_with_newline.json", "id_100k_chars.json"):
+        code, err = _run(capsys, "check", str(CASES / name))
+        lines = err.splitlines()
+        assert code == 2 and all(line.startswith("error: ") for line in lines)
+        assert max(len(line) for line in lines) < 400
+
+
+def test_sweep_values_may_start_with_a_minus(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--values -5,10` is read as values (and validated), not as an unknown option."""
+    code, err = _run(
+        capsys,
+        "sweep",
+        str(EXAMPLES / "traffic_only.toml"),
+        "--param",
+        "budget.period_min",
+        "--values",
+        "-5,10",
+        "--quiet",
+    )
+    assert code == 2 and "budget.period_min = -5" in err
