@@ -144,9 +144,9 @@ def test_direct_construction_raises_scenario_error() -> None:
         Scenario(**build(periods=-1))
 
 
-def test_json_rejects_nan() -> None:
+def test_json_rejects_nan_naming_the_field() -> None:
     text = json.dumps(BASE).replace('"cpm": 10.0', '"cpm": NaN')
-    with pytest.raises(ScenarioError, match="not valid JSON"):
+    with pytest.raises(ScenarioError, match=r"tactics\.dark\.cpm = nan: must be a finite"):
         Scenario.from_json(text)
 
 
