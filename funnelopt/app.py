@@ -7,12 +7,12 @@ answer the same question with the same bytes (:func:`to_json`).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from funnelopt._json import dumps
 from funnelopt.errors import _MISSING, InputError, Problem, _show
 from funnelopt.optimizer import optimize
 from funnelopt.plan import SCHEMA_VERSION, Plan
@@ -127,6 +127,5 @@ def errors_document(problems: Sequence[Problem]) -> dict[str, Any]:
     }
 
 
-def to_json(data: Any) -> str:
-    """The one JSON encoding of every document: sorted keys, two-space indent."""
-    return json.dumps(data, indent=2, sort_keys=True)
+#: The one JSON encoding of every document (see :mod:`funnelopt._json`).
+to_json = dumps

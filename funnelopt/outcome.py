@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from funnelopt._json import dumps
 from funnelopt.metrics import METRICS
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ class Outcome:
 
     def to_json(self) -> str:
         """Deterministic JSON (same plan, same bytes)."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        return dumps(self.to_dict())
 
     def to_frame(self) -> pd.DataFrame:
         """One row per period and source (tactic, or community posts); needs pandas.

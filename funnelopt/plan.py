@@ -6,11 +6,11 @@ beside them (``predicted``) with the largest gap between the two (``verification
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from funnelopt._json import dumps
 from funnelopt.outcome import FloatArray, Outcome, _num, freeze
 
 if TYPE_CHECKING:
@@ -365,7 +365,7 @@ class Plan:
 
     def to_json(self) -> str:
         """Deterministic JSON (same input, same bytes): timings are left out."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        return dumps(self.to_dict())
 
     def to_frame(self) -> pd.DataFrame:
         """One row per period and source with the metrics as columns (needs pandas)."""

@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from funnelopt import metrics
+from funnelopt._json import dumps
 from funnelopt.errors import _MISSING, InputError, Problem, ScenarioError
 
 SCHEMA_VERSION = 1
@@ -405,7 +406,7 @@ class Scenario(_Model):
 
     def to_json(self) -> str:
         """The scenario as deterministic JSON."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        return dumps(self.to_dict())
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from funnelopt._json import dumps
 from funnelopt.errors import InputError, Problem
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.outcome import _num
@@ -77,7 +78,7 @@ class Sweep:
 
     def to_json(self) -> str:
         """Deterministic JSON."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        return dumps(self.to_dict())
 
     def to_frame(self) -> Any:
         """One row per point: parameters, status, objective, key totals (needs pandas)."""
