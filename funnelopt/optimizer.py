@@ -289,7 +289,6 @@ def _strategies(
         if all(run.community.get(k) == v for k, v in choice.items()):
             res_outcome, chosen = outcome, True
         else:
-            # Solved already when the combinations were LPs; otherwise solve it now.
             # The choices were solved already when they were LPs (only the auto
             # communities are set in their options); otherwise solve it now.
             r = next(

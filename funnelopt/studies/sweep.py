@@ -164,20 +164,20 @@ def sweep(
     # points solve models of one shape. Every point is a full, certified optimize(): one
     # rule for choosing plans, whatever the study.
     seg = max(_budget_cap(s_i) for s_i in scenarios) if budget_sweep else None
-    tasks: list[tuple[Callable[..., list[SweepPoint]], tuple[Any, ...]]] = [
-        (_one_point, (s_i, c, backend, tolerance, seg, time_limit))
+    tasks = [
+        (s_i, c, backend, tolerance, seg, time_limit)
         for s_i, c in zip(scenarios, combos, strict=True)
     ]
     points: list[SweepPoint] = []
     if executor is None:
-        for fn, args in tasks:
-            points.extend(fn(*args))
+        for args in tasks:
+            points.append(evaluate_point(*args))
             if progress:
                 progress(len(points), len(tasks))
     else:
-        futures = [executor.submit(fn, *args) for fn, args in tasks]
+        futures = [executor.submit(evaluate_point, *args) for args in tasks]
         for f in futures:
-            points.extend(f.result())
+            points.append(f.result())
             if progress:
                 progress(len(points), len(tasks))
     return _result(scenario, params, points)
@@ -189,17 +189,6 @@ def _result(scenario: Scenario, params: tuple[str, ...], points: Sequence[SweepP
     name = objective.name(scenario)
     knee = _knee(params, points) if name != "cost" else None
     return Sweep(scenario.name, params, name, scenario.currency, tuple(points), knee)
-
-
-def _one_point(
-    s: Scenario,
-    values: dict[str, Any],
-    backend: str,
-    tolerance: float,
-    segment_budget: float | None = None,
-    time_limit: float | None = None,
-) -> list[SweepPoint]:
-    return [evaluate_point(s, values, backend, tolerance, segment_budget, time_limit)]
 
 
 def evaluate_point(
