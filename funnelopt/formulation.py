@@ -988,10 +988,10 @@ class _Builder:
         rows, cols, n = self.rows, self.cols, self.n
         A = sparse.csr_matrix(
             (
-                np.concatenate(rows.v) if rows.v else np.zeros(0),
+                _cat(rows.v, np.float64),
                 (
-                    np.concatenate(rows.r) if rows.r else np.zeros(0, np.int64),
-                    np.concatenate(rows.c) if rows.c else np.zeros(0, np.int64),
+                    _cat(rows.r, np.int64),
+                    _cat(rows.c, np.int64),
                 ),
             ),
             shape=(rows.n, n),
@@ -999,8 +999,8 @@ class _Builder:
         lp = LinearProgram(
             c=self.objective(),
             A=A,
-            row_lo=np.concatenate(rows.lo) if rows.lo else np.zeros(0),
-            row_hi=np.concatenate(rows.hi) if rows.hi else np.zeros(0),
+            row_lo=_cat(rows.lo, np.float64),
+            row_hi=_cat(rows.hi, np.float64),
             col_lo=np.concatenate(cols.lo),
             col_hi=np.concatenate(cols.hi),
             integer=np.concatenate(cols.integer),

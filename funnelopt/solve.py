@@ -650,6 +650,7 @@ def certified(
     )
 
     stopped = "rounds"
+    late = _Limit(None, deadline)
     for round_no in range(MAX_REFINE + 1):
         try:
             run = solve(
@@ -666,7 +667,7 @@ def certified(
         except SolverError:
             if best is None:
                 raise
-            stopped = "time" if _late(deadline) else "solver"
+            stopped = "time" if late.passed() else "solver"
             break  # a refined model the solver cannot settle: the last answer stands
         seconds += run.solve_seconds
         try:
@@ -684,7 +685,7 @@ def certified(
             outer = None
         if outer is None or outer.status not in (Status.OPTIMAL, Status.INFEASIBLE):
             # No bound this round: the last one stands (it bounds the refined plan too).
-            stopped = "time" if _late(deadline) else "solver"
+            stopped = "time" if late.passed() else "solver"
             if best is None or run.status is Status.OPTIMAL:
                 bound = best.bound if best is not None else None
                 best = replace(run, bound=bound, refinements=round_no)
@@ -704,8 +705,8 @@ def certified(
         if now_gap <= target:
             stopped = "met"
             break
-        if _late(deadline) or round_no == MAX_REFINE:
-            stopped = "time" if _late(deadline) else "rounds"
+        if late.passed() or round_no == MAX_REFINE:
+            stopped = "time" if late.passed() else "rounds"
             break
         if stalled:
             # What breakpoints cannot close: comments are bounded by one factor per model,
@@ -721,10 +722,6 @@ def certified(
             break
     assert best is not None
     return replace(best, solve_seconds=seconds, stopped=stopped)
-
-
-def _late(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() > deadline
 
 
 def _operating_points(run: Solved) -> dict[str, list[float]]:
