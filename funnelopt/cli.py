@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from funnelopt._json import dumps
 from funnelopt._version import __version__
 from funnelopt.errors import InputError, Problem, ScenarioError, SolverError
 from funnelopt.metrics import KEY_TOTALS
@@ -72,14 +73,17 @@ def _no_constant(name: str) -> float:
     raise ValueError(name)
 
 
+def _unwritable(option: str, path: str, exc: OSError) -> InputError:
+    """An output path the user gave that cannot be written, named by its option."""
+    return InputError([Problem(option, path, f"cannot be written: {exc.strerror or exc}")])
+
+
 def _write(text: str, out: str | None) -> None:
     if out:
         try:
             Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         except OSError as exc:
-            raise InputError(
-                [Problem("--out", out, f"cannot be written: {exc.strerror or exc}")]
-            ) from None
+            raise _unwritable("--out", out, exc) from None
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
@@ -115,9 +119,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         try:
             written = plan.report(args.report)
         except OSError as exc:
-            raise InputError(
-                [Problem("--report", args.report, f"cannot be written: {exc.strerror or exc}")]
-            ) from None
+            raise _unwritable("--report", args.report, exc) from None
         print(f"report written to {written}", file=sys.stderr)
     return EXIT_OK if plan.optimal else EXIT_INFEASIBLE
 
@@ -322,8 +324,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if best.objective is not None:
         gap = (value - best.objective) if objective.sense(s) == "min" else (best.objective - value)
     if args.format == "json":
-        from funnelopt.app import to_json
-
         data = {
             "schema_version": 1,
             "objective": value,
@@ -331,7 +331,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "gap_to_optimum": gap,
             "outcome": outcome.to_dict(),
         }
-        _write(to_json(data), args.out)
+        _write(dumps(data), args.out)
     else:
         md = args.format == "markdown"
         name = best.objective_name
@@ -379,10 +379,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from funnelopt.app import to_json
     from funnelopt.schemas import schema
 
-    _write(to_json(schema(args.kind)), args.out)
+    _write(dumps(schema(args.kind)), args.out)
     return EXIT_OK
 
 
@@ -550,9 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         if getattr(args, "format", None) == "json":
             # Programs asked for JSON: they get the errors as data too.
-            from funnelopt.app import errors_document, to_json
+            from funnelopt.app import errors_document
 
-            sys.stdout.write(to_json(errors_document(exc.problems)) + "\n")
+            sys.stdout.write(dumps(errors_document(exc.problems)) + "\n")
         return EXIT_INVALID
     except SolverError as exc:
         print(f"solver failure: {exc}", file=sys.stderr)
