@@ -206,3 +206,17 @@ def test_quickstart_notebook_executes(tmp_path: Path) -> None:
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)
     assert any("text/html" in o.get("data", {}) for o in outputs)
+
+
+def test_user_text_is_shown_as_written_but_log_ticks_keep_their_math() -> None:
+    """A '$' in a period label must not start math mode (it crashed the report), while the
+    funnel's log-axis ticks ($10^{4}$) still render as powers, not as raw TeX."""
+    s = Scenario.from_file(ROOT / "tests" / "adversarial_cases" / "period_label_mathtext.json")
+    plan = optimize(s, strategies=False, analysis=False)
+    ax = plots.spend_over_time(plan)
+    assert ax.get_xlabel() == "$^$" and not ax.xaxis.label.get_parse_math()
+    ax.figure.canvas.draw()  # would raise on "$^$" parsed as math
+    funnel = plots.funnel(plan)
+    funnel.figure.canvas.draw()
+    assert all(t.get_parse_math() for t in funnel.xaxis.get_ticklabels())
+    plt.close("all")

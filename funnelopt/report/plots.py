@@ -51,11 +51,11 @@ def _finish(ax: Any, title: str, legend: bool = True) -> None:
     if legend:
         ax.legend(frameon=False, fontsize="small")
     ax.spines[["top", "right"]].set_visible(False)
-    from matplotlib.text import Text
-
-    # User text (period labels, names) is shown as written: a "$" must not start
-    # matplotlib's math mode, which fails on labels such as "$^$".
-    for text in ax.figure.findobj(Text):
+    # User text (period labels, names) in titles, axis labels and legends is shown as
+    # written: a "$" must not start matplotlib's math mode, which fails on labels such as
+    # "$^$". Tick labels keep it: log axes write theirs as math ($10^{4}$).
+    box = ax.get_legend()
+    for text in (ax.title, ax.xaxis.label, ax.yaxis.label, *(box.get_texts() if box else ())):
         text.set_parse_math(False)
 
 
