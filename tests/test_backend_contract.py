@@ -101,3 +101,31 @@ def test_warm_backends_resolve_and_add_rows(backend) -> None:  # type: ignore[no
     assert sol.x == pytest.approx([2, 1], abs=1e-7)
     if Feature.RANGING in backend.features:
         assert backend.bound_range(0) is not None
+
+
+def test_pulp_backend_drives_cbc_without_the_deprecated_class() -> None:
+    """PuLP 3 warns that ``PULP_CBC_CMD`` goes in PuLP 4: the backend must not use it."""
+    import warnings
+
+    lp = _lp([1.0, 1.0], [[1.0, 2.0]], [-INF], [4.0], col_hi=[3.0, INF])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        sol = get_backend("pulp").solve(lp)
+    assert sol.status is Status.OPTIMAL
+    assert sol.objective == pytest.approx(3.5)
+
+
+def test_cbc_is_found_by_setting_and_missing_cbc_is_named(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pulp
+
+    from funnelopt.backends import pulp as pulp_backend
+
+    monkeypatch.setenv("FUNNELOPT_CBC", "/opt/cbc/bin/cbc")
+    assert pulp_backend.cbc_path() == "/opt/cbc/bin/cbc"
+    # As under PuLP 4 without pulp[cbc]: no setting, no cbc on the PATH, no bundled binary.
+    monkeypatch.delenv("FUNNELOPT_CBC")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(pulp.apis.coin_api, "pulp_cbc_path", str(tmp_path / "none"))
+    monkeypatch.setattr(pulp.COIN_CMD, "defaultPath", lambda self: str(tmp_path / "none"))
+    with pytest.raises(RuntimeError, match=r"pulp\[cbc\]"):
+        pulp_backend.cbc_path()

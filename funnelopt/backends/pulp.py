@@ -1,12 +1,14 @@
 """The portability backend: the same model built in PuLP, solved by any solver PuLP drives.
 
-CBC (bundled with PuLP) by default. It can also write the model as ``.lp`` / ``.mps`` for
+CBC by default (see :func:`cbc_path`). It can also write the model as ``.lp`` / ``.mps`` for
 audit, with the formulation's labels as variable and constraint names.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,30 @@ from scipy import sparse
 
 from funnelopt.backends import Feature
 from funnelopt.lp import LinearProgram, RawSolution, Status, equilibrate
+
+
+def cbc_path() -> str:
+    """The CBC executable: ``$FUNNELOPT_CBC``, a ``cbc`` on the PATH, the one ``pulp[cbc]``
+    installs, or the one PuLP 3 bundles, in that order.
+
+    PuLP 3 deprecates its bundled-CBC class ``PULP_CBC_CMD`` and PuLP 4 removes it, so the
+    binary is driven through ``COIN_CMD`` by path, which works under both.
+    """
+    import pulp
+
+    for path in (os.environ.get("FUNNELOPT_CBC"), shutil.which("cbc")):
+        if path:
+            return path
+    found = pulp.COIN_CMD(msg=False).path  # pulp[cbc]'s binary, where installed
+    if found and os.access(found, os.X_OK):
+        return str(found)
+    bundled = getattr(pulp.apis.coin_api, "pulp_cbc_path", None)
+    if bundled and os.access(bundled, os.X_OK):
+        return str(bundled)
+    raise RuntimeError(
+        "backend 'pulp' needs the CBC solver: pip install 'pulp[cbc]' (or set FUNNELOPT_CBC "
+        "to a cbc executable), or use backend='highs'"
+    )
 
 
 class PulpBackend:
@@ -107,7 +133,9 @@ class PulpBackend:
         obj_scale = lp.objective_scale()
         lp = replace(lp, c=lp.c * obj_scale)
         prob, xs, cons = self.build(lp)
-        solver = self._solver or pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=1e-9)
+        solver = self._solver or pulp.COIN_CMD(
+            path=cbc_path(), msg=False, timeLimit=time_limit, gapRel=1e-9
+        )
         start = time.perf_counter()
         prob.solve(solver)
         seconds = time.perf_counter() - start
