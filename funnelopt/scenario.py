@@ -675,12 +675,14 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
             yield Problem(f"{p}.weight", g.weight, "only soft goals (hard = false) take a weight")
 
     valid = set(_leaf_paths(Scenario, s.model_dump(mode="python"), ""))
+    # A source may name a group of fields too ("tactics.meta_dark"): every path's prefixes.
+    groups = {v[:i] for v in valid for i, ch in enumerate(v) if ch == "."}
     for key in s.sources:
-        if key not in valid and not any(v.startswith(key + ".") for v in valid):
+        if key not in valid and key not in groups:
             yield Problem(
                 f"sources.{key}",
                 s.sources[key],
-                "names no field of this scenario" + _suggest(key, valid),
+                "names no field of this scenario" + _suggest(key, valid | groups),
             )
 
 
@@ -960,7 +962,17 @@ def _leaf_paths(model: type[BaseModel], data: Mapping[str, Any], prefix: str) ->
             yield path
 
 
+#: Up to this many paths, a misspelt path is compared with all of them.
+_COMPARE_ALL = 500
+
+
 def _suggest(key: str, valid: set[str] | list[str]) -> str:
+    if len(valid) > _COMPARE_ALL:
+        # Comparing with every path of a 500-tactic scenario costs ~0.6 s a key (D12): a
+        # slip is in one part of the path, so compare with the paths that share the rest
+        # (the same parent or the same field name).
+        parent, _, leaf = key.rpartition(".")
+        valid = [v for v in valid if v.rpartition(".")[0] == parent or v.rpartition(".")[2] == leaf]
     hint = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
     return f" (did you mean '{hint[0]}'?)" if hint else ""
 

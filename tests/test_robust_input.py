@@ -13,7 +13,7 @@ from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from funnelopt import Scenario, ScenarioError, simulate
+from funnelopt import Scenario, ScenarioError, simulate, sweep
 from funnelopt.cli import main, read_plan_file
 from funnelopt.scenario import decode
 
@@ -224,3 +224,46 @@ def test_sweep_values_may_start_with_a_minus(capsys: pytest.CaptureFixture[str])
         "--quiet",
     )
     assert code == 2 and "budget.period_min = -5" in err
+
+
+def test_sweep_grids_and_tolerances_are_bounded(
+    capsys: pytest.CaptureFixture[str], traffic: Scenario
+) -> None:
+    """D13 and D14: a huge grid or a microscopic tolerance is refused before any work."""
+    from funnelopt.studies.sweep import MAX_POINTS
+
+    traffic_file = str(EXAMPLES / "traffic_only.toml")
+    code, err = _run(
+        capsys, "sweep", traffic_file, "--param", "budget.total", "--values", "1:2:99999999999"
+    )
+    assert code == 2 and f"count must be in 1..{MAX_POINTS:,}" in err
+    grid = {"budget.total": [1e4 + i for i in range(60)], "periods": list(range(2, 40))}
+    with pytest.raises(ScenarioError, match="at most 2,000 points"):
+        sweep(traffic, grid)
+    with pytest.raises(ScenarioError, match=r"tolerance = 1e-09: must be in \[0.0001, 0.5\)"):
+        sweep(traffic, {"budget.total": [1e4]}, tolerance=1e-9)
+    code, err = _run(capsys, "plan", traffic_file, "--tolerance", "1e-9")
+    assert code == 2 and "tolerance = 1e-09" in err
+
+
+def test_source_suggestions_compare_with_a_few_paths_not_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """D12: each misspelt [sources] key was compared with all ~10,000 paths of a
+    500-tactic scenario (0.6 s a key); now with the paths that share its parent or name."""
+    import difflib
+
+    data = json.loads((CASES / "dos_sources_bogus_20.json").read_text())
+    sizes: list[int] = []
+    real = difflib.get_close_matches
+
+    def counting(word: str, possibilities: list[str], **kw: object) -> list[str]:
+        sizes.append(len(possibilities))
+        return real(word, possibilities, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(difflib, "get_close_matches", counting)
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict(data)
+    text = str(info.value)
+    assert "sources.tactics.t7.cpmx7" in text and "did you mean 'tactics.t7.cpm'" in text
+    assert len(sizes) == 20 and max(sizes) < 100

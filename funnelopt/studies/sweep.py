@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -97,6 +98,11 @@ class Sweep:
         return f"<Sweep {', '.join(self.params)}: {len(self.points)} points, {ok} optimal{knee}>"
 
 
+#: Points in one sweep at most: ~1 minute of solving for a small scenario, and every point
+#: is validated into a scenario up front (an unbounded grid ran out of memory, D13).
+MAX_POINTS = 2_000
+
+
 def parse_values(spec: str) -> list[Any]:
     """``"50000:250000:21"`` (start:stop:count, inclusive) or ``"8,9,10"`` or a single value."""
     if ":" in spec:
@@ -111,8 +117,16 @@ def parse_values(spec: str) -> list[Any]:
             raise InputError(
                 [Problem("values", spec, "start and stop must be numbers, count a whole number")]
             ) from None
-        if count < 1:
-            raise InputError([Problem("values", spec, "count must be >= 1")])
+        if not 1 <= count <= MAX_POINTS:
+            raise InputError(
+                [
+                    Problem(
+                        "values",
+                        spec,
+                        f"count must be in 1..{MAX_POINTS:,} (points a sweep may have)",
+                    )
+                ]
+            )
         return [float(v) for v in np.linspace(start, stop, count)]
     return [_literal(v.strip()) for v in spec.split(",") if v.strip()]
 
@@ -146,10 +160,17 @@ def sweep(
     ['optimal', 'optimal', 'optimal']
     """
     from funnelopt.errors import Problem, ScenarioError
+    from funnelopt.optimizer import check_tolerance
 
     params = tuple(grid)
     if not 1 <= len(params) <= 2:
         raise ScenarioError([Problem("sweep", list(params), "give one or two parameters")])
+    size = math.prod(len(grid[p]) for p in params)
+    if size > MAX_POINTS:
+        raise ScenarioError(
+            [Problem("sweep", size, f"a sweep has at most {MAX_POINTS:,} points; use fewer values")]
+        )
+    check_tolerance(tolerance)
     combos = [
         dict(zip(params, vs, strict=True)) for vs in itertools.product(*(grid[p] for p in params))
     ]
