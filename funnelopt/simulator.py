@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from funnelopt import curves
 from funnelopt.compiled import model_data
@@ -412,7 +413,7 @@ def violations(
     label = s.period_label
 
     def over(value: float, cap: float) -> bool:
-        return value > cap * (1 + REL_TOL) + REL_TOL
+        return bool(value > cap * (1 + REL_TOL) + REL_TOL)
 
     def under(value: float, floor: float) -> bool:
         return value < floor * (1 - REL_TOL) - REL_TOL
@@ -423,11 +424,26 @@ def violations(
         out.append(f"budget.total: total cost {cost:,.2f} exceeds {b.total:,.2f}")
     if b.media is not None and over(media, b.media):
         out.append(f"budget.media: media spend {media:,.2f} exceeds {b.media:,.2f}")
-    for t, m in enumerate(per_period["cost_media"]):
-        if b.period_max is not None and over(m, b.period_max):
-            out.append(f"budget.period_max: {label} {t + 1} spends {m:,.2f} > {b.period_max:,.2f}")
-        if under(m, b.period_min):
-            out.append(f"budget.period_min: {label} {t + 1} spends {m:,.2f} < {b.period_min:,.2f}")
+    m = per_period["cost_media"]
+    if b.period_max is not None:
+        out += _breaches(
+            "budget.period_max",
+            label,
+            m,
+            m > b.period_max * (1 + REL_TOL) + REL_TOL,
+            "spends",
+            ">",
+            b.period_max,
+        )
+    out += _breaches(
+        "budget.period_min",
+        label,
+        m,
+        m < b.period_min * (1 - REL_TOL) - REL_TOL,
+        "spends",
+        "<",
+        b.period_min,
+    )
     # Per-cell checks as arrays (one pass for every tactic); words only for the breaches.
     on = dict(community or {})
     tac = s.tactics
@@ -440,26 +456,28 @@ def violations(
     min_spend = np.array([t.min_spend for t in tac])
     max_spend = np.array([t.max_spend if t.max_spend is not None else np.inf for t in tac])
     min_active = np.array([t.min_spend_if_active for t in tac])
-
-    def cells(mask: np.ndarray) -> list[tuple[int, int, float]]:
-        return [(int(t), int(j), float(x[t, j])) for t, j in zip(*np.nonzero(mask), strict=True)]
-
-    for t, j, v in cells(~active & (x > REL_TOL)):
-        out.append(
-            f"tactics.{tac[j].id}: spends {v:,.2f} in {label} {t + 1}, outside its window {first[j]}-{last[j]}"
-        )
-    for t, j, v in cells(active & floors & (x < min_spend * (1 - REL_TOL) - REL_TOL)):
-        out.append(
-            f"tactics.{tac[j].id}.min_spend: {label} {t + 1} spends {v:,.2f} < {min_spend[j]:,.2f}"
-        )
-    for t, j, v in cells(x > max_spend * (1 + REL_TOL) + REL_TOL):
-        out.append(
-            f"tactics.{tac[j].id}.max_spend: {label} {t + 1} spends {v:,.2f} > {max_spend[j]:,.2f}"
-        )
-    for t, j, v in cells((x > REL_TOL) & (x < min_active * (1 - REL_TOL) - REL_TOL)):
-        out.append(
-            f"tactics.{tac[j].id}.min_spend_if_active: {label} {t + 1} spends {v:,.2f}, "
-            f"neither 0 nor >= {min_active[j]:,.2f}"
+    outside = ~active & (x > REL_TOL)
+    low = active & floors & (x < min_spend * (1 - REL_TOL) - REL_TOL)
+    high = x > max_spend * (1 + REL_TOL) + REL_TOL
+    between = (x > REL_TOL) & (x < min_active * (1 - REL_TOL) - REL_TOL)
+    for j in np.flatnonzero((outside | low | high | between).any(axis=0)):
+        f, col = f"tactics.{tac[j].id}", x[:, j]
+        if outside[:, j].any():
+            when = _periods(label, np.flatnonzero(outside[:, j]) + 1)
+            out.append(
+                f"{f}: spends {col[outside[:, j]].sum():,.2f} in {when}, outside its window {first[j]}-{last[j]}"
+            )
+        out += _breaches(f"{f}.min_spend", label, col, low[:, j], "spends", "<", min_spend[j])
+        out += _breaches(f"{f}.max_spend", label, col, high[:, j], "spends", ">", max_spend[j])
+        out += _breaches(
+            f"{f}.min_spend_if_active",
+            label,
+            col,
+            between[:, j],
+            "spends",
+            "<",
+            min_active[j],
+            tail=f", neither 0 nor >= {min_active[j]:,.2f}",
         )
     totals = x.sum(axis=0)
     for j, t_j in enumerate(tac):
@@ -470,15 +488,71 @@ def violations(
             out.append(f"tactics.{t_j.id}.max_total: spends {total:,.2f} > {t_j.max_total:,.2f}")
     wc, ae = s.webcare, s.adverse_events
     if wc is not None and wc.capacity_hours is not None:
-        for t, h in enumerate(per_period["webcare_hours"]):
-            if over(h, wc.capacity_hours):
-                out.append(
-                    f"webcare.capacity_hours: {label} {t + 1} needs {h:,.2f} h > {wc.capacity_hours:,.2f}"
-                )
+        h, cap = per_period["webcare_hours"], wc.capacity_hours
+        out += _breaches(
+            "webcare.capacity_hours",
+            label,
+            h,
+            h > cap * (1 + REL_TOL) + REL_TOL,
+            "needs",
+            ">",
+            cap,
+            unit=" h",
+        )
     if ae is not None and ae.capacity is not None:
-        for t, c in enumerate(per_period["ae_cases"]):
-            if over(c, ae.capacity):
-                out.append(
-                    f"adverse_events.capacity: {label} {t + 1} has {c:,.2f} cases > {ae.capacity:,.2f}"
-                )
+        c, cap = per_period["ae_cases"], ae.capacity
+        out += _breaches(
+            "adverse_events.capacity",
+            label,
+            c,
+            c > cap * (1 + REL_TOL) + REL_TOL,
+            "has",
+            ">",
+            cap,
+            unit=" cases",
+        )
     return out
+
+
+def _periods(label: str, periods: Sequence[int] | NDArray[np.intp]) -> str:
+    """``week 3``, or runs of consecutive periods: ``weeks 3-9, 12``."""
+    ps = [int(p) for p in periods]
+    runs: list[list[int]] = []
+    for p in ps:
+        if runs and p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    text = ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
+    return f"{label} {text}" if len(ps) == 1 else f"{label}s {text}"
+
+
+def _breaches(
+    field: str,
+    label: str,
+    values: FloatArray,
+    broken: NDArray[np.bool_],
+    verb: str,
+    op: str,
+    limit: float,
+    *,
+    unit: str = "",
+    tail: str | None = None,
+) -> list[str]:
+    """One line per limit, however many periods break it (runs grouped: weeks 3-9).
+
+    ``verb`` is the singular ("spends"); ``op`` is ">" for a cap, "<" for a floor;
+    ``tail`` replaces the default " > limit" ending.
+    """
+    idx = np.flatnonzero(broken)
+    if idx.size == 0:
+        return []
+    v = values[idx]
+    end = tail if tail is not None else f" {op} {limit:,.2f}{unit}"
+    if idx.size == 1:
+        return [f"{field}: {label} {idx[0] + 1} {verb} {v[0]:,.2f}{unit}{end}"]
+    worst = f"up to {v.max():,.2f}" if op == ">" else f"as little as {v.min():,.2f}"
+    return [f"{field}: {_periods(label, idx + 1)} {_PLURAL[verb]} {worst}{unit}{end}"]
+
+
+_PLURAL = {"spends": "spend", "needs": "need", "has": "have"}

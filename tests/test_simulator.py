@@ -156,10 +156,22 @@ def test_goals_and_violations() -> None:
     text = "\n".join(out.violations)
     assert "budget.total" in text
     assert "budget.period_max: week 4" in text
-    assert "tactics.dark.max_spend: week 1" in text
+    assert "tactics.dark.max_spend: weeks 1, 4 spend up to 500.00 > 300.00" in text
     assert "outside its window 1-3" in text
     assert "min_spend_if_active: week 2" in text
     assert not out.feasible and not out.goals_met
+
+
+def test_limits_broken_in_many_periods_are_one_line_with_runs() -> None:
+    data = build(budget={"total": 10_000}, periods=12)
+    data["tactics"][0].update(max_spend=300, end=3)
+    s = Scenario.from_dict(data)
+    out = simulate(s, {"dark": [350.0, 0, 0, 500.0, 310, 320, 330, 0, 0, 400, 0, 0]})
+    assert "tactics.dark.max_spend: weeks 1, 4-7, 10 spend up to 500.00 > 300.00" in out.violations
+    assert (
+        "tactics.dark: spends 1,860.00 in weeks 4-7, 10, outside its window 1-3" in out.violations
+    )
+    assert len(out.violations) == 2
 
 
 def test_capacity_violation(with_community: Scenario) -> None:
