@@ -460,7 +460,7 @@ def violations(
     low = active & floors & (x < min_spend * (1 - REL_TOL) - REL_TOL)
     high = x > max_spend * (1 + REL_TOL) + REL_TOL
     between = (x > REL_TOL) & (x < min_active * (1 - REL_TOL) - REL_TOL)
-    for j in np.flatnonzero((outside | low | high | between).any(axis=0)):
+    for j in map(int, np.flatnonzero((outside | low | high | between).any(axis=0))):
         f, col = f"tactics.{tac[j].id}", x[:, j]
         if outside[:, j].any():
             when = _periods(label, np.flatnonzero(outside[:, j]) + 1)
@@ -487,30 +487,22 @@ def violations(
         if t_j.max_total is not None and over(total, t_j.max_total):
             out.append(f"tactics.{t_j.id}.max_total: spends {total:,.2f} > {t_j.max_total:,.2f}")
     wc, ae = s.webcare, s.adverse_events
-    if wc is not None and wc.capacity_hours is not None:
-        h, cap = per_period["webcare_hours"], wc.capacity_hours
-        out += _breaches(
+    capacities = (
+        (
             "webcare.capacity_hours",
-            label,
-            h,
-            h > cap * (1 + REL_TOL) + REL_TOL,
+            "webcare_hours",
+            wc.capacity_hours if wc else None,
             "needs",
-            ">",
-            cap,
-            unit=" h",
-        )
-    if ae is not None and ae.capacity is not None:
-        c, cap = per_period["ae_cases"], ae.capacity
-        out += _breaches(
-            "adverse_events.capacity",
-            label,
-            c,
-            c > cap * (1 + REL_TOL) + REL_TOL,
-            "has",
-            ">",
-            cap,
-            unit=" cases",
-        )
+            " h",
+        ),
+        ("adverse_events.capacity", "ae_cases", ae.capacity if ae else None, "has", " cases"),
+    )
+    for name, key, cap, verb, unit in capacities:
+        if cap is not None:
+            y = per_period[key]
+            out += _breaches(
+                name, label, y, y > cap * (1 + REL_TOL) + REL_TOL, verb, ">", cap, unit=unit
+            )
     return out
 
 
