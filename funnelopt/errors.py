@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +37,15 @@ _MISSING: Any = _Missing()
 
 
 def _show(value: Any) -> str:
+    """The value as the file wrote it: true/false, tables and lists as JSON, not Python."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     try:
-        text = repr(value)
-    except RecursionError:  # a deeply nested value
+        if isinstance(value, dict | list):
+            text = json.dumps(value, default=str, ensure_ascii=False, separators=(", ", ": "))
+        else:
+            text = repr(value)
+    except (RecursionError, ValueError):  # a deeply nested (or circular) value
         return "<nested too deeply to show>"
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -12,6 +12,7 @@ import codecs
 import difflib
 import json
 import math
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
@@ -36,6 +37,7 @@ from funnelopt.errors import _MISSING, InputError, Problem, ScenarioError
 
 SCHEMA_VERSION = 1
 
+_CURRENCY_PATTERN = r"^[A-Z]{3}$"
 MAX_PERIODS = 520
 MAX_TACTICS = 500
 MAX_COMMUNITIES = 50
@@ -77,7 +79,7 @@ class _Model(BaseModel):
         field = cls.model_fields.get(info.field_name or "")
         if field is not None and _is_number(field.annotation) and isinstance(value, bool | str):
             raise PydanticCustomError(
-                "number_type", "must be a number, not {kind}", {"kind": type(value).__name__}
+                "number_type", "must be a number, not {kind}", {"kind": _a(value)}
             )
         return value
 
@@ -301,7 +303,7 @@ class Scenario(_Model):
     description: str = Field("", max_length=5000)
     periods: int = Field(..., ge=1, le=MAX_PERIODS, description="Campaign length in periods.")
     period_label: str = Field("week", min_length=1, max_length=20)
-    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    currency: str = Field("EUR", pattern=_CURRENCY_PATTERN)
     population: float = Field(..., ge=1, le=1e10, description="Target group size, people.")
     reach_curve: Literal["exponential", "hyperbolic"] = "exponential"
     budget: Budget
@@ -700,6 +702,7 @@ _RULES: dict[str, str] = {
     "literal_error": "must be one of {expected}",
     "enum": "must be one of {expected}",
     "string_pattern_mismatch": "must be a name of letters, digits, _ or - starting with a letter",
+    "currency_pattern": "must be a three-letter ISO 4217 code in capitals, e.g. EUR, USD, GBP",
     "too_long": "has too many items (at most {max_length})",
     "too_short": "needs at least {min_length} item(s)",
 }
@@ -783,13 +786,46 @@ def _to_scenario_error(exc: ValidationError, raw: Any) -> ScenarioError:
             problems.extend(Problem(*p) for p in ctx["problems"])
             continue
         path = _path_of(err["loc"], raw)
-        template = _RULES.get(err["type"])
+        kind = err["type"]
+        if kind == "string_pattern_mismatch" and ctx.get("pattern") == _CURRENCY_PATTERN:
+            kind = "currency_pattern"
+        template = _RULES.get(kind)
         rule = template.format(**{k: _fmt(v) for k, v in ctx.items()}) if template else err["msg"]
-        if err["type"] == "extra_forbidden" and err["loc"]:
+        given = err.get("input", _MISSING)
+        if kind == "extra_forbidden" and err["loc"]:
             rule += _suggest(str(err["loc"][-1]), _known_fields(err["loc"]))
-        value = _MISSING if err["type"] == "missing" else err.get("input", _MISSING)
+        elif kind in ("enum", "literal_error") and isinstance(given, str):
+            rule += _suggest(given, re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            rule = f"must be a table of fields ({_table_hint(err['loc'])}), not {_a(given)}"
+        elif kind == "list_type":
+            rule = f"must be a list of tables ([[{err['loc'][-1]}]] in TOML), not {_a(given)}"
+        value = _MISSING if kind == "missing" else given
         problems.append(Problem(path or "<scenario>", value, rule))
-    return ScenarioError(problems)
+    return ScenarioError(_once(problems))
+
+
+def _table_hint(loc: tuple[int | str, ...]) -> str:
+    """``[budget] total = ...``: how a table looks, from the fields of the model at loc."""
+    fields = _known_fields((*loc, ""))
+    name = ".".join(str(p) for p in loc if isinstance(p, str))
+    return f"[{name}] with {', '.join(fields[:3])}{', ...' if len(fields) > 3 else ''}"
+
+
+def _a(value: Any) -> str:
+    kind = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list"}
+    return kind.get(type(value), f"a {type(value).__name__}")
+
+
+def _once(problems: list[Problem]) -> list[Problem]:
+    """A misspelt key is one mistake: ``cmp = 12`` is reported as an unknown field that
+    means 'cpm', not also as 'cpm is required'."""
+    meant = {
+        ".".join(filter(None, (p.path.rpartition(".")[0], m.group(1))))
+        for p in problems
+        if (m := re.search(r"did you mean '([^']*)'", p.rule)) and "known field" in p.rule
+    }
+    return [p for p in problems if not (p.value is _MISSING and p.path in meant)]
 
 
 def _is_number(annotation: Any) -> bool:

@@ -213,8 +213,45 @@ def test_goal_phase() -> None:
 
 def test_booleans_and_text_are_not_numbers() -> None:
     found = problems_of(build(budget={"total": True}, periods="4"))
-    assert "periods = '4': must be a number, not str" in found
-    assert "budget.total = True: must be a number, not bool" in found
+    assert "periods = '4': must be a number, not text" in found
+    assert "budget.total = true: must be a number, not true/false" in found
+
+
+def test_mistakes_get_words_a_user_reads_not_pydantics() -> None:
+    """New-user trial and adversarial run: each wording below was pydantic's, untrue, or
+    reported twice."""
+    data = build(budget=40000, currency="euro", objective={"maximize": "conversion"})
+    data["tactics"][0]["cmp"] = data["tactics"][0].pop("cpm")
+    data["goals"] = [{"metric": "conversion", "target": 1}]
+    found = problems_of(data)
+    assert (
+        "budget = 40000: must be a table of fields ([budget] with total, media, period_max, ...), not a number"
+        in found
+    )
+    assert (
+        "currency = 'euro': must be a three-letter ISO 4217 code in capitals, e.g. EUR, USD, GBP"
+        in found
+    )
+    assert any(
+        p.startswith("objective.maximize = 'conversion'")
+        and p.endswith("(did you mean 'conversions'?)")
+        for p in found
+    )
+    assert any(
+        p.startswith("goals[0].metric = 'conversion'")
+        and p.endswith("(did you mean 'conversions'?)")
+        for p in found
+    )
+    # The misspelt key is one mistake: no second 'tactics.dark.cpm: is required'.
+    assert [p for p in found if "cpm" in p] == [
+        "tactics.dark.cmp = 10.0: is not a known field (did you mean 'cpm'?)"
+    ]
+    found = problems_of(build(tactics=5, site=True))
+    assert "tactics = 5: must be a list of tables ([[tactics]] in TOML), not a number" in found
+    assert (
+        "site = true: must be a table of fields ([site] with conversion_rate), not true/false"
+        in found
+    )
 
 
 def test_unknown_key_suggests_the_field() -> None:
