@@ -547,12 +547,14 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
             "budget.period_min", b.period_min, f"must be <= budget.period_max ({b.period_max:g})"
         )
     if b.period_min > 0:
-        cap = min(c for c in (b.media, b.total) if c is not None) if b.media or b.total else None
-        if cap is not None and b.period_min * s.periods > cap:
+        caps = [(c, n) for c, n in ((b.media, "media"), (b.total, "total")) if c is not None]
+        if caps and b.period_min * s.periods > min(caps)[0]:
+            cap, name = min(caps)
             yield Problem(
                 "budget.period_min",
                 b.period_min,
-                f"times {s.periods} periods exceeds the budget cap ({cap:g})",
+                f"times {s.periods} {s.period_label}s ({b.period_min * s.periods:,.6g}) exceeds "
+                f"budget.{name} ({cap:,.6g}): lower budget.period_min or raise budget.{name}",
             )
 
     if b.period_min > 0:

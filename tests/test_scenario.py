@@ -84,7 +84,10 @@ def test_every_problem_is_reported_at_once() -> None:
             {"budget": {"total": 100, "period_min": 50, "period_max": 40}},
             "budget.period_min = 50.0",
         ),
-        ({"budget": {"total": 100, "period_min": 30}}, "times 4 periods exceeds the budget cap"),
+        (
+            {"budget": {"total": 100, "period_min": 30}},
+            "times 4 weeks (120) exceeds budget.total (100)",
+        ),
         ({"periods": 521}, "periods = 521: must be <= 520"),
         ({"currency": "euro"}, "currency = 'euro'"),
         ({"goals": [{"metric": "reach_share", "target": 1.5}]}, "goals[0].target = 1.5"),
