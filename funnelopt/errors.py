@@ -70,6 +70,8 @@ class ScenarioError(InputError):
     """The scenario (or an override, or a spend plan) is invalid."""
 
     subject = "scenario"
+    #: False when every problem is a cross-field rule (the fields themselves are valid).
+    fields_broken = True
 
 
 class SolverError(FunnelOptError, RuntimeError):

@@ -9,12 +9,14 @@ validated scenario.
 from __future__ import annotations
 
 import codecs
+import copy
 import difflib
 import json
 import math
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -776,17 +778,24 @@ def nesting_depth(value: Any, limit: int = MAX_DEPTH + 1) -> int:
     return deepest
 
 
+#: Set while _cross_field_too validates a stand-in copy (no repair of the repair).
+_STAND_IN: ContextVar[bool] = ContextVar("_STAND_IN", default=False)
+
+
 def _to_scenario_error(exc: ValidationError, raw: Any) -> ScenarioError:
     problems: list[Problem] = []
+    fields_broken = False
     for err in exc.errors():
         ctx = err.get("ctx") or {}
         if isinstance(ctx.get("error"), ScenarioError):
             # A custom __init__ runs inside model_validate, so its error arrives wrapped.
             problems.extend(ctx["error"].problems)
+            fields_broken |= ctx["error"].fields_broken
             continue
         if err["type"] == "scenario_rules":
             problems.extend(Problem(*p) for p in ctx["problems"])
             continue
+        fields_broken = True
         path = _path_of(err["loc"], raw)
         kind = err["type"]
         if kind == "string_pattern_mismatch" and ctx.get("pattern") == _CURRENCY_PATTERN:
@@ -804,7 +813,70 @@ def _to_scenario_error(exc: ValidationError, raw: Any) -> ScenarioError:
             rule = f"must be a list of tables ([[{err['loc'][-1]}]] in TOML), not {_a(given)}"
         value = _MISSING if kind == "missing" else given
         problems.append(Problem(path or "<scenario>", value, rule))
-    return ScenarioError(_once(problems))
+    problems = _once(problems)
+    if fields_broken and not _STAND_IN.get():
+        problems += _cross_field_too(exc, raw, problems)
+    error = ScenarioError(problems)
+    error.fields_broken = fields_broken
+    return error
+
+
+#: Fields the cross-field rules compare others with: with one of these broken, the rules
+#: would report the others against a stand-in value.
+_COMPARED = {"periods", "population", "id", "account", "audience", "start", "end", "pool"}
+
+
+def _cross_field_too(exc: ValidationError, raw: Any, found: list[Problem]) -> list[Problem]:
+    """The cross-field problems of a file whose fields are broken too, so one pass names
+    them all: each broken field gets a valid stand-in (:func:`_drop`) and the file is
+    validated again; rules about a table with a stand-in are left out. Empty when a
+    compared field is broken or a field has no stand-in."""
+    if not isinstance(raw, Mapping):
+        return []
+    data = copy.deepcopy(dict(raw))
+    for err in exc.errors():
+        loc = err["loc"]
+        if not loc or loc[-1] in _COMPARED or not _drop(data, loc):
+            return []
+    token = _STAND_IN.set(True)
+    try:
+        Scenario.model_validate(data)
+    except ScenarioError as again:
+        if again.fields_broken:
+            return []
+        # A rule about a table with a stand-in value could be about the stand-in.
+        tables = {p.path.rpartition(".")[0] or p.path for p in found}
+        return [p for p in again.problems if not any(p.path.startswith(x) for x in tables)]
+    finally:
+        _STAND_IN.reset(token)
+    return []
+
+
+def _drop(data: Any, loc: tuple[int | str, ...]) -> bool:
+    """Replace the value at loc by a valid stand-in: removed where the model has a default
+    (or no such field), the middle of its range for a required number; False otherwise."""
+    node = data
+    for item in loc[:-1]:
+        try:
+            node = node[item]
+        except (KeyError, IndexError, TypeError):
+            return False
+    last, model = loc[-1], _model_at(loc)
+    info = model.model_fields.get(str(last)) if model is not None else None
+    if not isinstance(node, dict) or (last not in node and info is None):
+        return False
+    if info is None or not info.is_required():
+        node.pop(last, None)
+        return True
+    if not _is_number(info.annotation):
+        return False
+    bounds = {
+        k: getattr(m, k) for m in info.metadata for k in ("gt", "ge", "lt", "le") if hasattr(m, k)
+    }
+    lo = bounds.get("ge", bounds.get("gt", 0.0))
+    hi = bounds.get("le", bounds.get("lt", lo + 2.0))
+    node[last] = (lo + hi) / 2
+    return True
 
 
 def _table_hint(loc: tuple[int | str, ...]) -> str:
@@ -840,15 +912,21 @@ def _is_number(annotation: Any) -> bool:
 
 def _known_fields(loc: tuple[int | str, ...]) -> list[str]:
     """The field names of the model at a pydantic location (for did-you-mean)."""
+    model = _model_at(loc)
+    return list(model.model_fields) if model is not None else []
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model holding the last field of a pydantic location."""
     model: type[BaseModel] | None = Scenario
     for item in loc[:-1]:
         if isinstance(item, int) or model is None:
             continue
         info = model.model_fields.get(item)
         if info is None:
-            return []
+            return None
         model = _submodel(info.annotation) or _list_item_model(info.annotation)
-    return list(model.model_fields) if model is not None else []
+    return model
 
 
 def _fmt(value: Any) -> str:

@@ -305,3 +305,20 @@ def test_wrong_arguments_raise_input_errors_naming_the_field() -> None:
             call()
         assert info.value.problems[0].path == field
     assert issubclass(ScenarioError, InputError)
+
+
+def test_field_and_cross_field_problems_come_in_one_pass() -> None:
+    data = build(goals=[{"metric": "visits", "target": 10, "by": 9}])
+    data["tactics"][0]["ctr"] = 1.5
+    found = problems_of(data)
+    assert "tactics.dark.ctr = 1.5: must be < 1" in found
+    assert "goals[0].by = 9: must be within 1..4 (periods)" in found
+    # The stand-in for a broken field never adds a problem of its own: a broken compared
+    # field (periods) stops the cross-field pass, and rules about the table that holds a
+    # stand-in are left out.
+    assert problems_of(build(periods=-3, goals=[{"metric": "visits", "target": 10, "by": 9}])) == [
+        "periods = -3: must be >= 1"
+    ]
+    bad_rate = build(budget={"total": 100, "period_min": 30})
+    bad_rate["budget"]["period_max"] = -1
+    assert problems_of(bad_rate) == ["budget.period_max = -1: must be > 0"]
