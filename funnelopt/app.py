@@ -7,13 +7,12 @@ answer the same question with the same bytes (:func:`to_json`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from funnelopt._json import dumps
-from funnelopt.errors import _MISSING, InputError, Problem, _show
+from funnelopt.errors import InputError, Problem
 from funnelopt.optimizer import optimize
 from funnelopt.plan import SCHEMA_VERSION, Plan
 from funnelopt.scenario import Scenario
@@ -107,24 +106,8 @@ def run_sweep(
 
 
 def errors_document(problems: Sequence[Problem]) -> dict[str, Any]:
-    """Invalid input as data: ``{"errors": [{"path", "value", "rule"}, ...]}`` (values that
-    JSON cannot carry are shown as text)."""
-
-    def value(v: Any) -> Any:
-        if v is _MISSING:
-            return None
-        if (
-            v is None
-            or isinstance(v, bool | int | str)
-            or (isinstance(v, float) and math.isfinite(v))
-        ):
-            return v
-        return _show(v)
-
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "errors": [{"path": p.path, "value": value(p.value), "rule": p.rule} for p in problems],
-    }
+    """Invalid input as data: ``{"errors": [{"path", "value", "rule"}, ...]}``."""
+    return {"schema_version": SCHEMA_VERSION, "errors": [p.to_dict() for p in problems]}
 
 
 #: The one JSON encoding of every document (see :mod:`funnelopt._json`).

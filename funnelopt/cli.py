@@ -106,11 +106,18 @@ def _optimize(s: Scenario, args: argparse.Namespace) -> Plan:
     return app.plan(s, _settings(args))
 
 
+def _warn(found: Sequence[Problem]) -> None:
+    """Plausibility warnings on stderr (the output itself stays a clean document)."""
+    for w in found:
+        print(f"warning: {w}", file=sys.stderr)
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from funnelopt.report.text import render_plan
 
     s = load(args.file, args.set)
     plan = _optimize(s, args)
+    _warn(plan.warnings)
     text = (
         plan.to_json() if args.format == "json" else render_plan(plan, args.format, s.budget.total)
     )
@@ -369,7 +376,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from funnelopt.plausibility import warnings
+
     scenario = load(args.file, args.set)
+    _warn(warnings(scenario))
     n_t, n_c, n_g = len(scenario.tactics), len(scenario.communities), len(scenario.goals)
     print(
         f"{args.file}: valid - {scenario.name!r}, {scenario.periods} {scenario.period_label}s, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,13 @@ class Problem:
     value: Any
     rule: str
 
+    def to_dict(self) -> dict[str, Any]:
+        """``{"path", "value", "rule"}``; values JSON cannot carry are shown as text."""
+        v = self.value
+        plain = v is None or isinstance(v, bool | int | str)
+        value = None if v is _MISSING else v if plain or _finite(v) else _show(v)
+        return {"path": self.path, "value": value, "rule": self.rule}
+
     def __str__(self) -> str:
         # Paths carry user ids verbatim: one line each, and not 100 KB long.
         path = self.path.replace("\n", "\\n").replace("\r", "\\r")
@@ -34,6 +42,10 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, float) and math.isfinite(v)
 
 
 def _show(value: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from funnelopt import objective
+from funnelopt import objective, plausibility
 from funnelopt._version import __version__
 from funnelopt.analysis.diagnosis import diagnose
 from funnelopt.analysis.polish import polish
@@ -117,6 +117,7 @@ def optimize(
         backend=be.name,
         version=__version__,
         scenario=scenario,
+        warnings=tuple(plausibility.warnings(scenario)),
     )
     if run.status is Status.INFEASIBLE:
         diagnosis = diagnose(scenario, be, tolerance) if analysis else None

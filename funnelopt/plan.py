@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from funnelopt._json import dumps
+from funnelopt.errors import Problem
 from funnelopt.outcome import FloatArray, Outcome, _num, freeze
 
 if TYPE_CHECKING:
@@ -295,6 +296,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     #: How far from the exact optimum the plan can be, proven (None: not computed).
     certificate: Certificate | None = None
+    #: Inputs outside their sourced ranges (:mod:`funnelopt.plausibility`): check them.
+    warnings: tuple[Problem, ...] = ()
     #: The scenario planned (for reports: goals, sources); not part of ``to_dict()``.
     scenario: Scenario | None = field(default=None, repr=False)
 
@@ -337,6 +340,7 @@ class Plan:
             "strategies": [s.to_dict() for s in self.strategies],
             "sensitivity": self.sensitivity.to_dict() if self.sensitivity else None,
             "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
+            "warnings": [w.to_dict() for w in self.warnings],
             "certificate": {
                 "backend": self.backend,
                 "tolerance": self.tolerance,

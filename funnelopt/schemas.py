@@ -92,6 +92,9 @@ SENSITIVITY = _obj(
     }
 )
 
+#: One invalid (error) or implausible (warning) input: where, what, and the rule.
+PROBLEM = _obj({"path": {"type": "string"}, "value": {}, "rule": {"type": "string"}})
+
 DIAGNOSIS = _obj(
     {
         "message": {"type": "string"},
@@ -140,6 +143,7 @@ PLAN: dict[str, Any] = {
             "strategies": {"type": "array", "items": STRATEGY},
             "sensitivity": {"oneOf": [SENSITIVITY, {"type": "null"}]},
             "diagnosis": {"oneOf": [DIAGNOSIS, {"type": "null"}]},
+            "warnings": {"type": "array", "items": PROBLEM},
             "certificate": _obj(
                 {
                     "backend": {"type": "string"},
@@ -199,13 +203,7 @@ ERRORS: dict[str, Any] = {
             "errors": {
                 "type": "array",
                 "minItems": 1,
-                "items": _obj(
-                    {
-                        "path": {"type": "string"},
-                        "value": {},
-                        "rule": {"type": "string"},
-                    }
-                ),
+                "items": PROBLEM,
             },
         }
     ),

@@ -53,6 +53,16 @@ def blocks(plan: Plan, scenario: Scenario | None, figures: bool = True) -> list[
         )
     else:
         out.append(("p", "No goals: the plan maximises the objective within the budget."))
+    if plan.warnings:
+        out.append(("h2", "Inputs to check"))
+        out.append(
+            (
+                "p",
+                "These values are valid but outside every range in docs/sources.md; "
+                "the plan relies on them, so confirm them first.",
+            )
+        )
+        out.append(("list", [str(w) for w in plan.warnings]))
 
     if plan.outcome is None or plan.spend is None:
         out.append(("h2", "The goals cannot all be met"))
