@@ -131,7 +131,11 @@ def optimize(
             *notes,
             "dark-post spend evened out over interchangeable weeks (checked by simulation)",
         )
-    sens = sensitivity(scenario, run, run.primary, run.ranges, outcome, spend) if analysis else None
+    sens = (
+        sensitivity(scenario, run, run.primary, run.ranges, outcome, spend, be)
+        if analysis
+        else None
+    )
     strat = (
         _strategies(scenario, be, tolerance, run, outcome, time_limit, deadline)
         if strategies

@@ -269,6 +269,7 @@ def test_unused_tactic_is_explained() -> None:
     plan = optimize(Scenario.from_dict(data))
     assert plan.spend[:, 1].sum() == 0
     assert "forcing 1,000 into it" in plan.sensitivity.unused["poor"]
+    assert "below the media budget's" in plan.sensitivity.unused["poor"]
 
 
 def test_bad_tolerance_and_backend(traffic: Scenario) -> None:
@@ -357,3 +358,39 @@ def test_row_blocks_carry_structured_keys_that_match_their_labels(example: Scena
             assert example.goals[int(b.subject)].metric.value in lp.row_name(b.start)
         if b.kind == "budget":
             assert b.name == f"budget:{b.subject}"
+
+
+def test_two_binding_caps_get_re_solved_one_sided_values(example: Scenario) -> None:
+    """The trial's M3: with total and media both (nearly) binding, the dual said '+24 per
+    1,000 total, media does not bind' while re-solving gave +1 for total alone."""
+    s = example.with_overrides(
+        {"goals[2].target": 6000, "budget.total": 233_655, "budget.media": 202_540}
+    )
+    plan = optimize(s)
+    value = plan.sensitivity.budget_value
+    assert set(value) == {"total", "media", "total+media"}
+    assert "total" not in plan.sensitivity.budget_range  # the LP range no longer applies
+    assert any("re-solved" in n for n in plan.sensitivity.notes)
+
+    def gain(**caps: float) -> float:
+        more = optimize(s.with_overrides(caps), strategies=False, analysis=False)
+        return more.objective - plan.objective
+
+    # The one-sided values agree with re-planning, to within the two plans' certified gaps.
+    slack = 2 * plan.certificate.gap * abs(plan.objective) + 1.0
+    assert value["total"] == pytest.approx(gain(**{"budget.total": 234_655}), abs=slack)
+    both = gain(**{"budget.total": 234_655, "budget.media": 203_540})
+    assert value["total+media"] == pytest.approx(both, abs=slack)
+    assert value["total+media"] > value["total"] + 10  # raising both is what pays
+
+
+def test_a_range_narrower_than_a_currency_unit_gets_a_caveat() -> None:
+    from dataclasses import replace
+
+    from funnelopt.report.text import sensitivity_lines
+
+    plan = optimize(one_tactic())
+    narrow = replace(plan.sensitivity, budget_range={"media": (4000.0, 4000.4)})
+    text = "\n".join(sensitivity_lines(replace(plan, sensitivity=narrow)))
+    assert "holds only at 4,000, a corner of the model: re-plan for a change" in text
+    assert "holds between" not in text

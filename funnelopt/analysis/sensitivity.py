@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from funnelopt import objective
 from funnelopt.analysis.binding import binding_rows
-from funnelopt.lp import RawSolution
+from funnelopt.backends import Backend
+from funnelopt.lp import RawSolution, Status
 from funnelopt.outcome import FloatArray, Outcome
 from funnelopt.plan import Binding, Sensitivity
 from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import simulate
-from funnelopt.solve import Solved
+from funnelopt.solve import Solved, fix_integers
 
 #: Marginal returns and shadow prices are reported per this much extra money.
 STEP = 1000.0
+#: The budget_value key of raising both caps together (when each alone is worth little).
+BOTH = "total+media"
 
 
 def return_metric(s: Scenario) -> str:
@@ -34,8 +39,14 @@ def sensitivity(
     ranges: dict[str, tuple[float, float]],
     outcome: Outcome,
     spend: FloatArray | None = None,
+    backend: Backend | None = None,
 ) -> Sensitivity:
-    """Shadow prices of budgets and goals, binding limits, and each tactic's marginal return."""
+    """Shadow prices of budgets and goals, binding limits, and each tactic's marginal return.
+
+    When both budget caps bind, their shadow prices are not unique (the LP is degenerate:
+    the trial's M3 read "media does not bind" where media was the cap that mattered), so
+    with a ``backend`` each cap's value is re-solved one-sided instead.
+    """
     form = solved.form
     lp = form.lp
     notes: list[str] = []
@@ -55,6 +66,16 @@ def sensitivity(
                 if abs(d) > 1e-9:
                     goal_costs[f"{g.metric.value}@{s.goal_period(g)}"] = -d
         binding = tuple(binding_rows(lp, rd, s))
+        caps = _caps(solved)
+        why = _why_resolve(solved, caps, ranges)
+        sided = _one_sided(solved, backend, caps) if backend is not None and why else None
+        if sided is not None:
+            budget_value = sided
+            ranges = {k: v for k, v in ranges.items() if k not in budget_value}
+            notes.append(
+                f"{why}: the budget values are re-solved with {STEP:,.0f} more of each cap"
+                + (" alone and of both" if BOTH in sided else "")
+            )
     else:
         notes.append("shadow prices unavailable from this backend for this model")
     if lp.is_mip:
@@ -98,8 +119,9 @@ def sensitivity(
                 f"forcing {STEP:,.0f} into it would change the objective by {loss:+,.4g}; "
                 f"its return is {returns[t.id]:,.4g} {what} per {STEP:,.0f}"
                 + (
-                    f", below the budget's {next(iter(budget_value.values())):,.4g}"
-                    if budget_value
+                    f", below the {cap} budget's {value:,.4g}"
+                    if (cap := max(budget_value, key=lambda k: budget_value[k], default=None))
+                    and (value := budget_value[cap]) > 1e-9
                     else ""
                 )
             )
@@ -130,3 +152,60 @@ def _forcing_loss(solved: Solved, col_dual: FloatArray, j: int) -> float:
     if not len(first):
         return 0.0
     return float(np.max(col_dual[form.seg_col[first]])) * STEP
+
+
+def _caps(solved: Solved) -> dict[str, int]:
+    """The budget cap rows of the plan's model, by name (total, media)."""
+    lp = solved.form.lp
+    return {
+        name: lp.row_block(f"budget:{name}").start
+        for name in ("total", "media")
+        if lp.has_row_block(f"budget:{name}")
+    }
+
+
+def _why_resolve(
+    solved: Solved, caps: dict[str, int], ranges: dict[str, tuple[float, float]]
+) -> str:
+    """Why a cap's shadow price would mislead per STEP ("" when it would not): with two
+    caps, both bind (the LP is degenerate, the trial's M3), or one's price holds for less
+    than STEP, where the other starts to bind."""
+    lp, x = solved.form.lp, solved.primary.x
+    if len(caps) < 2:
+        # One cap: its range ends where the next curve segment starts (a smaller return,
+        # as the range says), not where another limit takes over.
+        return ""
+    tight = [
+        # Within a currency unit (or 0.01%) counts: M3's plan left 1 EUR of 202,540 unspent.
+        float((lp.A.getrow(r) @ x)[0]) >= lp.row_hi[r] - max(1.0, 1e-4 * abs(lp.row_hi[r]))
+        for r in caps.values()
+    ]
+    if all(tight):
+        return "both budget caps bind, so their shadow prices are not unique"
+    short = [k for k, r in caps.items() if k in ranges and ranges[k][1] < lp.row_hi[r] + STEP]
+    if short:
+        return (
+            f"the {short[0]} budget's shadow price holds for less than {STEP:,.0f} more "
+            "(the other cap takes over)"
+        )
+    return ""
+
+
+def _one_sided(solved: Solved, backend: Backend, caps: dict[str, int]) -> dict[str, float] | None:
+    """Objective gained (the LP's sense, like a dual) by STEP more of each cap alone and,
+    with two caps, of both, on the plan's own model (same breakpoints, decisions fixed)."""
+    lp = solved.form.lp
+    lp = fix_integers(lp, solved.primary.x) if lp.is_mip else lp
+    base = backend.solve(lp)
+    if base.status is not Status.OPTIMAL:
+        return None
+    raises = {k: [k] for k in caps} | ({BOTH: list(caps)} if len(caps) == 2 else {})
+    out = {}
+    for key, raised in raises.items():
+        hi = lp.row_hi.copy()
+        hi[[caps[k] for k in raised]] += STEP
+        sol = backend.solve(replace(lp, row_hi=hi))
+        if sol.status is not Status.OPTIMAL:
+            return None
+        out[key] = sol.objective - base.objective
+    return out

@@ -152,13 +152,20 @@ def sensitivity_lines(plan: Plan) -> list[str]:
         return []
     cur, what = plan.currency, sens.objective_name
     out = []
+    alone = " alone" if "total+media" in sens.budget_value else ""
     for cap, value in sorted(sens.budget_value.items()):
         if abs(value) < 1e-9:
-            out.append(f"  {cap} budget does not bind: more {cap} budget buys nothing")
+            out.append(f"  {cap} budget does not bind: more {cap} budget{alone} buys nothing")
             continue
         rng = sens.budget_range.get(cap)
         where = f" (holds between {num(rng[0])} and {num(rng[1])})" if rng else ""
-        out.append(f"  +1,000 {cur} {cap} budget -> {value:+,.1f} {what}{where}")
+        if rng and rng[1] - rng[0] < 1.0:
+            where = f" (holds only at {num(rng[0])}, a corner of the model: re-plan for a change)"
+        name = (
+            "total and media budgets together" if cap == "total+media" else f"{cap} budget{alone}"
+        )
+        out.append(f"  +1,000 {cur} {name} -> {value:+,.1f} {what}{where}")
+    out += [f"  note: {n}" for n in sens.notes]
     for goal, cost in sorted(sens.goal_costs.items()):
         out.append(
             f"  each extra unit of goal {goal} costs {cost:,.4g} {what if what != 'cost' else cur}"
