@@ -394,3 +394,20 @@ def test_a_range_narrower_than_a_currency_unit_gets_a_caveat() -> None:
     text = "\n".join(sensitivity_lines(replace(plan, sensitivity=narrow)))
     assert "holds only at 4,000, a corner of the model: re-plan for a change" in text
     assert "holds between" not in text
+
+
+def test_a_capacity_limit_in_a_diagnosis_says_what_capacity_would_do() -> None:
+    import re
+
+    s = Scenario.from_dict(
+        build(COMMUNITY, goals=[{"metric": "followers", "target": 3000, "by": 4}])
+    ).with_overrides({"webcare.capacity_hours": 3})
+    plan = optimize(s)
+    assert plan.status == "infeasible"
+    line = next(x for x in plan.diagnosis.limits if x.startswith("webcare.capacity_hours: about"))
+    needed = float(re.search(r"about ([\d.,]+) h per week", line).group(1).replace(",", ""))
+    assert "within the budget (now 3)" in line
+    # The figure is tight: it meets the goals, and 5% less does not.
+    assert optimize(s.with_overrides({"webcare.capacity_hours": needed})).status == "optimal"
+    less = optimize(s.with_overrides({"webcare.capacity_hours": 0.95 * needed}))
+    assert less.status == "infeasible"

@@ -109,12 +109,62 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
 
     if required is not None:
         msg = "The hard goals cannot all be met within the budget. " + need_words
+        limits += _capacity_needed(s, backend, tolerance, limits)
         return Diagnosis(msg, tuple(goals), tuple(conflicts), tuple(limits), required, media, low)
     msg = "The hard goals cannot all be met, and no budget can meet them: other limits stop it."
     limits = limits_of(run(goals="elastic", objective="elastic", budget=False)) or [
         "the tactics' reach and delivery saturate (pool x frequency cap per period)"
     ]
+    limits += _capacity_needed(s, backend, tolerance, limits)
     return Diagnosis(msg, tuple(goals), tuple(conflicts), tuple(limits), None, None)
+
+
+#: Capacity fields, what they count, and how closely the needed capacity is searched.
+_CAPACITIES = (
+    ("webcare.capacity_hours", "webcare_hours", "h"),
+    ("adverse_events.capacity", "ae_cases", "AE cases"),
+)
+
+
+def _capacity(s: Scenario, field: str) -> float | None:
+    if field == "webcare.capacity_hours":
+        return s.webcare.capacity_hours if s.webcare else None
+    return s.adverse_events.capacity if s.adverse_events else None
+
+
+_CAPACITY_STEPS = 8
+
+
+def _capacity_needed(
+    s: Scenario, backend: Backend, tolerance: float, limits: list[str]
+) -> list[str]:
+    """For each capacity named among the limits: the least capacity per period that lets
+    the hard goals be met (within the budget, or with none), by bisection on re-solves."""
+    out = []
+    for field, load, unit in _CAPACITIES:
+        now = _capacity(s, field)
+        if now is None or not any(field in line for line in limits):
+            continue
+        label = s.period_label
+        for budget in (True, False):
+            unlimited = s.with_overrides({field: None})
+            opts = Options(budget=budget, goals="hard_only", objective="cost")
+            free = solve(unlimited, backend, tolerance, opts, cheapest=False)
+            if free.status is not Status.OPTIMAL:
+                continue
+            lo = now
+            hi = float(free.form.predicted(free.final.x)[load].max())
+            for _ in range(_CAPACITY_STEPS):
+                mid = (lo + hi) / 2
+                tried = solve(s.with_overrides({field: mid}), backend, tolerance, opts)
+                lo, hi = (lo, mid) if tried.status is Status.OPTIMAL else (mid, hi)
+            where = "within the budget" if budget else "with a larger budget"
+            out.append(
+                f"{field}: about {math.ceil(hi * 10) / 10:,.1f} {unit} per {label} would let "
+                f"the hard goals be met {where} (now {now:,.4g})"
+            )
+            break
+    return out
 
 
 def _confirmed(
