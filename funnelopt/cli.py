@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from funnelopt import metrics
 from funnelopt._json import dumps
 from funnelopt._version import __version__
 from funnelopt.errors import InputError, Problem, ScenarioError, SolverError
@@ -22,6 +23,7 @@ from funnelopt.metrics import KEY_TOTALS
 from funnelopt.scenario import Scenario, decode, read_text
 
 if TYPE_CHECKING:
+    from funnelopt.outcome import Outcome
     from funnelopt.plan import Plan
 
 EXIT_OK = 0
@@ -342,22 +344,37 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         md = args.format == "markdown"
         name = best.objective_name
-        lines = [f"Plan {args.plan} on {s.name}", f"Objective: {name} = {value:,.1f}"]
         penalty = objective.soft_penalty(s, outcome)
+        lines = [f"Plan {args.plan} on {s.name}"]
         if penalty > 0:
-            lines[-1] += f" (after a soft-goal penalty of {penalty:,.1f})"
+            # A score, not a metric: the trial read "conversions = 1,519.7" for 3,186.
+            lines.append(
+                f"Score: {value:,.1f} = {name} {value + penalty:,.1f} - soft-goal penalty {penalty:,.1f}"
+            )
+            unit = "in score"
+        else:
+            lines.append(f"Objective: {name} = {value:,.1f}")
+            unit = name
         if best.objective is not None and gap is not None:
             if not (outcome.feasible and outcome.goals_met):
                 # A plan that breaks a limit or misses a hard goal is no alternative,
                 # whatever its score (it once read as "better" while over budget).
-                what = "breaks a limit" if not outcome.feasible else "misses a hard goal"
+                broken = sorted({v.split(":")[0] for v in outcome.violations})
+                missed = [g.metric for g in outcome.goals if g.hard and not g.met]
+                what = (
+                    f"breaks {', '.join(broken[:3])}{' and more' if len(broken) > 3 else ''}"
+                    if broken
+                    else f"misses the hard goal(s) {', '.join(missed)}"
+                )
                 lines.append(
                     f"This plan {what} (below), so it is no alternative to the optimiser's "
-                    f"plan, which gives {best.objective:,.1f} within every limit."
+                    f"plan, which scores {best.objective:,.1f} within every limit."
                 )
             elif gap >= 0:
                 lines.append(
-                    f"The optimum is {best.objective:,.1f}: this plan is {gap:,.1f} {name} away from it."
+                    f"The optimiser's plan scores {best.objective:,.1f}: this plan scores {gap:,.1f} less."
+                    if penalty > 0
+                    else f"The optimum is {best.objective:,.1f}: this plan is {gap:,.1f} {unit} away from it."
                 )
             else:
                 cert = best.certificate
@@ -368,11 +385,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 )
                 lines.append(
                     f"The optimiser's plan gives {best.objective:,.1f}: this plan is {-gap:,.1f} "
-                    f"{name} better, within the optimiser's certified gap{bound}."
+                    f"{unit} better, within the optimiser's certified gap{bound}."
+                )
+            if best.outcome is not None:
+                lines.append(
+                    "Compared with the optimiser's plan: " + _versus(outcome, best.outcome)
                 )
         lines += ["", outcome_summary(outcome, md)]
         _write("\n".join(lines), args.out)
     return EXIT_OK if outcome.feasible and outcome.goals_met else EXIT_INFEASIBLE
+
+
+def _versus(mine: Outcome, best: Outcome) -> str:
+    """Key totals of two plans side by side, in their own units (not score points)."""
+    keys = ("conversions", "visits", "followers", "cost_total")
+    return "; ".join(
+        f"{metrics.info(k).label} {metrics.format_value(k, mine.totals[k])} vs "
+        f"{metrics.format_value(k, best.totals[k])}"
+        for k in keys
+        if k in mine.totals and (mine.totals[k] or best.totals[k])
+    )
 
 
 def cmd_check(args: argparse.Namespace) -> int:
