@@ -134,7 +134,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from funnelopt.report.text import diagnosis_lines, whatif_table
+    from funnelopt.report.text import diagnosis_lines, whatif_table, wrap
 
     if not args.set:
         raise ScenarioError(
@@ -152,7 +152,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         lines = [f"What if {changes}?", "", whatif_table(base, new, md)]
         if not new.optimal:
             lines += ["", *diagnosis_lines(new)]
-        _write("\n".join(lines), args.out)
+        text = "\n".join(lines)
+        _write(text if md else wrap(text), args.out)
     return EXIT_OK if new.optimal else EXIT_INFEASIBLE
 
 
@@ -316,7 +317,7 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from funnelopt import objective
-    from funnelopt.report.text import outcome_summary
+    from funnelopt.report.text import outcome_summary, wrap
     from funnelopt.simulator import simulate
 
     s = load(args.file, args.set)
@@ -391,8 +392,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 lines.append(
                     "Compared with the optimiser's plan: " + _versus(outcome, best.outcome)
                 )
-        lines += ["", outcome_summary(outcome, md)]
-        _write("\n".join(lines), args.out)
+        text = wrap("\n".join(lines)) if not md else "\n".join(lines)
+        _write(text + "\n\n" + outcome_summary(outcome, md), args.out)
     return EXIT_OK if outcome.feasible and outcome.goals_met else EXIT_INFEASIBLE
 
 
@@ -409,14 +410,11 @@ def _versus(mine: Outcome, best: Outcome) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from funnelopt.plausibility import warnings
+    from funnelopt.report.text import wrap
 
     scenario = load(args.file, args.set)
     _warn(warnings(scenario))
-    n_t, n_c, n_g = len(scenario.tactics), len(scenario.communities), len(scenario.goals)
-    print(
-        f"{args.file}: valid - {scenario.name!r}, {scenario.periods} {scenario.period_label}s, "
-        f"{n_t} tactic(s), {n_c} communit{'y' if n_c == 1 else 'ies'}, {n_g} goal(s)"
-    )
+    print(wrap(f"{args.file}: valid - {scenario.summary()}"))
     return EXIT_OK
 
 

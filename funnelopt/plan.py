@@ -116,6 +116,18 @@ class Verification:
         """True when the plan is what the optimiser said it is."""
         return self.goods_ok and self.loads_ok and not self.violations
 
+    def describe(self) -> str:
+        """In words; a gap in the safe direction (more delivered, less load) is no fault."""
+        if not self.passed:
+            broken = "breaks a limit" if self.violations else "delivers less than promised"
+            return f"simulation check FAILED: the plan {broken}"
+        if self.max_gap < 5e-5:
+            return "checked by simulation: delivers what it promised"
+        return (
+            "checked by simulation: delivers at least what it promised "
+            f"(up to {self.max_gap:.2%} better)"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict with stable keys."""
         return {
@@ -382,6 +394,13 @@ class Plan:
         from funnelopt.report.document import write
 
         return write(self, self.scenario, path)
+
+    def to_text(self, markdown: bool = False) -> str:
+        """The plan as the CLI prints it: a text (or Markdown) summary."""
+        from funnelopt.report.text import render_plan
+
+        budget = self.scenario.budget.total if self.scenario is not None else None
+        return render_plan(self, "markdown" if markdown else "table", budget)
 
     def _repr_html_(self) -> str:
         from funnelopt.report.html import plan_html

@@ -448,6 +448,27 @@ class Scenario(_Model):
             raise ScenarioError(problems)
         return new
 
+    def summary(self) -> str:
+        """One line: name, length, counts, budget and objective (what ``print`` shows)."""
+
+        def n(count: int, word: str, plural: str = "") -> str:
+            return f"{count} {word if count == 1 else plural or word + 's'}"
+
+        b, cur = self.budget, self.currency
+        caps = [f"{k} {cur} {v:,.0f}" for k, v in (("total", b.total), ("media", b.media)) if v]
+        o = self.objective
+        aim = {"maximize": f"maximise {o.metric.value}", "minimize": "minimise cost"}.get(
+            o.kind, "maximise a weighted sum"
+        )
+        return (
+            f"{self.name!r}: {n(self.periods, self.period_label)}, {n(len(self.tactics), 'tactic')}, "
+            f"{n(len(self.communities), 'community', 'communities')}, {n(len(self.goals), 'goal')}; "
+            f"budget {', '.join(caps)}; {aim}"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
     def _repr_html_(self) -> str:
         from funnelopt.report.html import scenario_html
 

@@ -86,6 +86,64 @@ def test_plan_table_fits_80_columns() -> None:
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", FULL],
+        ["whatif", FULL, "--set", "goals[2].target=6000"],
+        [
+            "sweep",
+            SMALL,
+            "--param",
+            "budget.total",
+            "--values",
+            "20000,30000",
+            "--param",
+            "tactics.meta_dark.cpm",
+            "--values",
+            "9.5,12",
+            "--quiet",
+        ],
+    ],
+    ids=["check", "whatif-diagnosis", "sweep-2d"],
+)
+def test_every_table_fits_80_columns(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from funnelopt.cli import main
+
+    main(argv)
+    out = capsys.readouterr().out
+    assert out.strip() and max(len(line) for line in out.splitlines()) <= 80, out
+
+
+def test_swept_values_are_shown_as_given(capsys: pytest.CaptureFixture[str]) -> None:
+    """The trial's M1: 0.0095 and 9.5 were printed as 0 and 10."""
+    from funnelopt.cli import main
+
+    argv = ["sweep", SMALL, "--param", "tactics.meta_dark.ctr", "--values", "0.0095,0.012"]
+    main([*argv, "--param", "tactics.meta_dark.cpm", "--values", "9.5,12", "--quiet"])
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[4:]]
+    assert [r[:2] for r in rows] == [
+        ["0.0095", "9.5"],
+        ["0.0095", "12"],
+        ["0.012", "9.5"],
+        ["0.012", "12"],
+    ]
+
+
+def test_text_outputs_read_as_meant(tmp_path: Path) -> None:
+    """print(scenario) is a summary; plan.to_text() is the CLI's text; a gap in the safe
+    direction reads as such; Markdown titles are whole."""
+    from funnelopt import Scenario, optimize
+
+    s = Scenario.from_file(FULL)
+    assert str(s).startswith(f"{s.name!r}: 26 weeks, 2 tactics, 1 community, 3 goals;")
+    plan = optimize(s)
+    text = plan.to_text()
+    assert text.startswith(s.name[:40]) and "checked by simulation: delivers at least" in text
+    assert "FAILED" not in text
+    assert plan.to_text(markdown=True).startswith(f"# {s.name}: OPTIMAL")
+
+
 def test_plan_json_is_deterministic_and_valid() -> None:
     a, b = run("plan", FULL, "--format", "json"), run("plan", FULL, "--format", "json")
     assert a.returncode == 0 and a.stdout == b.stdout

@@ -194,7 +194,7 @@ def test_simulate_never_calls_a_plan_over_budget_better(
     code = main(["simulate", str(EXAMPLES / "traffic_only.toml"), plan])
     out = capsys.readouterr().out
     assert code == 1
-    assert "better" not in out and "breaks a limit" in out
+    assert "better" not in out and "This plan breaks budget.total (below)" in out
 
 
 def test_errors_name_the_field_and_stay_one_short_line(

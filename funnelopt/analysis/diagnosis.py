@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from funnelopt import metrics
 from funnelopt.analysis.binding import binding_rows
 from funnelopt.backends import Backend
 from funnelopt.formulation import Options
@@ -90,8 +91,9 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
         a = alone[i]
         if a is not None and a < g.target * (1 - 1e-6):
             conflicts.append(
-                f"{g.metric.value} >= {g.target:,.6g} by {s.period_label} {by} cannot be met even alone: "
-                f"the most this budget buys is {a:,.6g}"
+                f"{g.metric.value} >= {metrics.format_value(g.metric.value, g.target)} by "
+                f"{s.period_label} {by} cannot be met even alone: the most a plan within the limits reaches is "
+                f"{metrics.format_value(g.metric.value, a)}"
             )
         elif short is not None and short > 1e-6 * g.target:
             alone_ok.append(f"{g.metric.value} by {s.period_label} {by}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import textwrap
 from collections.abc import Sequence
@@ -214,13 +215,13 @@ def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> 
     status = plan.status.upper()
     name = (
         plan.scenario_name
-        if len(plan.scenario_name) <= WIDTH - len(status) - 2
+        if md or len(plan.scenario_name) <= WIDTH - len(status) - 2
         else plan.scenario_name[: WIDTH - len(status) - 5] + "..."
     )
     out = [_title(f"{name}: {status}", md, 1)]
     cert = f"backend {plan.backend}, tolerance {plan.tolerance:.2%}"
     if plan.verification:
-        cert += f", verified by simulation (largest gap {plan.verification.max_gap:.2%})"
+        cert += f"; {plan.verification.describe()}"
     if plan.certificate is not None:
         cert += f"; {plan.certificate.describe()}"
     out.append(cert)
@@ -253,10 +254,12 @@ def diagnosis_lines(plan: Plan) -> list[str]:
     if d is None:
         return ["The hard goals cannot all be met."]
     out = [d.message, ""]
+    label = plan.scenario.period_label if plan.scenario is not None else "period"
     for g in d.goals:
+        v = functools.partial(metric_value, g.metric)
         out.append(
-            f"  {g.metric} >= {num(g.target, 2)} by {g.by}: best alone {num(g.best_alone, 2)}, "
-            f"together {num(g.best_together, 2)}, short {num(g.shortfall, 2)}"
+            f"  {g.metric} >= {v(g.target)} by {label} {g.by}: best alone {v(g.best_alone)}, "
+            f"together {v(g.best_together)}, short {v(g.shortfall)}"
         )
     out += [f"  conflict: {c}" for c in d.conflicts]
     out += [f"  limit: {lim}" for lim in d.limits]
@@ -379,10 +382,15 @@ def whatif_table(base: Plan, new: Plan, markdown: bool = False) -> str:
 
 
 def sweep_table(sw: Sweep, markdown: bool = False) -> str:
-    """One row per sweep point; the knee of a budget frontier is marked."""
+    """One row per sweep point, swept values as given; the knee of a budget frontier is
+    marked. Conversions get their own column only where the objective differs from them."""
     extra = ["conversions", "reach_share"]  # the objective may include soft-goal penalties
+    if all(
+        pt.objective is None or pt.objective == pt.totals.get(sw.objective_name) for pt in sw.points
+    ):
+        extra = [k for k in extra if k != sw.objective_name]
     header = [
-        *(p[:24] for p in sw.params),
+        *(_short_path(p) for p in sw.params),
         "status",
         "objective",
         "cost",
@@ -390,7 +398,7 @@ def sweep_table(sw: Sweep, markdown: bool = False) -> str:
     ]
     rows = []
     for pt in sw.points:
-        vals = [num(v) if isinstance(v, int | float) else str(v) for v in pt.values.values()]
+        vals = [as_given(v) for v in pt.values.values()]
         t = pt.totals
         knee = sw.knee is not None and sw.knee["values"] == pt.values
         rows.append(
@@ -403,6 +411,23 @@ def sweep_table(sw: Sweep, markdown: bool = False) -> str:
             ]
         )
     return table(header, rows, markdown, left=0)
+
+
+def as_given(v: object) -> str:
+    """A swept value as the user typed it: 0.0095 and 9.5 stay, 150000 gets separators."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    if float(v).is_integer() and abs(v) < 1e15:
+        return f"{int(v):,}"
+    return f"{v:,.10g}"
+
+
+def _short_path(path: str) -> str:
+    """A field path short enough for a column header: list names dropped (meta_dark.ctr)."""
+    for prefix in ("tactics.", "communities."):
+        if path.startswith(prefix):
+            return path[len(prefix) :]
+    return path
 
 
 def wrap(text: str, width: int = WIDTH) -> str:
