@@ -2,12 +2,14 @@
 
     python examples/agency_proposal.py [OUTPUT_DIR]
 
-writes OUTPUT_DIR/proposal.html (self-contained) and proposal.md, and prints the plan.
+writes OUTPUT_DIR/proposal.html (self-contained) and proposal.md (OUTPUT_DIR: a new
+temporary folder when not given), and prints the plan.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from funnelopt import Scenario, optimize
@@ -46,7 +48,8 @@ brief = {
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd()
+    # A given folder, else a new temporary one: never litter the working directory.
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="funnelopt-"))
     out.mkdir(parents=True, exist_ok=True)
     scenario = Scenario.from_dict(brief)
     plan = optimize(scenario)
