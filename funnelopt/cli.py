@@ -21,6 +21,7 @@ from funnelopt._version import __version__
 from funnelopt.errors import InputError, Problem, ScenarioError, SolverError
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.scenario import Scenario, decode, read_text
+from funnelopt.schemas import DOCUMENTS
 
 if TYPE_CHECKING:
     from funnelopt.outcome import Outcome
@@ -437,6 +438,13 @@ def example_text(kind: str) -> str:
     return (Path(__file__).resolve().parent.parent / "examples" / name).read_text(encoding="utf-8")
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    scenario = load(args.file, args.set)
+    to = args.to or ("json" if Path(args.file).suffix.lower() == ".toml" else "toml")
+    _write(scenario.to_json() if to == "json" else scenario.to_toml(), args.out)
+    return EXIT_OK
+
+
 def cmd_example(args: argparse.Namespace) -> int:
     _write(example_text(args.kind), args.out)
     return EXIT_OK
@@ -548,12 +556,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "schema",
         cmd_schema,
-        "print a JSON Schema: scenario (default), plan, sweep or errors",
+        "print a JSON Schema: scenario (default), or an output: " + ", ".join(DOCUMENTS),
         solve=False,
     )
-    p.add_argument(
-        "kind", nargs="?", choices=("scenario", "plan", "sweep", "errors"), default="scenario"
+    p.add_argument("kind", nargs="?", choices=("scenario", *DOCUMENTS), default="scenario")
+
+    p = command(
+        "convert",
+        cmd_convert,
+        "rewrite a scenario as JSON or TOML, validated (comments are not kept)",
+        solve=False,
     )
+    p.add_argument("file", metavar="FILE", help="scenario (.toml or .json; - for stdin)")
+    p.add_argument("--to", choices=("json", "toml"), help="target format (default: the other one)")
+    sets(p)
 
     p = command("example", cmd_example, "print a commented starter scenario", solve=False)
     p.add_argument("--kind", choices=("full", "traffic"), default="full")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from funnelopt._json import dumps
 from funnelopt.errors import Problem
+from funnelopt.metrics import METRICS
 from funnelopt.outcome import FloatArray, Outcome, _num, freeze
 
 if TYPE_CHECKING:
@@ -344,6 +345,15 @@ class Plan:
             },
             "community": dict(sorted(self.community.items())),
             "totals": {k: _num(v) for k, v in out.totals.items()} if out else {},
+            # The funnel and the workload per period, as simulated (empty without a plan).
+            "per_period": (
+                {k: [_num(x) for x in out.per_period[k]] for k in METRICS} if out else {}
+            ),
+            "capacity": (
+                {k: {m: _num(v) for m, v in d.items()} for k, d in out.capacity.items()}
+                if out
+                else {}
+            ),
             "kpis": {k: _num(v) for k, v in out.kpis.items()} if out else {},
             "goals": [g.to_dict() for g in out.goals] if out else [],
             "predicted": {k: _num(v) for k, v in sorted(self.predicted.items())},

@@ -412,6 +412,13 @@ class Scenario(_Model):
         """The scenario as deterministic JSON."""
         return dumps(self.to_dict())
 
+    def to_toml(self) -> str:
+        """The scenario as TOML that :meth:`from_toml` reads back (values only: a file's
+        comments are not kept; its ``[sources]`` are)."""
+        import tomli_w
+
+        return str(tomli_w.dumps(self.to_dict()))
+
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
         """The JSON Schema of the scenario file format."""

@@ -119,6 +119,9 @@ DIAGNOSIS = _obj(
     }
 )
 
+#: A workload against its capacity (peak per period, P95, share of capacity used).
+CAPACITY = _map(_NUM)
+
 PLAN: dict[str, Any] = {
     "$schema": DRAFT,
     "title": "funnelopt plan",
@@ -135,6 +138,8 @@ PLAN: dict[str, Any] = {
             "spend": _map(_NUMS),
             "community": _map({"type": "boolean"}),
             "totals": _obj({m: _NUM for m in METRICS}, required=[], extra=_NUM),
+            "per_period": _obj({m: _NUMS for m in METRICS}, required=[]),
+            "capacity": _map(CAPACITY),
             "kpis": _map(_NUM),
             "goals": {"type": "array", "items": GOAL},
             "predicted": _map(_NUM),
@@ -193,6 +198,52 @@ SWEEP: dict[str, Any] = {
 }
 
 
+#: What ``simulate`` computes for a spend plan (``Outcome.to_dict``).
+OUTCOME = _obj(
+    {
+        "scenario": {"type": "string"},
+        "period_label": {"type": "string"},
+        "currency": {"type": "string"},
+        "community": _map({"type": "boolean"}),
+        "totals": _obj({m: _NUM for m in METRICS}),
+        "kpis": _map(_NUM),
+        "per_period": _obj({m: _NUMS for m in METRICS}),
+        "by_tactic": _map(_map(_NUMS)),
+        "by_community": _map(_map(_NUMS)),
+        "goals": {"type": "array", "items": GOAL},
+        "capacity": _map(CAPACITY),
+        "violations": _STR_LIST,
+    }
+)
+
+
+def _document(title: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"$schema": DRAFT, "title": title, **_obj({"schema_version": {"const": 1}, **props})}
+
+
+#: ``funnelopt simulate --format json``: a hand-made plan's outcome and the optimum.
+SIMULATE = _document(
+    "funnelopt simulate",
+    {"objective": _NUM, "optimum": _NUM, "gap_to_optimum": _NUM, "outcome": OUTCOME},
+)
+
+#: ``funnelopt whatif --format json``: the base plan and the changed one.
+WHATIF = _document(
+    "funnelopt what-if",
+    {"changes": _map({}), "base": _obj(PLAN["properties"]), "whatif": _obj(PLAN["properties"])},
+)
+
+#: ``funnelopt compare --format json``: one plan per scenario file.
+COMPARE = _document(
+    "funnelopt compare",
+    {
+        "scenarios": {
+            "type": "array",
+            "items": _obj({"file": {"type": "string"}, "plan": _obj(PLAN["properties"])}),
+        }
+    },
+)
+
 #: Invalid input under ``--format json`` (and, later, the service's 422 body).
 ERRORS: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -210,17 +261,25 @@ ERRORS: dict[str, Any] = {
 }
 
 
+#: Every JSON document funnelopt writes, by the name ``funnelopt schema`` takes.
+DOCUMENTS: dict[str, dict[str, Any]] = {
+    "plan": PLAN,
+    "sweep": SWEEP,
+    "whatif": WHATIF,
+    "compare": COMPARE,
+    "simulate": SIMULATE,
+    "errors": ERRORS,
+}
+
+
 def schema(kind: str = "scenario") -> dict[str, Any]:
-    """The JSON Schema of ``scenario`` files, or of the ``plan`` / ``sweep`` / ``errors``
-    JSON output."""
-    if kind == "errors":
-        return ERRORS
-    if kind == "plan":
-        return PLAN
-    if kind == "sweep":
-        return SWEEP
+    """The JSON Schema of ``scenario`` files, or of a JSON output: ``plan``, ``sweep``,
+    ``whatif``, ``compare``, ``simulate`` or ``errors``."""
     if kind == "scenario":
         from funnelopt.scenario import Scenario
 
         return Scenario.json_schema()
-    raise InputError([Problem("kind", kind, "must be scenario, plan, sweep or errors")])
+    if kind in DOCUMENTS:
+        return DOCUMENTS[kind]
+    names = ", ".join(["scenario", *DOCUMENTS])
+    raise InputError([Problem("kind", kind, f"must be one of {names}")])

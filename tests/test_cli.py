@@ -149,6 +149,10 @@ def test_plan_json_is_deterministic_and_valid() -> None:
     assert a.returncode == 0 and a.stdout == b.stdout
     data = json.loads(a.stdout)
     jsonschema.validate(data, schema("plan"))
+    # The funnel and workload per week: flows sum to the totals; capacity names its use.
+    assert len(data["per_period"]["conversions"]) == 26
+    assert sum(data["per_period"]["conversions"]) == pytest.approx(data["totals"]["conversions"])
+    assert data["capacity"]["webcare_hours"]["peak_use"] < 1
     assert data["status"] == "optimal" and data["schema_version"] == 1
 
 
@@ -190,6 +194,7 @@ def test_whatif_side_by_side() -> None:
     j = json.loads(run("whatif", SMALL, "--set", "budget.total=40000", "--format", "json").stdout)
     jsonschema.validate(j["base"], schema("plan"))
     jsonschema.validate(j["whatif"], schema("plan"))
+    jsonschema.validate(j, schema("whatif"))
     assert j["changes"] == {"budget.total": 40000}
     assert j["whatif"]["objective"] > j["base"]["objective"]
 
@@ -225,6 +230,7 @@ def test_compare() -> None:
     r = run("compare", FULL, SMALL)
     assert r.returncode == 0 and "disease_awareness" in r.stdout and "traffic_only" in r.stdout
     data = json.loads(run("compare", FULL, SMALL, "--format", "json").stdout)
+    jsonschema.validate(data, schema("compare"))
     for entry in data["scenarios"]:
         jsonschema.validate(entry["plan"], schema("plan"))
 
@@ -236,6 +242,7 @@ def test_simulate_hand_made_plan(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "Objective: conversions" in r.stdout
     data = json.loads(run("simulate", SMALL, str(plan_csv), "--format", "json").stdout)
+    jsonschema.validate(data, schema("simulate"))
     assert data["outcome"]["totals"]["spend"] == pytest.approx(30000)
     # An even spread is the exact optimum here; the optimiser's plan is within its tolerance.
     assert data["gap_to_optimum"] >= -0.005 * data["optimum"]
@@ -247,7 +254,7 @@ def test_simulate_hand_made_plan(tmp_path: Path) -> None:
 
 
 def test_schema_and_example(tmp_path: Path) -> None:
-    for kind in ("scenario", "plan", "sweep"):
+    for kind in ("scenario", "plan", "sweep", "whatif", "compare", "simulate", "errors"):
         r = run("schema", kind)
         assert r.returncode == 0
         jsonschema.Draft202012Validator.check_schema(json.loads(r.stdout))
@@ -365,3 +372,20 @@ def test_simulate_states_what_a_plan_breaks_and_compares_metrics(
     mine, best = re.findall(r"conversions ([\d,]+) vs ([\d,]+)", versus)[0]
     assert int(mine.replace(",", "")) > int(best.replace(",", ""))  # more conversions, over budget
     assert "away from it" not in out
+
+
+@pytest.mark.parametrize("name", ["disease_awareness.toml", "traffic_only.toml"])
+def test_convert_round_trips_toml_and_json(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from funnelopt import Scenario
+    from funnelopt.cli import main
+
+    src = EXAMPLES / name
+    assert main(["convert", str(src), "--out", str(tmp_path / "s.json")]) == 0
+    assert main(["convert", str(tmp_path / "s.json"), "--out", str(tmp_path / "s.toml")]) == 0
+    original = Scenario.from_file(src)
+    for out in ("s.json", "s.toml"):
+        assert Scenario.from_file(tmp_path / out).to_dict() == original.to_dict()
+    assert main(["convert", str(src), "--to", "toml", "--set", "budget.total=160000"]) == 0
+    assert "total = 160000.0" in capsys.readouterr().out
