@@ -42,6 +42,10 @@ SCHEMA_VERSION = 1
 _CURRENCY_PATTERN = r"^[A-Z]{3}$"
 MAX_PERIODS = 520
 MAX_TACTICS = 500
+#: Periods x tactics at most: the model grows with their product. 26,000 cells (52 x 500,
+#: 520 x 50) plan within the default 60 s in 1.7-2.4 GB, measured; 520 x 500 needed
+#: over 10 GB before HiGHS aborted (adversarial D15).
+MAX_CELLS = 26_000
 MAX_COMMUNITIES = 50
 MAX_GOALS = 100
 
@@ -552,6 +556,15 @@ class Scenario(_Model):
 # top to bottom like the rule table in docs/scenario.md; splitting would scatter them.
 def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
     b = s.budget
+    cells = s.periods * len(s.tactics)
+    if cells > MAX_CELLS:
+        yield Problem(
+            "tactics",
+            f"{len(s.tactics)} tactics",
+            f"{s.periods} periods x {len(s.tactics)} tactics = {cells:,} cells; at most "
+            f"{MAX_CELLS:,} (e.g. 52 x 500 or 520 x 50) plan within the default time limit "
+            "and a few GB: group tactics or plan in coarser periods",
+        )
     for c in s.communities:
         # Organic growth alone (viral follows from organic posts, net of churn) that
         # multiplies followers a million-fold over the campaign is no community the model

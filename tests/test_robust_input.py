@@ -267,3 +267,14 @@ def test_source_suggestions_compare_with_a_few_paths_not_all(
     text = str(info.value)
     assert "sources.tactics.t7.cpmx7" in text and "did you mean 'tactics.t7.cpm'" in text
     assert len(sizes) == 20 and max(sizes) < 100
+
+
+def test_a_model_beyond_the_measured_size_is_refused_by_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """D15: 520 x 500 took over 10 GB before HiGHS aborted; the limit is on the product."""
+    from funnelopt.scenario import MAX_CELLS
+
+    code, err = _run(capsys, "check", str(CASES / "D15_T520_J500.json"))
+    assert code == 2
+    assert f"520 periods x 500 tactics = 260,000 cells; at most {MAX_CELLS:,}" in err
