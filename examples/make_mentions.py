@@ -3,7 +3,7 @@
 Weekly mentions of a condition in five topics over 2.5 years, with a slow upward trend,
 a winter peak and negative-binomial noise; from 2027-03-01 (the community's launch) the
 topics "daily life" and "diagnosis" are raised by 40% and 25%, the rest unchanged. So the
-true lift of the total is known: about +13% over the 26 weeks after the launch.
+true lift of the total is known: +11% (30 of 270 weekly mentions) after the launch.
 
     python examples/make_mentions.py
 """

@@ -372,6 +372,8 @@ def _parse(
             what = ", ".join(x for x in (key, topic, sentiment) if x)
             problems.append(Problem(where(n, "date"), what, f"appears twice (also line {seen[k]})"))
         seen.setdefault(k, n)
+    if problems:  # the grid of dates is only worth checking on rows that read
+        raise ListeningError(problems)
     keys = sorted(
         {r[1] for r in records}, key=(lambda s: date.fromisoformat(s)) if kind == "date" else int
     )
