@@ -150,10 +150,6 @@ class _Design:
     seasonal: bool
 
 
-def _unit(m: Mentions) -> str:
-    return m.step
-
-
 def _periods_per_year(m: Mentions, season: float | None) -> float | None:
     if m.step == "day":
         return DAYS_PER_YEAR
@@ -236,7 +232,7 @@ def _level_shift_candidate(y: np.ndarray, X: np.ndarray, margin: int) -> int | N
 
 
 def _too_short(m: Mentions, n_pre: int, need: int, need_seasonal: int | None) -> ListeningError:
-    unit = _unit(m)
+    unit = m.step
     also = f" ({need_seasonal} to also learn the yearly season)" if need_seasonal else ""
     return ListeningError(
         [
@@ -257,6 +253,82 @@ def _verdict(lift_pct: float, lo: float, hi: float, level: float) -> str:
     if hi < 0:
         return f"fewer mentions than expected: {lift_pct:+.1f}% ({span})"
     return f"no detectable change: {lift_pct:+.1f}% ({span}, which includes zero)"
+
+
+def _check_options(level: float, draws: int, harmonics: int, season: float | None) -> None:
+    problems = []
+    if not 0.5 <= level < 1:
+        problems.append(Problem("level", level, "must be in [0.5, 1), e.g. 0.9"))
+    if not 100 <= draws <= 1_000_000:
+        problems.append(Problem("draws", draws, "must be in [100, 1000000]"))
+    if not 1 <= harmonics <= 6:
+        problems.append(Problem("harmonics", harmonics, "must be in 1..6"))
+    if season is not None and not season >= 2:
+        problems.append(Problem("season", season, "must be >= 2 periods"))
+    if problems:
+        raise ListeningError(problems)
+
+
+def _choose_design(
+    series: Mentions,
+    n_pre: int,
+    seasonality: bool | None,
+    harmonics: int,
+    season: float | None,
+    notes: list[str],
+) -> _Design:
+    """The terms the pre-period can carry: an error when it cannot carry a trend (or the
+    season asked for), a note when the season is left out for want of a year."""
+    base = _design(series, n_pre, False, harmonics, season)
+    need = max(MIN_PRE, PER_COEFFICIENT * base.X.shape[1])
+    per_year = _periods_per_year(series, season)
+    if per_year is None:
+        if seasonality:
+            raise ListeningError(
+                [Problem("seasonality", True, "numbered periods need season= (periods per year)")]
+            )
+        if n_pre < need:
+            raise _too_short(series, n_pre, need, None)
+        return base
+    full = _design(series, n_pre, True, harmonics, season)
+    need_seasonal = max(math.ceil(per_year), PER_COEFFICIENT * full.X.shape[1])
+    if n_pre < need:
+        raise _too_short(series, n_pre, need, need_seasonal)
+    if n_pre >= need_seasonal:
+        return base if seasonality is False else full
+    if seasonality:
+        raise _too_short(series, n_pre, need_seasonal, None)
+    if seasonality is None:
+        notes.append(
+            f"yearly seasonality is not modelled: {n_pre} {series.step}s before the launch, it "
+            f"needs {need_seasonal}; a seasonal rise after the launch would read as lift"
+        )
+    return base
+
+
+def _baseline(
+    series: Mentions, n_pre: int, design: _Design, level_shift: bool, notes: list[str]
+) -> tuple[tuple[np.ndarray, np.ndarray, float, float], np.ndarray, tuple[str, ...], str | None]:
+    """The fitted pre-period model, its design over all periods, its terms and the start
+    of a level shift it carries (None without one)."""
+    y, X = series.total[:n_pre], design.X
+    fitted = _fit(y, X[:n_pre])
+    if fitted is None:
+        rule = "did not converge on the pre-period; try weekly counts (weekly=True)"
+        raise ListeningError([Problem("model", "negative binomial", rule)])
+    if not level_shift:
+        return fitted, X, design.terms, None
+    tau = _level_shift_candidate(y, X[:n_pre], margin=max(4, n_pre // 8))
+    if tau is None:
+        return fitted, X, design.terms, None
+    X2 = np.column_stack([X, (np.arange(len(series)) >= tau).astype(float)])
+    shifted = _fit(y, X2[:n_pre])
+    if shifted is None or 2 * (shifted[3] - fitted[3]) <= 2 * math.log(n_pre) + SHIFT_EVIDENCE:
+        return fitted, X, design.terms, None
+    label = series.labels[tau]
+    size = math.expm1(shifted[0][-1]) * 100
+    notes.append(f"a lasting level shift of {size:+.0f}% from {label} is carried forward")
+    return shifted, X2, (*design.terms, "level_shift"), label
 
 
 def lift(
@@ -303,92 +375,26 @@ def lift(
     >>> est.detected, round(est.lift_pct / 10)
     (True, 3)
     """
-    problems = []
-    if not 0.5 <= level < 1:
-        problems.append(Problem("level", level, "must be in [0.5, 1), e.g. 0.9"))
-    if not 100 <= draws <= 1_000_000:
-        problems.append(Problem("draws", draws, "must be in [100, 1000000]"))
-    if not 1 <= harmonics <= 6:
-        problems.append(Problem("harmonics", harmonics, "must be in 1..6"))
-    if season is not None and not season >= 2:
-        problems.append(Problem("season", season, "must be >= 2 periods"))
-    if problems:
-        raise ListeningError(problems)
+    _check_options(level, draws, harmonics, season)
     n_pre = series.index(start)
     y = series.total
-    unit = _unit(series)
-    per_year = _periods_per_year(series, season)
-    notes: list[str] = list(series.notes)
-
-    base = _design(series, n_pre, False, harmonics, season)
-    need = max(MIN_PRE, PER_COEFFICIENT * base.X.shape[1])
-    need_seasonal = None
-    if per_year is not None:
-        full = _design(series, n_pre, True, harmonics, season)
-        need_seasonal = max(math.ceil(per_year), PER_COEFFICIENT * full.X.shape[1])
-    if n_pre < need:
-        raise _too_short(series, n_pre, need, need_seasonal)
-    if seasonality and (need_seasonal is None or n_pre < need_seasonal):
-        if need_seasonal is None:
-            raise ListeningError(
-                [Problem("seasonality", True, "numbered periods need season= (periods per year)")]
-            )
-        raise _too_short(series, n_pre, need_seasonal, None)
-    seasonal = need_seasonal is not None and n_pre >= need_seasonal and seasonality is not False
-    if need_seasonal is not None and not seasonal and seasonality is None:
-        notes.append(
-            f"yearly seasonality is not modelled: {n_pre} {unit}s before the launch, it needs "
-            f"{need_seasonal}; a seasonal rise after the launch would read as lift"
-        )
-    design = _design(series, n_pre, seasonal, harmonics, season) if seasonal else base
     if int(y[:n_pre].sum()) == 0:
         raise ListeningError(
-            [
-                Problem(
-                    "mentions",
-                    0,
-                    "there are no mentions before the launch: no baseline to compare with",
-                )
-            ]
+            [Problem("mentions", 0, "none before the launch: there is no baseline to compare with")]
         )
-
-    X, terms = design.X, design.terms
-    fitted = _fit(y[:n_pre], X[:n_pre])
-    if fitted is None:
-        raise ListeningError(
-            [
-                Problem(
-                    "model",
-                    "negative binomial",
-                    "did not converge on the pre-period; try weekly counts (weekly=True)",
-                )
-            ]
-        )
-    shift_label = None
-    if level_shift:
-        margin = max(4, n_pre // 8)
-        tau = _level_shift_candidate(y[:n_pre], X[:n_pre], margin)
-        if tau is not None:
-            X2 = np.column_stack([X, (np.arange(len(y)) >= tau).astype(float)])
-            shifted = _fit(y[:n_pre], X2[:n_pre])
-            if (
-                shifted is not None
-                and 2 * (shifted[3] - fitted[3]) > 2 * math.log(n_pre) + SHIFT_EVIDENCE
-            ):
-                fitted, X, terms = shifted, X2, (*terms, "level_shift")
-                shift_label = series.labels[tau]
-                size = math.expm1(fitted[0][-1]) * 100
-                notes.append(
-                    f"a lasting level shift of {size:+.0f}% from {shift_label} is carried forward"
-                )
-    beta, cov, alpha, _ = fitted
+    notes: list[str] = list(series.notes)
+    design = _choose_design(series, n_pre, seasonality, harmonics, season, notes)
+    (beta, cov, alpha, _), X, terms, shift_label = _baseline(
+        series, n_pre, design, level_shift, notes
+    )
     n_post = len(y) - n_pre
     if n_post > n_pre:
         notes.append(
-            f"the post-period ({n_post} {unit}s) is longer than the pre-period ({n_pre}): "
+            f"the post-period ({n_post} {series.step}s) is longer than the pre-period ({n_pre}): "
             "the trend is extrapolated far; read the interval's width with care"
         )
 
+    # The counterfactual's spread: coefficient draws, then negative-binomial noise on each.
     rng = np.random.default_rng(seed)
     coefs = rng.multivariate_normal(beta, cov, size=draws)
     mu = np.exp(np.minimum(X @ coefs.T, 50.0))  # periods x draws
@@ -414,13 +420,13 @@ def lift(
     )
 
     parts = ["log-linear trend"]
-    if seasonal:
+    if design.seasonal:
         parts.append(f"yearly seasonality ({harmonics} Fourier pairs)")
     if series.step == "day":
         parts.append("weekday effects")
     if shift_label:
         parts.append(f"a level shift from {shift_label}")
-    model = f"negative binomial (NB2) with {', '.join(parts)}; fitted on {n_pre} {unit}s before the launch"
+    model = f"negative binomial (NB2) with {', '.join(parts)}; fitted on {n_pre} {series.step}s before the launch"
     return Lift(
         lift_pct=lift_pct,
         interval=(lo, hi),
@@ -432,7 +438,7 @@ def lift(
         level=level,
         verdict=_verdict(lift_pct, lo, hi, level),
         start=series.labels[n_pre],
-        step=unit,
+        step=series.step,
         periods=series.labels,
         observed=np.asarray(y, dtype=np.int64).copy(),
         expected=expected,
