@@ -376,7 +376,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if not 1 <= args.last <= 520:
         raise InputError([Problem("--last", args.last, "must be in 1..520 periods")])
     mentions = listening.read_mentions(args.file, weekly=args.weekly)
-    start = int(args.start) if mentions.step == "period" and args.start.isdigit() else args.start
+    start = args.start  # a date, or a period number for numbered periods
     est = listening.lift(mentions, start, level=args.level, seed=args.seed)
     topics = (
         listening.topic_lift(mentions, start, level=args.level, seed=args.seed)
@@ -588,7 +588,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weekly", action="store_true", help="sum daily counts into weeks first")
     p.add_argument("--level", type=float, default=0.9, help="of the intervals (default 0.9)")
     p.add_argument(
-        "--last", type=int, default=8, help="periods before the launch for topic shares (default 8)"
+        "--last",
+        type=int,
+        default=8,
+        metavar="N",
+        help="periods before the launch for topic shares (default 8)",
     )
     p.add_argument("--seed", type=int, default=0, help="of the simulated counterfactuals")
     p.add_argument("--plot", metavar="PNG", help="also draw observed vs counterfactual")

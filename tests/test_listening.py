@@ -155,6 +155,14 @@ def test_daily_counts_fit_weekdays_and_fold_into_weeks() -> None:
     assert weeks.total.sum() == m.total.sum()
 
 
+def test_no_mentions_before_the_launch_is_no_baseline() -> None:
+    m = Mentions.from_counts([0] * 20 + [5] * 4, FIRST)
+    with pytest.raises(ListeningError, match="no baseline"):
+        lift(m, launch(20))
+    with pytest.raises(ListeningError, match="first = 'soon'"):
+        Mentions.from_counts([1, 2], "soon")
+
+
 def test_arguments_are_checked() -> None:
     m = weekly_counts(0, 30, 5)
     with pytest.raises(ListeningError) as err:

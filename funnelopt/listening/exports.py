@@ -106,14 +106,17 @@ class Mentions:
             return cls(tuple(str(i) for i in range(1, n + 1)), "period", total, tagged)
         if step == "period":
             raise ListeningError([Problem("step", step, "must be 'day' or 'week' with a date")])
-        d0 = date.fromisoformat(first) if isinstance(first, str) else first
+        try:
+            d0 = date.fromisoformat(first) if isinstance(first, str) else first
+        except ValueError:
+            raise ListeningError([Problem("first", first, "must be a date YYYY-MM-DD")]) from None
         days = 1 if step == "day" else 7
         labels = tuple((d0 + timedelta(days=days * i)).isoformat() for i in range(n))
         return cls(labels, step, total, tagged)
 
     def index(self, start: date | str | int) -> int:
-        """Position of the first period at or after ``start`` that is touched by it: a
-        period counts as after the launch when any of its days is on or after ``start``."""
+        """Position of the first period after the launch: the one that holds ``start`` (a
+        period counts as after the launch when any of its days is on or after it)."""
         if self.step == "period":
             try:
                 number = int(start)  # type: ignore[arg-type]

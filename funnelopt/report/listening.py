@@ -60,7 +60,7 @@ def blocks(
                 ],
                 ["lift", _pct(est.lift_pct), _span(lo, hi)],
                 ["extra mentions", f"{est.absolute:+,.0f}", f"{a_lo:+,.0f} to {a_hi:+,.0f}"],
-                ["P(lift > 0)", f"{est.p_positive:.1%}", ""],
+                ["chance the lift is positive", f"{est.p_positive:.1%}", ""],
             ],
         ),
     ]
