@@ -378,29 +378,34 @@ def cmd_listen(args: argparse.Namespace) -> int:
     mentions = listening.read_mentions(args.file, weekly=args.weekly)
     start = args.start  # a date, or a period number for numbered periods
     est = listening.lift(mentions, start, level=args.level, seed=args.seed)
-    topics = (
-        listening.topic_lift(mentions, start, level=args.level, seed=args.seed)
-        if mentions.topics
-        else ()
+    # By topic where the file has topics (asking for sentiment without the column is an error).
+    grouped = args.by == "sentiment" or bool(mentions.topics)
+    topics, shares = (
+        (
+            listening.topic_lift(mentions, start, args.by, level=args.level, seed=args.seed),
+            listening.topic_shares(mentions, args.last, before=start, by=args.by),
+        )
+        if grouped
+        else ((), ())
     )
-    shares = listening.topic_shares(mentions, args.last, before=start) if mentions.topics else ()
     if args.format == "json":
         data = {
             "schema_version": 1,
             "lift": est.to_dict(),
+            "by": args.by,
             "topics": [t.to_dict() for t in topics],
             "before_launch": {"last": args.last, "shares": [s.to_dict() for s in shares]},
         }
         _write(dumps(data), args.out)
     else:
-        content = section.blocks(est, topics, shares, args.last)
+        content = section.blocks(est, topics, shares, args.last, by=args.by)
         _write(section.to_text(content, args.format == "markdown"), args.out)
     if args.plot:
         _plot_listening(est, args.plot)
     if args.report:
         try:
             written = section.write(
-                args.report, section.blocks(est, topics, shares, args.last, figure=True)
+                args.report, section.blocks(est, topics, shares, args.last, args.by, figure=True)
             )
         except OSError as exc:
             raise _unwritable("--report", args.report, exc) from None
@@ -593,6 +598,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=8,
         metavar="N",
         help="periods before the launch for topic shares (default 8)",
+    )
+    p.add_argument(
+        "--by",
+        choices=("topic", "sentiment"),
+        default="topic",
+        help="group the mentions by topic (default) or sentiment: shares and each one's lift",
     )
     p.add_argument("--seed", type=int, default=0, help="of the simulated counterfactuals")
     p.add_argument("--plot", metavar="PNG", help="also draw observed vs counterfactual")

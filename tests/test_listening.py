@@ -358,6 +358,26 @@ def test_cli_markdown_plot_and_report(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "data:image/png;base64" in page and "Topics since the launch" in page
 
 
+def test_cli_by_sentiment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Poisson counts (no over-dispersion): the NB fit's Newton steps fail at alpha = 0 on
+    "positive", which once left it without a lift; it is now ranked first."""
+    rng = np.random.default_rng(8)
+    f = tmp_path / "s.csv"
+    rows = ["date,sentiment,mentions"]
+    for w in range(70):
+        day = (FIRST + timedelta(weeks=w)).isoformat()
+        rows += [f"{day},positive,{rng.poisson(60 * (1.5 if w >= 60 else 1))}"]
+        rows += [f"{day},negative,{rng.poisson(40)}"]
+    f.write_text("\n".join(rows))
+    args = ["listen", str(f), "--start", launch(60), "--by", "sentiment", "--format", "json"]
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["by"] == "sentiment" and data["topics"][0]["topic"] == "positive"
+    example = ["listen", str(EXAMPLES / "mentions.csv"), "--start", "2027-03-01"]
+    assert main([*example, "--by", "sentiment"]) == 2
+    assert "the data has no sentiment column" in capsys.readouterr().err
+
+
 def test_plot_reads_well() -> None:
     import matplotlib
 

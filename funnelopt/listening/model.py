@@ -191,26 +191,40 @@ def _design(
 
 def _fit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """(coefficients, their covariance, dispersion alpha, log-likelihood) or None when the
-    fit fails. Newton's method first (fast), BFGS where Newton strays."""
+    fit fails. Newton's method first (fast), then L-BFGS; counts without over-dispersion
+    (alpha at its bound 0, where the NB fit can fail) get the Poisson model, its limit."""
     NegativeBinomial = _negative_binomial()
-    model = NegativeBinomial(y, X, loglike_method="nb2")
-    for method in ("newton", "bfgs"):
+    from statsmodels.discrete.discrete_model import Poisson
+
+    k = X.shape[1]
+    for method in ("newton", "lbfgs"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence is checked below, not warned about
             try:
-                res = model.fit(disp=0, method=method, maxiter=200)
-                cov = np.asarray(res.cov_params())
-            except (np.linalg.LinAlgError, ValueError, OverflowError):
+                res = NegativeBinomial(y, X, loglike_method="nb2").fit(
+                    disp=0, method=method, maxiter=200
+                )
+                params, cov = np.asarray(res.params), np.asarray(res.cov_params())
+            except Exception:  # statsmodels fails in many ways near alpha = 0
                 continue
-        params = np.asarray(res.params)
         if (
             res.mle_retvals.get("converged")
             and np.all(np.isfinite(params))
             and np.all(np.isfinite(cov))
         ):
-            k = X.shape[1]
             return params[:k], cov[:k, :k], max(float(params[k]), 0.0), float(res.llf)
-    return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            res = Poisson(y, X).fit(disp=0, method="newton", maxiter=100)
+            params, cov = np.asarray(res.params), np.asarray(res.cov_params())
+        except Exception:
+            return None
+    mu = np.exp(X @ params)
+    pearson = float(np.sum((y - mu) ** 2 / mu) / max(len(y) - k, 1))
+    if pearson > 1.5 or not (np.all(np.isfinite(params)) and np.all(np.isfinite(cov))):
+        return None  # over-dispersed after all: Poisson intervals would be too narrow
+    return params, cov, 0.0, float(res.llf)
 
 
 def _level_shift_candidate(y: np.ndarray, X: np.ndarray, margin: int) -> int | None:

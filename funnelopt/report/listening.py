@@ -32,9 +32,11 @@ def blocks(
     topics: Sequence[TopicLift] = (),
     shares: Sequence[TopicShare] = (),
     last: int = 0,
+    by: str = "topic",
     figure: bool = False,
 ) -> list[Block]:
-    """The section's content, format-neutral (``figure`` adds the plot as a PNG)."""
+    """The section's content, format-neutral (``figure`` adds the plot as a PNG); the
+    groups are topics or sentiments (``by``)."""
     level = f"{est.level:.0%}"
     unit = est.step
     lo, hi = est.interval
@@ -68,12 +70,15 @@ def blocks(
         out += _figure(est)
     if topics:
         out.append(
-            ("h2", f"Topics since the launch (each with its own baseline; {level} intervals)")
+            (
+                "h2",
+                f"{by.capitalize()}s since the launch (each with its own baseline; {level} intervals)",
+            )
         )
         out.append(
             (
                 "table",
-                ["topic", "share before", "share after", "lift", f"{level} interval", "reading"],
+                [by, "share before", "share after", "lift", f"{level} interval", "reading"],
                 [
                     [
                         t.topic,
@@ -88,18 +93,18 @@ def blocks(
             )
         )
     if shares:
-        out.append(("h2", f"Topic shares in the last {last} {unit}s before the launch"))
+        out.append(("h2", f"{by.capitalize()} shares in the last {last} {unit}s before the launch"))
         out.append(
             (
                 "table",
-                ["topic", "mentions", "share"],
+                [by, "mentions", "share"],
                 [[s.topic, num(s.mentions), f"{s.share:.1%}"] for s in shares],
             )
         )
     notes = [*est.notes]
     if len(topics) > 1:
         notes.append(
-            f"each topic's interval holds at {level} on its own: among {len(topics)} topics, one may miss by chance"
+            f"each {by}'s interval holds at {level} on its own: among {len(topics)}, one may miss by chance"
         )
     notes.append(CAUSAL_CAVEAT)
     out += [("h2", "Notes"), ("list", notes)]
