@@ -256,7 +256,9 @@ def listening(est: Lift, ax: Any = None) -> Any:
     ax.fill_between(x[: post + 1], est.low[: post + 1], est.high[: post + 1], color="#BBBBBB",
                     alpha=0.35, lw=0, label=f"fit before the launch, {est.level:.0%} band")  # fmt: skip
     ax.plot(x, est.expected, color=PALETTE[0], lw=1.5, ls="--", label="expected without the launch")
-    ax.plot(x, est.observed, color="black", lw=1.2, marker=".", ms=3, label="observed")
+    dense = len(x) > 160  # e.g. daily counts: a thin line, no markers
+    ax.plot(x, est.observed, color="black", lw=0.7 if dense else 1.2,
+            marker=None if dense else ".", ms=3, label="observed")  # fmt: skip
     ax.axvline(post - 0.5, color=PALETTE[5], lw=1.5, label=f"launch ({est.start})")
     ticks = np.linspace(0, len(x) - 1, min(len(x), 8)).round().astype(int)
     ax.set_xticks(ticks, [est.periods[i] for i in ticks], rotation=30, ha="right")
@@ -265,8 +267,10 @@ def listening(est: Lift, ax: Any = None) -> Any:
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     lo, hi = est.interval
-    _finish(
-        ax,
-        f"Mentions: {est.lift_pct:+.1f}% since the launch ({est.level:.0%} interval {lo:+.1f}% to {hi:+.1f}%)",
+    # Below the axes: inside, the legend would cover the counts it explains.
+    ax.legend(
+        frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3
     )
+    title = f"Mentions: {est.lift_pct:+.1f}% since the launch ({est.level:.0%} interval {lo:+.1f}% to {hi:+.1f}%)"
+    _finish(ax, title, legend=False)
     return ax
