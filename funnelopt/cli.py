@@ -375,7 +375,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     if not 1 <= args.last <= 520:
         raise InputError([Problem("--last", args.last, "must be in 1..520 periods")])
-    mentions = listening.read_mentions(args.file, weekly=args.weekly)
+    if args.file == "-":
+        raw = sys.stdin.buffer.read()
+        mentions = listening.read_mentions("<stdin>", weekly=args.weekly, text=raw)
+    else:
+        mentions = listening.read_mentions(args.file, weekly=args.weekly)
     start = args.start  # a date, or a period number for numbered periods
     est = listening.lift(mentions, start, level=args.level, seed=args.seed)
     # By topic where the file has topics (asking for sentiment without the column is an error).
@@ -588,7 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
         "social listening: the lift in mentions since a launch, and topics before and after",
         solve=False,
     )
-    p.add_argument("file", metavar="FILE", help="mention counts (CSV: date, mentions[, topic])")
+    p.add_argument(
+        "file", metavar="FILE", help="mention counts (CSV: date, mentions[, topic]; - for stdin)"
+    )
     p.add_argument("--start", required=True, metavar="DATE", help="the launch, e.g. 2027-03-01")
     p.add_argument("--weekly", action="store_true", help="sum daily counts into weeks first")
     p.add_argument("--level", type=float, default=0.9, help="of the intervals (default 0.9)")

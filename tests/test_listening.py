@@ -7,7 +7,9 @@ calibration over many fixed seeds (deterministic; about 1.5 s in all).
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -326,6 +328,16 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(data["before_launch"]["shares"]) == 5
 
 
+def test_cli_reads_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = (EXAMPLES / "mentions.csv").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["listen", "-", "--start", "2027-03-01", "--last", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "Social listening: <stdin>" in out and "last 4 weeks" in out
+
+
 def test_cli_input_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("date,mentions\n2027-01-04,x\n2027-01-11,3\n")
@@ -376,6 +388,11 @@ def test_cli_by_sentiment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     example = ["listen", str(EXAMPLES / "mentions.csv"), "--start", "2027-03-01"]
     assert main([*example, "--by", "sentiment"]) == 2
     assert "the data has no sentiment column" in capsys.readouterr().err
+
+
+def test_import_funnelopt_needs_no_statsmodels() -> None:
+    code = "import sys, funnelopt, funnelopt.listening; assert 'statsmodels' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
 
 def test_plot_reads_well() -> None:

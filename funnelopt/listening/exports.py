@@ -265,7 +265,9 @@ def _header(lines: list[str]) -> tuple[int, str, dict[str, int], list[str]] | No
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ][0-9:.+\-Z]*)?$")
 
 
-def read_mentions(source: str | Path, *, weekly: bool = False, text: str | None = None) -> Mentions:
+def read_mentions(
+    source: str | Path, *, weekly: bool = False, text: str | bytes | None = None
+) -> Mentions:
     """Read a mention-count export (CSV; ``,``, ``;`` or tab separated).
 
     Parameters
@@ -275,7 +277,8 @@ def read_mentions(source: str | Path, *, weekly: bool = False, text: str | None 
     weekly
         Sum daily counts into ISO weeks (Monday to Sunday).
     text
-        The file's content, when it is already in memory.
+        The file's content, when it is already in memory (bytes are decoded like a
+        file's: UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252).
 
     Raises
     ------
@@ -296,6 +299,8 @@ def read_mentions(source: str | Path, *, weekly: bool = False, text: str | None 
             raise ListeningError(
                 [Problem(name, "", f"cannot be read: {exc.strerror or exc}")]
             ) from None
+    if isinstance(text, bytes):
+        text = _decode(text)
     lines = text.splitlines()
     found = _header(lines)
     if found is None:
