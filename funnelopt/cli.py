@@ -579,11 +579,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "schema",
         cmd_schema,
-        "print a JSON Schema: scenario (default), plan, sweep or errors",
+        "print a JSON Schema: scenario (default), plan, sweep, listen or errors",
         solve=False,
     )
     p.add_argument(
-        "kind", nargs="?", choices=("scenario", "plan", "sweep", "errors"), default="scenario"
+        "kind",
+        nargs="?",
+        choices=("scenario", "plan", "sweep", "listen", "errors"),
+        default="scenario",
     )
 
     p = command(

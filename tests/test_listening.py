@@ -14,6 +14,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from conftest import EXAMPLES
@@ -30,6 +31,7 @@ from funnelopt.listening import (
     topic_lift,
     topic_shares,
 )
+from funnelopt.schemas import schema
 
 FIRST = date(2025, 3, 3)  # a Monday
 
@@ -317,6 +319,7 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["listen", str(EXAMPLES / "mentions.csv"), "--start", "2027-03-01", "--format", "json"]
     assert main(args) == 0
     data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, schema("listen"))
     assert data["schema_version"] == 1
     est = data["lift"]
     assert est["start"] == "2027-03-01" and est["pre_periods"] == 104
@@ -384,6 +387,7 @@ def test_cli_by_sentiment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     args = ["listen", str(f), "--start", launch(60), "--by", "sentiment", "--format", "json"]
     assert main(args) == 0
     data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, schema("listen"))
     assert data["by"] == "sentiment" and data["topics"][0]["topic"] == "positive"
     example = ["listen", str(EXAMPLES / "mentions.csv"), "--start", "2027-03-01"]
     assert main([*example, "--by", "sentiment"]) == 2
