@@ -191,6 +191,12 @@ SWEEP: dict[str, Any] = {
 
 _PAIR = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
 
+
+def _rows(props: dict[str, Any]) -> dict[str, Any]:
+    """An array of objects with exactly these properties."""
+    return {"type": "array", "items": _obj(props)}
+
+
 #: ``funnelopt listen --format json``: the lift, each topic's (or sentiment's), the shares.
 LISTEN: dict[str, Any] = {
     "$schema": DRAFT,
@@ -227,50 +233,41 @@ LISTEN: dict[str, Any] = {
                     "draws": {"type": "integer"},
                     "source": {"type": "string"},
                     "version": {"type": "string"},
-                    "per_period": {
-                        "type": "array",
-                        "items": _obj(
-                            {
-                                "period": {"type": "string"},
-                                "after_launch": {"type": "boolean"},
-                                "observed": {"type": "integer"},
-                                "expected": {"type": "number"},
-                                "low": {"type": "number"},
-                                "high": {"type": "number"},
-                            }
-                        ),
-                    },
+                    "per_period": _rows(
+                        {
+                            "period": {"type": "string"},
+                            "after_launch": {"type": "boolean"},
+                            "observed": {"type": "integer"},
+                            "expected": {"type": "number"},
+                            "low": {"type": "number"},
+                            "high": {"type": "number"},
+                        }
+                    ),
                 }
             ),
-            "topics": {
-                "type": "array",
-                "items": _obj(
-                    {
-                        "topic": {"type": "string"},
-                        "share_before": {"type": "number"},
-                        "share_after": {"type": "number"},
-                        "lift_pct": _NUM,
-                        "interval": {"oneOf": [_PAIR, {"type": "null"}]},
-                        "p_positive": _NUM,
-                        "absolute": _NUM,
-                        "verdict": {"type": ["string", "null"]},
-                        "note": {"type": "string"},
-                    }
-                ),
-            },
+            "topics": _rows(
+                {
+                    "topic": {"type": "string"},
+                    "share_before": {"type": "number"},
+                    "share_after": {"type": "number"},
+                    "lift_pct": _NUM,
+                    "interval": {"oneOf": [_PAIR, {"type": "null"}]},
+                    "p_positive": _NUM,
+                    "absolute": _NUM,
+                    "verdict": {"type": ["string", "null"]},
+                    "note": {"type": "string"},
+                }
+            ),
             "before_launch": _obj(
                 {
                     "last": {"type": "integer", "minimum": 1},
-                    "shares": {
-                        "type": "array",
-                        "items": _obj(
-                            {
-                                "topic": {"type": "string"},
-                                "mentions": {"type": "integer"},
-                                "share": {"type": "number"},
-                            }
-                        ),
-                    },
+                    "shares": _rows(
+                        {
+                            "topic": {"type": "string"},
+                            "mentions": {"type": "integer"},
+                            "share": {"type": "number"},
+                        }
+                    ),
                 }
             ),
         }
