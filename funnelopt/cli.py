@@ -1,7 +1,8 @@
 """The command line: parses, calls the library, renders. Nothing else.
 
 Exit codes: 0 success; 1 the goals cannot be met (the diagnosis is printed); 2 invalid
-input (one line per problem, naming the field); 3 solver failure.
+input (one line per problem, naming the field) or a missing optional extra (the message
+says what to install); 3 solver failure.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from funnelopt import metrics
 from funnelopt._json import dumps
 from funnelopt._version import __version__
-from funnelopt.errors import InputError, Problem, ScenarioError, SolverError
+from funnelopt.errors import FunnelOptError, InputError, Problem, ScenarioError, SolverError
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.scenario import Scenario, decode, read_text
 from funnelopt.schemas import DOCUMENTS
@@ -409,6 +410,76 @@ def _versus(mine: Outcome, best: Outcome) -> str:
     )
 
 
+def cmd_listen(args: argparse.Namespace) -> int:
+    from funnelopt import listening
+    from funnelopt.report import listening as section
+
+    if not 1 <= args.last <= 520:
+        raise InputError([Problem("--last", args.last, "must be in 1..520 periods")])
+    if args.file == "-":
+        raw = sys.stdin.buffer.read()
+        mentions = listening.read_mentions("<stdin>", weekly=args.weekly, text=raw)
+    else:
+        mentions = listening.read_mentions(args.file, weekly=args.weekly)
+    start = args.start  # a date, or a period number for numbered periods
+    est = listening.lift(mentions, start, level=args.level, seed=args.seed)
+    # By topic where the file has topics (asking for sentiment without the column is an error).
+    grouped = args.by == "sentiment" or bool(mentions.topics)
+    topics, shares = (
+        (
+            listening.topic_lift(mentions, start, args.by, level=args.level, seed=args.seed),
+            listening.topic_shares(mentions, args.last, before=start, by=args.by),
+        )
+        if grouped
+        else ((), ())
+    )
+    if args.format == "json":
+        data = {
+            "schema_version": 1,
+            "lift": est.to_dict(),
+            "by": args.by,
+            "topics": [t.to_dict() for t in topics],
+            "before_launch": {"last": args.last, "shares": [s.to_dict() for s in shares]},
+        }
+        _write(dumps(data), args.out)
+    else:
+        content = section.blocks(est, topics, shares, args.last, by=args.by)
+        _write(section.to_text(content, args.format == "markdown"), args.out)
+    if args.plot:
+        _plot_listening(est, args.plot)
+    if args.report:
+        try:
+            written = section.write(
+                args.report, section.blocks(est, topics, shares, args.last, args.by, figure=True)
+            )
+        except OSError as exc:
+            raise _unwritable("--report", args.report, exc) from None
+        print(f"report written to {written}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _plot_listening(est: Any, path: str) -> None:
+    from funnelopt.report import plots
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # a file, never a window
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise FunnelOptError(
+            "--plot needs matplotlib: pip install 'funnelopt[notebook]' (or pip install matplotlib)"
+        ) from None
+    ax = plots.listening(est)
+    try:
+        ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+    except OSError as exc:
+        raise _unwritable("--plot", path, exc) from None
+    finally:
+        plt.close(ax.figure)
+    print(f"plot written to {path}", file=sys.stderr)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from funnelopt.plausibility import warnings
     from funnelopt.report.text import wrap
@@ -571,6 +642,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", choices=("json", "toml"), help="target format (default: the other one)")
     sets(p)
 
+    p = command(
+        "listen",
+        cmd_listen,
+        "social listening: the lift in mentions since a launch, and topics before and after",
+        solve=False,
+    )
+    p.add_argument(
+        "file", metavar="FILE", help="mention counts (CSV: date, mentions[, topic]; - for stdin)"
+    )
+    p.add_argument("--start", required=True, metavar="DATE", help="the launch, e.g. 2027-03-01")
+    p.add_argument("--weekly", action="store_true", help="sum daily counts into weeks first")
+    p.add_argument("--level", type=float, default=0.9, help="of the intervals (default 0.9)")
+    p.add_argument(
+        "--last",
+        type=int,
+        default=8,
+        metavar="N",
+        help="periods before the launch for topic shares (default 8)",
+    )
+    p.add_argument(
+        "--by",
+        choices=("topic", "sentiment"),
+        default="topic",
+        help="group the mentions by topic (default) or sentiment: shares and each one's lift",
+    )
+    p.add_argument("--seed", type=int, default=0, help="of the simulated counterfactuals")
+    p.add_argument("--plot", metavar="PNG", help="also draw observed vs counterfactual")
+    p.add_argument("--report", metavar="PATH", help="also write the section: PATH.html or PATH.md")
+    fmt(p, ("table", "json", "markdown"))
+
     p = command("example", cmd_example, "print a commented starter scenario", solve=False)
     p.add_argument("--kind", choices=("full", "traffic"), default="full")
     return parser
@@ -612,6 +713,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SolverError as exc:
         print(f"solver failure: {exc}", file=sys.stderr)
         return EXIT_SOLVER
+    except FunnelOptError as exc:  # an optional extra is missing: the message says which
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     except BrokenPipeError:  # e.g. `funnelopt plan x.toml | head`
         return EXIT_OK
     return code

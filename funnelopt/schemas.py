@@ -244,6 +244,92 @@ COMPARE = _document(
     },
 )
 
+_PAIR = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+
+
+def _rows(props: dict[str, Any]) -> dict[str, Any]:
+    """An array of objects with exactly these properties."""
+    return {"type": "array", "items": _obj(props)}
+
+
+#: ``funnelopt listen --format json``: the lift, each topic's (or sentiment's), the shares.
+LISTEN: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "funnelopt listen",
+    **_obj(
+        {
+            "schema_version": {"const": 1},
+            "by": {"enum": ["topic", "sentiment"]},
+            "lift": _obj(
+                {
+                    "lift_pct": {"type": "number"},
+                    "interval": _PAIR,
+                    "p_positive": {"type": "number", "minimum": 0, "maximum": 1},
+                    "absolute": {"type": "number"},
+                    "absolute_interval": _PAIR,
+                    "observed_total": {"type": "integer"},
+                    "expected_total": {"type": "number"},
+                    "level": {"type": "number"},
+                    "verdict": {"type": "string"},
+                    "start": {"type": "string"},
+                    "step": {"enum": ["day", "week", "period"]},
+                    "pre_periods": {"type": "integer"},
+                    "post_periods": {"type": "integer"},
+                    "model": _obj(
+                        {
+                            "description": {"type": "string"},
+                            "terms": _STR_LIST,
+                            "dispersion": {"type": "number", "minimum": 0},
+                            "level_shift": {"type": ["string", "null"]},
+                        }
+                    ),
+                    "notes": _STR_LIST,
+                    "seed": {"type": "integer"},
+                    "draws": {"type": "integer"},
+                    "source": {"type": "string"},
+                    "version": {"type": "string"},
+                    "per_period": _rows(
+                        {
+                            "period": {"type": "string"},
+                            "after_launch": {"type": "boolean"},
+                            "observed": {"type": "integer"},
+                            "expected": {"type": "number"},
+                            "low": {"type": "number"},
+                            "high": {"type": "number"},
+                        }
+                    ),
+                }
+            ),
+            "topics": _rows(
+                {
+                    "topic": {"type": "string"},
+                    "share_before": {"type": "number"},
+                    "share_after": {"type": "number"},
+                    "lift_pct": _NUM,
+                    "interval": {"oneOf": [_PAIR, {"type": "null"}]},
+                    "p_positive": _NUM,
+                    "absolute": _NUM,
+                    "verdict": {"type": ["string", "null"]},
+                    "note": {"type": "string"},
+                }
+            ),
+            "before_launch": _obj(
+                {
+                    "last": {"type": "integer", "minimum": 1},
+                    "shares": _rows(
+                        {
+                            "topic": {"type": "string"},
+                            "mentions": {"type": "integer"},
+                            "share": {"type": "number"},
+                        }
+                    ),
+                }
+            ),
+        }
+    ),
+}
+
+
 #: Invalid input under ``--format json`` (and, later, the service's 422 body).
 ERRORS: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -268,13 +354,14 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
     "whatif": WHATIF,
     "compare": COMPARE,
     "simulate": SIMULATE,
+    "listen": LISTEN,
     "errors": ERRORS,
 }
 
 
 def schema(kind: str = "scenario") -> dict[str, Any]:
     """The JSON Schema of ``scenario`` files, or of a JSON output: ``plan``, ``sweep``,
-    ``whatif``, ``compare``, ``simulate`` or ``errors``."""
+    ``whatif``, ``compare``, ``simulate``, ``listen`` or ``errors``."""
     if kind == "scenario":
         from funnelopt.scenario import Scenario
 

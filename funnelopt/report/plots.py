@@ -16,6 +16,7 @@ import numpy as np
 from funnelopt.errors import FunnelOptError
 
 if TYPE_CHECKING:
+    from funnelopt.listening import Lift
     from funnelopt.outcome import Outcome
     from funnelopt.plan import Plan
     from funnelopt.scenario import Scenario
@@ -239,4 +240,37 @@ def response_curves(scenario: Scenario, plan: Plan | None = None, ax: Any = None
     _money(ax.xaxis, scenario.currency)
     ax.set_ylabel(f"impressions per {scenario.period_label}")
     _finish(ax, "Response curves (dots: the plan's average active spend)")
+    return ax
+
+
+def listening(est: Lift, ax: Any = None) -> Any:
+    """Mentions per period: observed, the baseline (its fit before the launch, the
+    counterfactual after) with its band, and the launch line. Linear axes."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax = _new_ax(ax, (9, 4))
+    x = np.arange(len(est.periods))
+    post = est.pre_periods
+    ax.fill_between(x[post:], est.low[post:], est.high[post:], color=PALETTE[4], alpha=0.35, lw=0,
+                    label=f"counterfactual, {est.level:.0%} band")  # fmt: skip
+    ax.fill_between(x[: post + 1], est.low[: post + 1], est.high[: post + 1], color="#BBBBBB",
+                    alpha=0.35, lw=0, label=f"fit before the launch, {est.level:.0%} band")  # fmt: skip
+    ax.plot(x, est.expected, color=PALETTE[0], lw=1.5, ls="--", label="expected without the launch")
+    dense = len(x) > 160  # e.g. daily counts: a thin line, no markers
+    ax.plot(x, est.observed, color="black", lw=0.7 if dense else 1.2,
+            marker=None if dense else ".", ms=3, label="observed")  # fmt: skip
+    ax.axvline(post - 0.5, color=PALETTE[5], lw=1.5, label=f"launch ({est.start})")
+    ticks = np.linspace(0, len(x) - 1, min(len(x), 8)).round().astype(int)
+    ax.set_xticks(ticks, [est.periods[i] for i in ticks], rotation=30, ha="right")
+    ax.set_xlabel(est.step)
+    ax.set_ylabel(f"mentions per {est.step}")
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    lo, hi = est.interval
+    # Below the axes: inside, the legend would cover the counts it explains.
+    ax.legend(
+        frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3
+    )
+    title = f"Mentions: {est.lift_pct:+.1f}% since the launch ({est.level:.0%} interval {lo:+.1f}% to {hi:+.1f}%)"
+    _finish(ax, title, legend=False)
     return ax
