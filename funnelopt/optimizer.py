@@ -11,6 +11,7 @@ from typing import Any
 
 from funnelopt import objective, plausibility
 from funnelopt._version import __version__
+from funnelopt.analysis.decision import decide
 from funnelopt.analysis.diagnosis import diagnose
 from funnelopt.analysis.polish import polish
 from funnelopt.analysis.sensitivity import sensitivity
@@ -141,9 +142,11 @@ def optimize(
         if strategies
         else ()
     )
+    decision = decide(scenario, strat, be, tolerance) if strat and analysis else None
     minimize = objective.sense(scenario) == "min"
     value = objective.score(scenario, outcome)
     return Plan(
+        decision=decision,
         status="optimal",
         objective=value,
         spend=spend,

@@ -145,6 +145,25 @@ class Verification:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """The community decision: the setting chosen, why (in words, with the numbers), and
+    ``break_even``: scenario path -> the value at which the choice flips (soft-goal
+    weights; re-optimised either side to confirm)."""
+
+    community: dict[str, bool]
+    reason: str
+    break_even: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "community": dict(sorted(self.community.items())),
+            "reason": self.reason,
+            "break_even": {k: _num(v) for k, v in sorted(self.break_even.items())},
+        }
+
+
+@dataclass(frozen=True)
 class Strategy:
     """The best plan under one community choice (with or without a community)."""
 
@@ -309,6 +328,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     #: How far from the exact optimum the plan can be, proven (None: not computed).
     certificate: Certificate | None = None
+    #: Why the community is (not) built, and where that flips (one auto community).
+    decision: Decision | None = None
     #: Inputs outside their sourced ranges (:mod:`funnelopt.plausibility`): check them.
     warnings: tuple[Problem, ...] = ()
     #: The scenario planned (for reports: goals, sources); not part of ``to_dict()``.
@@ -363,6 +384,7 @@ class Plan:
             "sensitivity": self.sensitivity.to_dict() if self.sensitivity else None,
             "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
             "warnings": [w.to_dict() for w in self.warnings],
+            "decision": self.decision.to_dict() if self.decision else None,
             "certificate": {
                 "backend": self.backend,
                 "tolerance": self.tolerance,

@@ -149,6 +149,18 @@ PLAN: dict[str, Any] = {
             "sensitivity": {"oneOf": [SENSITIVITY, {"type": "null"}]},
             "diagnosis": {"oneOf": [DIAGNOSIS, {"type": "null"}]},
             "warnings": {"type": "array", "items": PROBLEM},
+            "decision": {
+                "oneOf": [
+                    _obj(
+                        {
+                            "community": _map({"type": "boolean"}),
+                            "reason": {"type": "string"},
+                            "break_even": _map(_NUM),
+                        }
+                    ),
+                    {"type": "null"},
+                ]
+            },
             "certificate": _obj(
                 {
                     "backend": {"type": "string"},

@@ -411,3 +411,35 @@ def test_a_capacity_limit_in_a_diagnosis_says_what_capacity_would_do() -> None:
     assert optimize(s.with_overrides({"webcare.capacity_hours": needed})).status == "optimal"
     less = optimize(s.with_overrides({"webcare.capacity_hours": 0.95 * needed}))
     assert less.status == "infeasible"
+
+
+def test_the_community_decision_flips_at_a_weight_computed_by_hand() -> None:
+    """With the community the followers goal is met at a price in conversions; without it
+    the goal misses by its whole target. So the choice flips where weight x target equals
+    the conversions the goal costs: (C_off - C_on) / target, each from its own optimum."""
+    data = build(COMMUNITY, goals=[{"metric": "followers", "target": 1000, "hard": False}])
+    data["communities"][0].update(
+        initial_followers=0, churn=0.0, viral_follow_rate=0.0, conversion_rate=0.0
+    )
+    data["communities"][0]["organic_ctr"] = 0.0
+    s = Scenario.from_dict(data)
+    c_on = optimize(
+        s.with_overrides({"communities.patients.mode": "on", "goals[0].hard": True})
+    ).outcome.totals["conversions"]
+    c_off = optimize(s.with_overrides({"communities.patients.mode": "off"})).outcome.totals[
+        "conversions"
+    ]
+    plan = optimize(s)
+    flip = plan.decision.break_even["goals[0].weight"]
+    assert flip == pytest.approx((c_off - c_on) / 1000, rel=0.01)
+    assert plan.decision.community == {"patients": True}
+    assert "flips at goals[0].weight" in plan.decision.reason
+
+
+def test_the_example_decision_flips_where_it_says(example: Scenario) -> None:
+    plan = optimize(example)
+    flip = plan.decision.break_even["goals[1].weight"]
+    assert 0 < flip < 1  # the example values a follower at one conversion: community on
+    for k, on in ((0.95, False), (1.05, True)):
+        other = optimize(example.with_overrides({"goals[1].weight": flip * k}), analysis=False)
+        assert other.community["patients_de"] is on

@@ -193,6 +193,8 @@ def _goal_met(plan: Plan, i: int) -> str:
 
 
 def _why_strategy(plan: Plan) -> str:
+    if plan.decision is not None:
+        return plan.decision.reason
     chosen = next((s for s in plan.strategies if s.chosen), None)
     other = next((s for s in plan.strategies if not s.chosen), None)
     if chosen is None or other is None:

@@ -190,10 +190,10 @@ def sensitivity_lines(plan: Plan) -> list[str]:
 def strategy_lines(plan: Plan) -> list[str]:
     """The with/without community comparison."""
     out = []
-    if plan.strategies and any(
-        st.objective != st.totals.get(plan.objective_name) for st in plan.strategies
-    ):
-        out.append("  (objectives include soft-goal penalties: weight x shortfall)")
+    penalised = any(st.objective != st.totals.get(plan.objective_name) for st in plan.strategies)
+    word = "score" if penalised else "objective"
+    if plan.strategies and penalised:
+        out.append(f"  (score = {plan.objective_name} - soft-goal penalties: weight x shortfall)")
     for st in plan.strategies:
         mark = " (chosen)" if st.chosen else ""
         if st.status != "optimal":
@@ -201,10 +201,22 @@ def strategy_lines(plan: Plan) -> list[str]:
             continue
         t = st.totals
         out.append(
-            f"  {st.name}{mark}: objective {num(st.objective, 1)}; conversions {num(t['conversions'])}, "
+            f"  {st.name}{mark}: {word} {num(st.objective, 1)}; conversions {num(t['conversions'])}, "
             f"followers {num(t['followers'])}, cost {num(t['cost_total'])}"
         )
+    d = plan.decision
+    if d is not None:
+        for path, value in sorted(d.break_even.items()):
+            out.append(f"  the choice flips at {path} = {value:,.4g} (now {_now(plan, path)})")
     return out
+
+
+def _now(plan: Plan, path: str) -> str:
+    """The scenario's current value at a ``goals[i].weight`` path."""
+    if plan.scenario is None or not path.startswith("goals["):
+        return "?"
+    i = int(path[len("goals[") : path.index("]")])
+    return f"{plan.scenario.goals[i].weight:,.4g}"
 
 
 def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> str:
