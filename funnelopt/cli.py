@@ -230,14 +230,9 @@ def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
             raise ScenarioError([Problem("PLAN", path, "is nested too deeply")]) from None
         except ValueError as exc:
             raise ScenarioError([Problem("PLAN", path, f"not valid JSON: {exc}")]) from None
-        spend = data.get("spend", data) if isinstance(data, dict) else None
-        shape = 'must map tactic ids to per-period lists of numbers, e.g. {"dark": [100, 200]}'
-        if not isinstance(spend, dict) or not all(
-            isinstance(v, list) and all(x is None or isinstance(x, int | float) for x in v)
-            for v in spend.values()
-        ):
-            raise ScenarioError([Problem("PLAN", path, shape)])
-        return {str(k): [float(x or 0.0) for x in v] for k, v in spend.items()}
+        from funnelopt.app import spend_from_data
+
+        return spend_from_data(data, path)
     return _plan_csv(text, path, scenario)
 
 
@@ -317,36 +312,18 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from funnelopt import objective
+    from funnelopt import app
     from funnelopt.report.text import outcome_summary, wrap
-    from funnelopt.simulator import simulate
 
     s = load(args.file, args.set)
-    spend = read_plan_file(args.plan, s)
-    community = {c.id: c.mode != "off" for c in s.communities}
-    for c in s.communities:
-        tactic_ids = [t.id for t in s.tactics if t.account == c.id]
-        if c.mode == "auto" and not any(sum(spend.get(t, [])) > 0 for t in tactic_ids):
-            community[c.id] = False  # no follower ads in the plan: read it as "no community"
-    outcome = simulate(s, spend, community)
-    value = objective.score(s, outcome)
-    best = _optimize(s, args)
-    gap = None
-    if best.objective is not None:
-        gap = (value - best.objective) if objective.sense(s) == "min" else (best.objective - value)
+    result = app.simulate(s, read_plan_file(args.plan, s), _settings(args))
+    outcome, value, best, gap = result.outcome, result.objective, result.best, result.gap
     if args.format == "json":
-        data = {
-            "schema_version": 1,
-            "objective": value,
-            "optimum": best.objective,
-            "gap_to_optimum": gap,
-            "outcome": outcome.to_dict(),
-        }
-        _write(dumps(data), args.out)
+        _write(app.to_json(result.to_dict()), args.out)
     else:
         md = args.format == "markdown"
         name = best.objective_name
-        penalty = objective.soft_penalty(s, outcome)
+        penalty = result.penalty
         lines = [f"Plan {args.plan} on {s.name}"]
         if penalty > 0:
             # A score, not a metric: the trial read "conversions = 1,519.7" for 3,186.
@@ -410,12 +387,12 @@ def _versus(mine: Outcome, best: Outcome) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from funnelopt.plausibility import warnings
+    from funnelopt.app import Check
     from funnelopt.report.text import wrap
 
-    scenario = load(args.file, args.set)
-    _warn(warnings(scenario))
-    print(wrap(f"{args.file}: valid - {scenario.summary()}"))
+    result = Check(load(args.file, args.set), args.file)
+    _warn(result.warnings)
+    _write(dumps(result.to_dict()) if args.format == "json" else wrap(result.line()), args.out)
     return EXIT_OK
 
 
@@ -552,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE")
     sets(p)
+    fmt(p, ("table", "json"))
 
     p = command(
         "schema",
