@@ -10,6 +10,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from funnelopt._json import dumps
 from funnelopt._version import __version__
 from funnelopt.errors import InputError, Problem, ScenarioError, SolverError
 from funnelopt.metrics import KEY_TOTALS
-from funnelopt.scenario import Scenario, decode, read_text
+from funnelopt.scenario import Scenario, decode, example_text, read_text
 from funnelopt.schemas import DOCUMENTS
 
 if TYPE_CHECKING:
@@ -403,18 +404,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def example_text(kind: str) -> str:
-    """The text of a shipped example scenario (``full`` or ``traffic``)."""
-    name = {"full": "disease_awareness.toml", "traffic": "traffic_only.toml"}[kind]
-    from importlib.resources import files
-
-    packaged = files("funnelopt").joinpath("examples", name)
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    # A source checkout (editable install): the examples live beside the package.
-    return (Path(__file__).resolve().parent.parent / "examples" / name).read_text(encoding="utf-8")
-
-
 def cmd_convert(args: argparse.Namespace) -> int:
     scenario = load(args.file, args.set)
     to = args.to or ("json" if Path(args.file).suffix.lower() == ".toml" else "toml")
@@ -424,6 +413,27 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_example(args: argparse.Namespace) -> int:
     _write(example_text(args.kind), args.out)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from funnelopt import service
+
+    config = service.Config(
+        api_keys=service.read_keys(args.api_key_file) if args.api_key_file else (),
+        max_body_bytes=args.max_body_bytes,
+        time_limit=args.time_limit,
+        max_sweep_points=args.max_sweep_points,
+        cors_origins=tuple(args.cors_origin),
+        workers=args.workers,
+    )
+    try:
+        service.serve(config, args.host, args.port)
+    except ModuleNotFoundError as exc:
+        if str(exc) != service.MISSING:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     return EXIT_OK
 
 
@@ -551,6 +561,57 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("example", cmd_example, "print a commented starter scenario", solve=False)
     p.add_argument("--kind", choices=("full", "traffic"), default="full")
+
+    p = sub.add_parser(
+        "serve",
+        help="answer these commands over HTTP, with a what-if page (docs/service.md)",
+        description="Answer plan, whatif, sweep, compare, simulate and check over HTTP "
+        "(JSON in, the --format json documents out) and serve the what-if page at /. "
+        "Needs pip install funnelopt[service].",
+    )
+    p.set_defaults(func=cmd_serve)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="solver processes, i.e. solves at once (default: one per CPU)",
+    )
+    p.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help="accept only these keys (one per line) as Authorization: Bearer KEY",
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=5_000_000,
+        metavar="N",
+        help="refuse larger request bodies with 413 (default 5,000,000)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="per request: past it the solve is stopped and answered 503 (default 30)",
+    )
+    p.add_argument(
+        "--max-sweep-points",
+        type=int,
+        default=200,
+        metavar="N",
+        help="refuse larger sweeps with 422 (default 200)",
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the API, e.g. https://tool.example.com "
+        "(repeatable; default none)",
+    )
     return parser
 
 
