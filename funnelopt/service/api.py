@@ -170,7 +170,7 @@ def build(config: Config) -> FastAPI:
     def healthz(request: Request) -> dict[str, Any]:
         """Liveness: answers while solves run."""
         pool: SolverPool = request.app.state.pool
-        return {"status": "ok", "solvers": pool.size, "busy": pool.running}
+        return {"status": "ok", "solvers": pool.size, "busy": pool.running, "idle": pool.idle}
 
     @api.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -38,7 +39,7 @@ class SolverPool:
         self.running = 0
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded server
         self._free: asyncio.Queue[ProcessPoolExecutor] = asyncio.Queue()
-        self._warming: asyncio.Future[int] | None = None
+        self._starting: set[asyncio.Future[None]] = set()  # replacements being started
 
     def _slot(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=1, mp_context=self._context, initializer=_warm)
@@ -49,6 +50,11 @@ class SolverPool:
         await asyncio.gather(*(asyncio.wrap_future(s.submit(int)) for s in slots))
         for s in slots:
             self._free.put_nowait(s)
+
+    @property
+    def idle(self) -> int:
+        """Processes ready for a job now."""
+        return self._free.qsize()
 
     async def run(self, limit: float, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a solver process; :class:`Overtime` when it takes more than
@@ -62,18 +68,37 @@ class SolverPool:
         self.running += 1
         try:
             future = slot.submit(fn, *args)
-            return await asyncio.wait_for(
+            result = await asyncio.wait_for(
                 asyncio.wrap_future(future), max(0.0, deadline - loop.time())
             )
         except TimeoutError:
             _kill(slot)
-            slot = self._slot()
-            # Start the replacement now, not on the next request.
-            self._warming = asyncio.wrap_future(slot.submit(int))
+            self._replace()
             raise Overtime(started=True) from None
+        except BrokenProcessPool:  # the process died (killed from outside, out of memory)
+            self._replace()
+            raise
+        except BaseException:
+            self._free.put_nowait(slot)
+            raise
         finally:
             self.running -= 1
+        self._free.put_nowait(slot)
+        return result
+
+    def _replace(self) -> None:
+        """A new slot in place of a lost one. It serves once its process has started (a
+        new process takes a second or so to import the optimiser: no request should wait
+        on that)."""
+
+        async def start() -> None:
+            slot = self._slot()
+            await asyncio.wrap_future(slot.submit(int))
             self._free.put_nowait(slot)
+
+        task = asyncio.ensure_future(start())
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
 
     def close(self) -> None:
         """Stop every process (queued jobs are dropped)."""
