@@ -26,7 +26,11 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from run import print_table  # noqa: E402
 
 from funnelopt import Scenario, app  # noqa: E402
 
@@ -173,10 +177,7 @@ def main() -> None:
         f"{platform.machine()}, {os.cpu_count()} cores, --workers {args.workers}"
     )
     print()
-    print("| measurement | value | ratio / note |")
-    print("|---|---:|---|")
-    for a, b, c in rows:
-        print(f"| {a} | {b} | {c} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
+from conftest import BASE, EXAMPLES, build
 from serving import Reply, call, running
 
 from funnelopt import Scenario
@@ -265,27 +265,24 @@ def test_the_page_and_its_files_are_served(url: str) -> None:
 def heavy() -> dict[str, Any]:
     """52 weeks x 400 tactics: even told to stop at a quarter of a second, the optimiser
     takes more than a second (building its models), so the server must stop it."""
-    n = 400
-    return {
-        "name": "heavy",
-        "periods": 52,
-        "population": 4_000_000,
-        "budget": {"total": 8_000_000},
-        "site": {"conversion_rate": 0.05},
-        "tactics": [
-            {
-                "id": f"t{j}",
-                "kind": "traffic",
-                "cpm": 6 + (j * 7) % 14,
-                "pool": 200_000 + (j * 37_000) % 1_000_000,
-                "frequency_cap": 1.5 + (j % 5) * 0.3,
-                "ctr": 0.004 + (j % 11) * 0.001,
-                "landing_rate": 0.6 + (j % 4) * 0.1,
-            }
-            for j in range(n)
-        ],
-        "goals": [{"metric": "reach_share", "target": 0.2, "by": 17}],
-    }
+    dark = BASE["tactics"][0]
+    tactics = [
+        {
+            **dark,
+            "id": f"t{j}",
+            "cpm": 6 + (j * 7) % 14,
+            "pool": 200_000 + (j * 37_000) % 1_000_000,
+            "ctr": 0.004 + (j % 11) * 0.001,
+        }
+        for j in range(400)
+    ]
+    return build(
+        periods=52,
+        population=4_000_000,
+        budget={"total": 8_000_000},
+        tactics=tactics,
+        goals=[{"metric": "reach_share", "target": 0.2, "by": 17}],
+    )
 
 
 def test_past_the_time_limit_503_and_the_server_goes_on(
