@@ -4,6 +4,7 @@ docs/service.md says."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import BASE, EXAMPLES, build
@@ -206,14 +208,32 @@ def test_read_keys(tmp_path: Path) -> None:
         read_keys(f)
 
 
+def send(url: str, headers: dict[str, str], payload: bytes) -> Reply:
+    """A POST to /v1/plan written by hand (urllib would send a body the server refuses)."""
+    conn = http.client.HTTPConnection(urlsplit(url).netloc, timeout=60)
+    conn.putrequest("POST", "/v1/plan")
+    for k, v in {"Authorization": f"Bearer {KEY}", **headers}.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    conn.send(payload)
+    r = conn.getresponse()
+    reply = Reply(r.status, r.read(), dict(r.headers))
+    conn.close()
+    return reply
+
+
 def test_bodies_over_the_limit_are_413(url: str) -> None:
-    big = {"scenario": scenario(TRAFFIC), "set": {"name": "x" * 400_000}}
-    got = post(url, "plan", big)
+    # Refused on its Content-Length, before the body is read:
+    got = send(url, {"Content-Length": "400000", "Content-Type": "application/json"}, b"")
     assert got.status == 413
     assert "300,000 bytes" in got.json()["error"]
-    # Sent in chunks, with no Content-Length to go by:
-    chunks = (b" " * 50_000 for _ in range(8))
-    assert post(url, "plan", None, raw=chunks).status == 413
+    # Sent in chunks, with no Content-Length to go by: refused when it passes the limit.
+    chunk = b" " * 50_001
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(6)) + b"0\r\n\r\n"
+    assert send(url, {"Transfer-Encoding": "chunked"}, chunked).status == 413
+    # Just under the limit, the same way, the body is read (and found not to be JSON).
+    small = b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk)
+    assert send(url, {"Transfer-Encoding": "chunked"}, small).status == 422
 
 
 def test_sweeps_are_bounded(url: str) -> None:
@@ -313,6 +333,15 @@ def test_past_the_time_limit_503_and_the_server_goes_on(
         after = call(f"{base}/v1/plan", {"scenario": scenario(TRAFFIC)})
         assert after.status == 200
         assert after.text == out
+
+
+def test_serve_refuses_bad_options_like_every_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["serve", "--workers", "0"]) == 2
+    assert "--workers = 0: must be in 1..256" in capsys.readouterr().err
+    assert main(["serve", "--api-key-file", str(tmp_path / "none")]) == 2
+    assert "--api-key-file" in capsys.readouterr().err
 
 
 # -- without the extra ---------------------------------------------------------------------

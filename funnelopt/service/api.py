@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import AsyncIterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
@@ -23,6 +25,7 @@ from funnelopt.service import Config
 from funnelopt.service.answers import QUESTIONS, REQUESTS, Limits, answer, message
 from funnelopt.service.pool import Overtime, SolverPool
 
+log = logging.getLogger("funnelopt.service")
 PAGE = Path(__file__).resolve().parent / "page"
 JSON = "application/json"
 
@@ -102,9 +105,14 @@ def build(config: Config) -> FastAPI:
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > limit:
+            if size > 2 * limit:
                 raise too_large
-            chunks.append(chunk)
+            if size <= limit:
+                chunks.append(chunk)
+        if size > limit:
+            # Read to the end (up to twice the limit) before refusing: a client still
+            # sending when the connection closes may never see the 413.
+            raise too_large
         return b"".join(chunks)
 
     async def solve(request: Request, question: str) -> Response:
@@ -122,6 +130,9 @@ def build(config: Config) -> FastAPI:
                 f"({config.time_limit:g} s); try again later"
             )
             return _json(503, message(what), {"Retry-After": "5"})
+        except BrokenProcessPool:  # the process died under the solve (e.g. out of memory)
+            log.error("a solver process died answering %s; it is replaced", question)
+            return _json(500, message("the solver process stopped unexpectedly; try again"))
         return _json(status, text)
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorised)])

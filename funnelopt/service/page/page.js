@@ -220,6 +220,7 @@ $("upload").addEventListener("change", async (e) => {
   const file = e.target.files[0];
   if (file) await loadScenario(await file.text());
 });
+$("api-key").addEventListener("change", () => (base ? replan() : loadExample("full")));
 $("reset").addEventListener("click", () => {
   for (const s of sliders) { s.input.value = String(s.base); s.render(); }
   replan();
