@@ -157,7 +157,10 @@ function render(plan) {
   $("community").textContent = !ok ? "-" : communities.length === 0 ? "none in scenario"
     : communities.map(([id, on]) => id + ": " + (on ? "build it" : "skip it")).join(", ");
   drawChart(plan.spend || {}, cur);
-  const rows = (plan.goals || []).map((g) => {
+  // No plan: the diagnosis gives the best each goal can reach (all goals together).
+  const goals = ok || !plan.diagnosis ? plan.goals || []
+    : (plan.diagnosis.goals || []).map((g) => ({ ...g, achieved: g.best_together, met: !(g.shortfall > 0), hard: true }));
+  const rows = goals.map((g) => {
     const tr = document.createElement("tr");
     const by = g.by ? " by " + periodLabel + " " + g.by : "";
     const cells = [g.metric + by + (g.hard ? "" : " (soft)"), number(g.target, g.target < 10 ? 3 : 0), number(g.achieved, g.target < 10 ? 3 : 0), g.met ? "yes" : "no"];
@@ -166,6 +169,7 @@ function render(plan) {
     return tr;
   });
   $("goals").tBodies[0].replaceChildren(...rows);
+  $("achieved-head").textContent = ok ? "Achieved" : "Best possible";
 }
 
 function drawChart(spend, currency) {
@@ -204,6 +208,10 @@ function drawChart(spend, currency) {
       acc += v;
     });
     if (periods <= 26 || t % 2 === 0) parts.push(el("text", { x: left + (t + 0.5) * slot, y: H - 8, "text-anchor": "middle" }, String(t + 1)));
+  }
+  if (!sums.some((v) => v > 0)) {
+    parts.length = 0;
+    parts.push(el("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "No plan: the goals cannot be met (see above)."));
   }
   svg.replaceChildren(...parts);
   $("legend").replaceChildren(...ids.map((id, j) => {
