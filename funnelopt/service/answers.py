@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -158,17 +157,17 @@ def _scenario(given: ScenarioInput, source: str, overrides: Mapping[str, Any]) -
     return s.with_overrides(overrides) if overrides else s
 
 
-def _settings(r: Options, limits: Limits, plans: int) -> app.Settings:
-    """The request's options, its time limit capped by the server's and shared among the
-    plans the question needs."""
+def _settings(r: Options, limits: Limits) -> app.Settings:
+    """The request's options, its time limit (seconds per plan, as the CLI's) capped so
+    that one plan usually stops on its own before the server stops the request."""
     cap = limits.time_limit * limits.solver_share
-    total = min(r.time_limit, cap) if r.time_limit is not None else cap
-    return app.Settings(backend=r.backend, tolerance=r.tolerance, time_limit=total / plans)
+    limit = min(r.time_limit, cap) if r.time_limit is not None else cap
+    return app.Settings(backend=r.backend, tolerance=r.tolerance, time_limit=limit)
 
 
 def _plan(data: Any, limits: Limits) -> dict[str, Any]:
     r = _request(PlanRequest, data)
-    return app.plan(_scenario(r.scenario, "scenario", r.set), _settings(r, limits, 1)).to_dict()
+    return app.plan(_scenario(r.scenario, "scenario", r.set), _settings(r, limits)).to_dict()
 
 
 def _check(data: Any, limits: Limits) -> dict[str, Any]:
@@ -179,29 +178,29 @@ def _check(data: Any, limits: Limits) -> dict[str, Any]:
 def _whatif(data: Any, limits: Limits) -> dict[str, Any]:
     r = _request(WhatIfRequest, data)
     base = _scenario(r.scenario, "scenario", {})
-    return app.whatif(base, r.set, _settings(r, limits, 2)).to_dict()
+    return app.whatif(base, r.set, _settings(r, limits)).to_dict()
 
 
 def _sweep(data: Any, limits: Limits) -> dict[str, Any]:
     r = _request(SweepRequest, data)
     s = _scenario(r.scenario, "scenario", r.set)
-    # Bounded before any solve; the count also shares the time limit among the points.
-    grid = app.sweep_grid(r.params, r.values, limits.max_sweep_points)
-    settings = _settings(r, limits, max(1, math.prod(len(v) for v in grid.values())))
-    return app.run_sweep(s, r.params, r.values, settings).to_dict()
+    settings = _settings(r, limits)
+    return app.run_sweep(
+        s, r.params, r.values, settings, max_points=limits.max_sweep_points
+    ).to_dict()
 
 
 def _compare(data: Any, limits: Limits) -> dict[str, Any]:
     r = _request(CompareRequest, data)
     named = [(name, _scenario(given, name, r.set)) for name, given in r.scenarios.items()]
-    return app.compare(named, _settings(r, limits, len(named))).to_dict()
+    return app.compare(named, _settings(r, limits)).to_dict()
 
 
 def _simulate(data: Any, limits: Limits) -> dict[str, Any]:
     r = _request(SimulateRequest, data)
     s = _scenario(r.scenario, "scenario", r.set)
     spend = app.spend_from_data(r.plan, "plan")
-    return app.simulate(s, spend, _settings(r, limits, 1)).to_dict()
+    return app.simulate(s, spend, _settings(r, limits)).to_dict()
 
 
 QUESTIONS: dict[str, Callable[[Any, Limits], dict[str, Any]]] = {
