@@ -147,7 +147,9 @@ function render(plan) {
   status.textContent = ok ? "goals met" : "goals cannot be met";
   status.className = ok ? "optimal" : "infeasible";
   document.body.dataset.plans = String(asked);
-  show(ok ? "" : (plan.diagnosis && plan.diagnosis.message) || "The goals cannot be met.", false);
+  const warnings = (plan.warnings || []).map((w) => w.path + " = " + JSON.stringify(w.value) + ": " + w.rule);
+  if (!ok) show((plan.diagnosis && plan.diagnosis.message) || "The goals cannot be met.", false);
+  else show(warnings.length ? "Inputs to check:\n" + warnings.join("\n") : "", true);
   const kpis = plan.kpis || {};
   const totals = plan.totals || {};
   $("cpc").textContent = money(kpis.cost_per_conversion, cur);
