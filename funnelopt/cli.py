@@ -427,6 +427,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cors_origins=tuple(args.cors_origin),
         workers=args.workers,
     )
+    if not config.api_keys and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: serving on {args.host} without --api-key-file: anyone who can reach "
+            "this address can use it",
+            file=sys.stderr,
+        )
     try:
         service.serve(config, args.host, args.port)
     except ModuleNotFoundError as exc:
