@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonschema
 import pytest
 from conftest import BASE, EXAMPLES, build
 from serving import Reply, call, running
 
 from funnelopt import Scenario
 from funnelopt.cli import main
+from funnelopt.schemas import schema
 from funnelopt.service import MISSING, Config, read_keys
 
 KEY = "test-key-3f9a"
@@ -101,13 +103,14 @@ def test_every_question_is_the_cli_json(
         got = post(url, question, body)
         assert (question, got.status) == (question, 200)
         assert got.text == out, question
+        jsonschema.validate(got.json(), schema(question))
     check = json.loads(out)
     assert check["valid"] is True
     assert Scenario.from_dict(check["scenario"]) == Scenario.from_file(TRAFFIC)
 
 
 def test_schemas_are_the_cli_schemas(url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    for kind in ("scenario", "plan", "sweep", "errors"):
+    for kind in ("scenario", "plan", "sweep", "whatif", "compare", "simulate", "check", "errors"):
         capsys.readouterr()
         main(["schema", kind])
         assert call(f"{url}/v1/schema/{kind}", key=KEY).text == capsys.readouterr().out
