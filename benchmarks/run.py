@@ -303,6 +303,11 @@ def main() -> None:
         for r in part:
             print(f"  {r[0]:<58} {r[1]:>24}  {r[2]}", flush=True)
     print()
+    print_table(rows)
+
+
+def print_table(rows: list[Row]) -> None:
+    """The rows as a Markdown table (for docs/performance.md)."""
     print("| measurement | value | ratio / note |")
     print("|---|---:|---|")
     for a, b, c in rows:

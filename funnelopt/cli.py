@@ -11,6 +11,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from funnelopt._json import dumps
 from funnelopt._version import __version__
 from funnelopt.errors import FunnelOptError, InputError, Problem, ScenarioError, SolverError
 from funnelopt.metrics import KEY_TOTALS
-from funnelopt.scenario import Scenario, decode, read_text
+from funnelopt.scenario import Scenario, decode, example_text, read_text
 from funnelopt.schemas import DOCUMENTS
 
 if TYPE_CHECKING:
@@ -231,14 +232,9 @@ def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
             raise ScenarioError([Problem("PLAN", path, "is nested too deeply")]) from None
         except ValueError as exc:
             raise ScenarioError([Problem("PLAN", path, f"not valid JSON: {exc}")]) from None
-        spend = data.get("spend", data) if isinstance(data, dict) else None
-        shape = 'must map tactic ids to per-period lists of numbers, e.g. {"dark": [100, 200]}'
-        if not isinstance(spend, dict) or not all(
-            isinstance(v, list) and all(x is None or isinstance(x, int | float) for x in v)
-            for v in spend.values()
-        ):
-            raise ScenarioError([Problem("PLAN", path, shape)])
-        return {str(k): [float(x or 0.0) for x in v] for k, v in spend.items()}
+        from funnelopt.app import spend_from_data
+
+        return spend_from_data(data, path)
     return _plan_csv(text, path, scenario)
 
 
@@ -318,36 +314,18 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from funnelopt import objective
+    from funnelopt import app
     from funnelopt.report.text import outcome_summary, wrap
-    from funnelopt.simulator import simulate
 
     s = load(args.file, args.set)
-    spend = read_plan_file(args.plan, s)
-    community = {c.id: c.mode != "off" for c in s.communities}
-    for c in s.communities:
-        tactic_ids = [t.id for t in s.tactics if t.account == c.id]
-        if c.mode == "auto" and not any(sum(spend.get(t, [])) > 0 for t in tactic_ids):
-            community[c.id] = False  # no follower ads in the plan: read it as "no community"
-    outcome = simulate(s, spend, community)
-    value = objective.score(s, outcome)
-    best = _optimize(s, args)
-    gap = None
-    if best.objective is not None:
-        gap = (value - best.objective) if objective.sense(s) == "min" else (best.objective - value)
+    result = app.simulate(s, read_plan_file(args.plan, s), _settings(args))
+    outcome, value, best, gap = result.outcome, result.objective, result.best, result.gap
     if args.format == "json":
-        data = {
-            "schema_version": 1,
-            "objective": value,
-            "optimum": best.objective,
-            "gap_to_optimum": gap,
-            "outcome": outcome.to_dict(),
-        }
-        _write(dumps(data), args.out)
+        _write(app.to_json(result.to_dict()), args.out)
     else:
         md = args.format == "markdown"
         name = best.objective_name
-        penalty = objective.soft_penalty(s, outcome)
+        penalty = result.penalty
         lines = [f"Plan {args.plan} on {s.name}"]
         if penalty > 0:
             # A score, not a metric: the trial read "conversions = 1,519.7" for 3,186.
@@ -481,12 +459,12 @@ def _plot_listening(est: Any, path: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from funnelopt.plausibility import warnings
+    from funnelopt.app import Check
     from funnelopt.report.text import wrap
 
-    scenario = load(args.file, args.set)
-    _warn(warnings(scenario))
-    print(wrap(f"{args.file}: valid - {scenario.summary()}"))
+    result = Check(load(args.file, args.set), args.file)
+    _warn(result.warnings)
+    _write(dumps(result.to_dict()) if args.format == "json" else wrap(result.line()), args.out)
     return EXIT_OK
 
 
@@ -495,18 +473,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     _write(dumps(schema(args.kind)), args.out)
     return EXIT_OK
-
-
-def example_text(kind: str) -> str:
-    """The text of a shipped example scenario (``full`` or ``traffic``)."""
-    name = {"full": "disease_awareness.toml", "traffic": "traffic_only.toml"}[kind]
-    from importlib.resources import files
-
-    packaged = files("funnelopt").joinpath("examples", name)
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    # A source checkout (editable install): the examples live beside the package.
-    return (Path(__file__).resolve().parent.parent / "examples" / name).read_text(encoding="utf-8")
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -518,6 +484,33 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_example(args: argparse.Namespace) -> int:
     _write(example_text(args.kind), args.out)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from funnelopt import service
+
+    config = service.Config(
+        api_keys=service.read_keys(args.api_key_file) if args.api_key_file else (),
+        max_body_bytes=args.max_body_bytes,
+        time_limit=args.time_limit,
+        max_sweep_points=args.max_sweep_points,
+        cors_origins=tuple(args.cors_origin),
+        workers=args.workers,
+    )
+    if not config.api_keys and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: serving on {args.host} without --api-key-file: anyone who can reach "
+            "this address can use it",
+            file=sys.stderr,
+        )
+    try:
+        service.serve(config, args.host, args.port)
+    except ModuleNotFoundError as exc:
+        if str(exc) != service.MISSING:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     return EXIT_OK
 
 
@@ -623,6 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE")
     sets(p)
+    fmt(p, ("table", "json"))
 
     p = command(
         "schema",
@@ -674,6 +668,57 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("example", cmd_example, "print a commented starter scenario", solve=False)
     p.add_argument("--kind", choices=("full", "traffic"), default="full")
+
+    p = sub.add_parser(
+        "serve",
+        help="answer these commands over HTTP, with a what-if page (docs/service.md)",
+        description="Answer plan, whatif, sweep, compare, simulate and check over HTTP "
+        "(JSON in, the --format json documents out) and serve the what-if page at /. "
+        "Needs pip install funnelopt[service].",
+    )
+    p.set_defaults(func=cmd_serve)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="solver processes, i.e. solves at once (default: one per CPU)",
+    )
+    p.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help="accept only these keys (one per line) as Authorization: Bearer KEY",
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=5_000_000,
+        metavar="N",
+        help="refuse larger request bodies with 413 (default 5,000,000)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="per request: past it the solve is stopped and answered 503 (default 30)",
+    )
+    p.add_argument(
+        "--max-sweep-points",
+        type=int,
+        default=200,
+        metavar="N",
+        help="refuse larger sweeps with 422 (default 200)",
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the API, e.g. https://tool.example.com "
+        "(repeatable; default none)",
+    )
     return parser
 
 

@@ -1136,3 +1136,15 @@ def _suggest(key: str, valid: set[str] | list[str]) -> str:
 
 def _suggest_from(path: str, data: dict[str, Any]) -> str:
     return _suggest(path, list(_leaf_paths(Scenario, data, "")))
+
+
+def example_text(kind: str) -> str:
+    """The text of a shipped example scenario (``full`` or ``traffic``)."""
+    from importlib.resources import files
+
+    name = {"full": "disease_awareness.toml", "traffic": "traffic_only.toml"}[kind]
+    packaged = files("funnelopt").joinpath("examples", name)
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    # A source checkout (editable install): the examples live beside the package.
+    return (Path(__file__).resolve().parent.parent / "examples" / name).read_text(encoding="utf-8")

@@ -342,7 +342,24 @@ LISTEN: dict[str, Any] = {
 }
 
 
-#: Invalid input under ``--format json`` (and, later, the service's 422 body).
+#: ``funnelopt check --format json``: a valid scenario, its plausibility warnings, and the
+#: scenario as read (defaults filled in; ``funnelopt schema scenario`` describes it).
+CHECK = _document(
+    "funnelopt check",
+    {
+        "valid": {"const": True},
+        "name": {"type": "string"},
+        "periods": {"type": "integer", "minimum": 1},
+        "period_label": {"type": "string"},
+        "tactics": {"type": "integer", "minimum": 0},
+        "communities": {"type": "integer", "minimum": 0},
+        "goals": {"type": "integer", "minimum": 0},
+        "warnings": {"type": "array", "items": PROBLEM},
+        "scenario": {"type": "object"},
+    },
+)
+
+#: Invalid input under ``--format json`` (and the HTTP service's 422 body).
 ERRORS: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "funnelopt input errors",
@@ -367,13 +384,14 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
     "compare": COMPARE,
     "simulate": SIMULATE,
     "listen": LISTEN,
+    "check": CHECK,
     "errors": ERRORS,
 }
 
 
 def schema(kind: str = "scenario") -> dict[str, Any]:
     """The JSON Schema of ``scenario`` files, or of a JSON output: ``plan``, ``sweep``,
-    ``whatif``, ``compare``, ``simulate``, ``listen`` or ``errors``."""
+    ``whatif``, ``compare``, ``simulate``, ``check``, ``listen`` or ``errors``."""
     if kind == "scenario":
         from funnelopt.scenario import Scenario
 

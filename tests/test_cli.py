@@ -254,7 +254,17 @@ def test_simulate_hand_made_plan(tmp_path: Path) -> None:
 
 
 def test_schema_and_example(tmp_path: Path) -> None:
-    for kind in ("scenario", "plan", "sweep", "whatif", "compare", "simulate", "listen", "errors"):
+    for kind in (
+        "scenario",
+        "plan",
+        "sweep",
+        "whatif",
+        "compare",
+        "simulate",
+        "check",
+        "listen",
+        "errors",
+    ):
         r = run("schema", kind)
         assert r.returncode == 0
         jsonschema.Draft202012Validator.check_schema(json.loads(r.stdout))
