@@ -14,10 +14,11 @@ from funnelopt.errors import FunnelOptError, InputError, Problem, ScenarioError,
 from funnelopt.outcome import GoalResult, Outcome
 from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import simulate
+from funnelopt.valuation import FollowerValue, follower_value
 
 if TYPE_CHECKING:
     from funnelopt.optimizer import optimize
-    from funnelopt.plan import Diagnosis, Plan, Sensitivity, Strategy, Verification
+    from funnelopt.plan import Decision, Diagnosis, Plan, Sensitivity, Strategy, Verification
     from funnelopt.studies.sweep import Sweep, sweep
 
 from funnelopt._version import __version__
@@ -26,6 +27,7 @@ from funnelopt._version import __version__
 _LAZY = {
     "optimize": ("funnelopt.optimizer", "optimize"),
     "Plan": ("funnelopt.plan", "Plan"),
+    "Decision": ("funnelopt.plan", "Decision"),
     "Diagnosis": ("funnelopt.plan", "Diagnosis"),
     "Sensitivity": ("funnelopt.plan", "Sensitivity"),
     "Strategy": ("funnelopt.plan", "Strategy"),
@@ -47,7 +49,9 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Decision",
     "Diagnosis",
+    "FollowerValue",
     "FunnelOptError",
     "GoalResult",
     "InputError",
@@ -63,6 +67,7 @@ __all__ = [
     "Sweep",
     "Verification",
     "__version__",
+    "follower_value",
     "metrics",
     "optimize",
     "simulate",

@@ -314,7 +314,7 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from funnelopt import app
+    from funnelopt import app, objective
     from funnelopt.report.text import outcome_summary, wrap
 
     s = load(args.file, args.set)
@@ -327,15 +327,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         name = best.objective_name
         penalty = result.penalty
         lines = [f"Plan {args.plan} on {s.name}"]
-        if penalty > 0:
-            # A score, not a metric: the trial read "conversions = 1,519.7" for 3,186.
-            lines.append(
-                f"Score: {value:,.1f} = {name} {value + penalty:,.1f} - soft-goal penalty {penalty:,.1f}"
-            )
-            unit = "in score"
-        else:
-            lines.append(f"Objective: {name} = {value:,.1f}")
-            unit = name
+        # A score, not a metric: the trial read "conversions = 1,519.7" for 3,186.
+        lines.append(objective.describe(name, value, penalty, name == "cost"))
+        unit = "in score" if penalty > 0 else name
         if best.objective is not None and gap is not None:
             if not (outcome.feasible and outcome.goals_met):
                 # A plan that breaks a limit or misses a hard goal is no alternative,

@@ -1137,8 +1137,8 @@ def _reach_periods(s: Scenario, opt: Options) -> set[int]:
     periods = {s.goal_period(g) for g in s.goals if g.metric in (Metric.REACH, Metric.REACH_SHARE)}
     spec = opt.objective if opt.objective is not None else s.objective
     if isinstance(spec, Objective):
-        names = {spec.metric} if spec.kind == "maximize" else set(spec.weights or {})
-        if names & {Metric.REACH, Metric.REACH_SHARE}:
+        names = {spec.metric.value} if spec.kind == "maximize" else set(spec.weighted)
+        if names & {Metric.REACH.value, Metric.REACH_SHARE.value}:
             periods.add(s.periods)
     return periods
 
@@ -1302,11 +1302,7 @@ def _objective(
         return goal_rows[spec[1]]
     if spec.kind == "minimize":
         return sparse.csr_matrix(-metrics["cost_total"].sum(axis=0))
-    weights: dict[str, float] = (
-        {spec.metric.value: 1.0}
-        if spec.kind == "maximize"
-        else {str(getattr(k, "value", k)): v for k, v in (spec.weights or {}).items()}
-    )
+    weights = {spec.metric.value: 1.0} if spec.kind == "maximize" else spec.weighted
     row = zero
     for name, w in weights.items():
         if name == "cost":

@@ -20,7 +20,18 @@ def name(scenario: Scenario) -> str:
         return "cost"
     if o.kind == "maximize":
         return o.metric.value
-    return "weighted"
+    return "net value" if o.maximize == "net_value" else "weighted"
+
+
+def describe(name: str, value: float | None, penalty: float, minimise: bool = False) -> str:
+    """The objective in words. With soft-goal penalties it is a *score*, never the metric:
+    ``Score: 1,519.7 = conversions 3,185.8 - soft-goal penalty 1,666.1``."""
+    if value is None:
+        return f"Objective: {name} = -"
+    if penalty <= 0:
+        return f"Objective: {name} = {value:,.1f}"
+    sign, raw = ("+", value - penalty) if minimise else ("-", value + penalty)
+    return f"Score: {value:,.1f} = {name} {raw:,.1f} {sign} soft-goal penalty {penalty:,.1f}"
 
 
 def sense(scenario: Scenario) -> Literal["max", "min"]:
@@ -46,8 +57,7 @@ def score(scenario: Scenario, outcome: Outcome) -> float:
     if o.kind == "maximize":
         return metric_total(scenario, outcome, o.metric) - penalty
     value = 0.0
-    for key_, w in (o.weights or {}).items():
-        key = str(getattr(key_, "value", key_))
+    for key, w in o.weighted.items():
         value += (
             -w * outcome.totals["cost_total"]
             if key == "cost"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from funnelopt import objective
 from funnelopt._json import dumps
 from funnelopt.errors import Problem
 from funnelopt.metrics import METRICS
@@ -427,6 +428,11 @@ class Plan:
 
         return write(self, self.scenario, path)
 
+    def objective_text(self) -> str:
+        """The objective in words; with soft-goal penalties, a score with the penalty shown."""
+        minimise = self.objective_name == "cost"
+        return objective.describe(self.objective_name, self.objective, self.penalty, minimise)
+
     def to_text(self, markdown: bool = False) -> str:
         """The plan as the CLI prints it: a text (or Markdown) summary."""
         from funnelopt.report.text import render_plan
@@ -451,8 +457,7 @@ class Plan:
         t = self.outcome.totals
         comm = ", ".join(f"{k} {'on' if v else 'off'}" for k, v in self.community.items())
         met = sum(g.met for g in self.outcome.goals)
-        obj = f"objective {self.objective:,.1f} ({self.objective_name}"
-        obj += f", after a soft-goal penalty of {self.penalty:,.1f})" if self.penalty > 0 else ")"
+        obj = self.objective_text()
         return (
             f"<Plan {self.scenario_name!r}: optimal, {obj}; "
             f"cost {self.currency} {t['cost_total']:,.0f} (media {t['cost_media']:,.0f}); "

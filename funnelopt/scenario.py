@@ -250,11 +250,16 @@ class Goal(_Model):
 class Objective(_Model):
     """What to optimise: maximise a metric, minimise cost, or maximise a weighted sum."""
 
-    maximize: Metric | None = None
+    maximize: Metric | Literal["net_value"] | None = None
     minimize: Literal["cost"] | None = None
     weights: dict[Metric | Literal["cost"], float] | None = Field(
         None,
         description="Maximise sum(weight * metric); a 'cost' weight is subtracted. Weights >= 0.",
+    )
+    values: dict[Metric, float] | None = Field(
+        None,
+        description="With maximize = 'net_value': money per unit of each metric (followers: "
+        "each one at the end of the campaign); net value = sum(value * metric) - total cost.",
     )
 
     @model_validator(mode="after")
@@ -266,11 +271,24 @@ class Objective(_Model):
                 "give exactly one of maximize, minimize, weights (got {got})",
                 {"got": ", ".join(chosen)},
             )
+        net = self.maximize == "net_value"
+        if net != (self.values is not None):
+            raise PydanticCustomError(
+                "objective_values",
+                "values (money per unit of a metric) go with maximize = 'net_value', and "
+                "maximize = 'net_value' needs values, e.g. {example}",
+                {"example": "values = { conversions = 120, followers = 5 }"},
+            )
+        if net and not any(v > 0 for v in (self.values or {}).values()):
+            raise PydanticCustomError(
+                "objective_empty", "values must give at least one metric a value > 0"
+            )
         if self.weights is not None and not any(w > 0 for w in self.weights.values()):
             raise PydanticCustomError(
                 "objective_empty", "weights must give at least one metric a weight > 0"
             )
-        negative = [str(getattr(k, "value", k)) for k, w in (self.weights or {}).items() if w < 0]
+        given = [*(self.weights or {}).items(), *(self.values or {}).items()]
+        negative = [str(getattr(k, "value", k)) for k, w in given if w < 0]
         if negative:
             # A negative weight on a good would reward the optimiser for under-reporting it,
             # and "cost" is already subtracted: every weight is >= 0.
@@ -283,17 +301,26 @@ class Objective(_Model):
 
     @property
     def kind(self) -> Literal["maximize", "minimize", "weights"]:
-        """Which form of objective this is (maximise conversions when nothing is given)."""
+        """Which form of objective this is (maximise conversions when nothing is given); a
+        net value is a weighted sum (values, and cost at weight 1)."""
         if self.minimize is not None:
             return "minimize"
-        if self.weights is not None:
+        if self.weights is not None or self.maximize == "net_value":
             return "weights"
         return "maximize"
 
     @property
     def metric(self) -> Metric:
-        """The metric maximised (conversions by default)."""
-        return self.maximize if self.maximize is not None else Metric.CONVERSIONS
+        """The metric maximised (conversions by default, and for sums)."""
+        return self.maximize if isinstance(self.maximize, Metric) else Metric.CONVERSIONS
+
+    @property
+    def weighted(self) -> dict[str, float]:
+        """The weights of a weighted sum by metric name (``cost`` subtracted); a net value
+        weighs each metric by its value and cost by 1."""
+        if self.maximize == "net_value":
+            return {**{m.value: v for m, v in (self.values or {}).items()}, "cost": 1.0}
+        return {str(getattr(k, "value", k)): w for k, w in (self.weights or {}).items()}
 
 
 class Scenario(_Model):
@@ -578,11 +605,12 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
                 f"churn {c.churn:g}, followers would grow {growth:,.3g}x per period on their own "
                 f"({s.periods} periods): at most a million-fold over the campaign is modelled",
             )
-    for metric, w in (s.objective.weights or {}).items():
-        if w > 1e9:
-            yield Problem(
-                f"objective.weights.{getattr(metric, 'value', metric)}", w, "must be <= 1e9"
-            )
+    for table in ("weights", "values"):
+        for metric, w in (getattr(s.objective, table) or {}).items():
+            if w > 1e9:
+                yield Problem(
+                    f"objective.{table}.{getattr(metric, 'value', metric)}", w, "must be <= 1e9"
+                )
     if b.total is None and b.media is None:
         yield Problem("budget", _MISSING, "give at least one cap: budget.total or budget.media")
     if b.period_max is not None and b.period_min > b.period_max:
@@ -826,7 +854,7 @@ _STAND_IN: ContextVar[bool] = ContextVar("_STAND_IN", default=False)
 def _to_scenario_error(exc: ValidationError, raw: Any) -> ScenarioError:
     problems: list[Problem] = []
     fields_broken = False
-    for err in exc.errors():
+    for err in _merged_unions(exc.errors()):
         ctx = err.get("ctx") or {}
         if isinstance(ctx.get("error"), ScenarioError):
             # A custom __init__ runs inside model_validate, so its error arrives wrapped.
@@ -918,6 +946,31 @@ def _drop(data: Any, loc: tuple[int | str, ...]) -> bool:
     hi = bounds.get("le", bounds.get("lt", lo + 2.0))
     node[last] = (lo + hi) / 2
     return True
+
+
+def _merged_unions(errors: list[Any]) -> list[Any]:
+    """One error per field of a union type (``maximize`` is a metric or 'net_value'):
+    pydantic reports each member under a tag such as ``str-enum[Metric]``; their allowed
+    values become one list."""
+    out: list[Any] = []
+    at: dict[tuple[Any, ...], Any] = {}
+    for err in errors:
+        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and "[" in x))
+        if loc == tuple(err["loc"]) or err["type"] not in ("enum", "literal_error"):
+            out.append({**err, "loc": loc})
+            continue
+        allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        if loc in at:
+            at[loc]["_allowed"] += allowed
+            continue
+        merged = {**err, "loc": loc, "_allowed": allowed}
+        at[loc] = merged
+        out.append(merged)
+    for merged in at.values():
+        names = [f"'{a}'" for a in dict.fromkeys(merged.pop("_allowed"))]
+        joined = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+        merged["ctx"] = {**(merged.get("ctx") or {}), "expected": joined}
+    return out
 
 
 def _table_hint(loc: tuple[int | str, ...]) -> str:

@@ -443,3 +443,36 @@ def test_the_example_decision_flips_where_it_says(example: Scenario) -> None:
     for k, on in ((0.95, False), (1.05, True)):
         other = optimize(example.with_overrides({"goals[1].weight": flip * k}), analysis=False)
         assert other.community["patients_de"] is on
+
+
+def test_net_value_objective_is_value_minus_cost(example: Scenario) -> None:
+    data = example.to_dict()
+    data["objective"] = {"maximize": "net_value", "values": {"conversions": 120, "followers": 5}}
+    s = Scenario.from_dict(data)
+    plan = optimize(s, strategies=False, analysis=False)
+    t = plan.outcome.totals
+    net = 120 * t["conversions"] + 5 * t["followers"] - t["cost_total"]
+    assert plan.objective_name == "net value"
+    assert plan.objective == pytest.approx(net - plan.penalty)
+    assert plan.objective_text().startswith("Score: ")  # the soft goal's penalty is shown
+    with pytest.raises(ScenarioError, match="values .* go with maximize = 'net_value'"):
+        Scenario.from_dict({**data, "objective": {"maximize": "net_value"}})
+
+
+def test_follower_value_matches_the_geometric_series() -> None:
+    from funnelopt import InputError, follower_value
+
+    data = build(COMMUNITY)
+    data["communities"][0].update(churn=0.1, viral_follow_rate=0.0)
+    s = Scenario.from_dict(data)
+    c = s.communities[0]
+    v = follower_value(s, "patients", followers=2000, periods=10, values={"conversions": 100})
+    alive = 0.9 * (1 - 0.9**10) / 0.1
+    per_period = c.posts_per_period * c.organic_reach_rate * c.organic_ctr * c.landing_rate
+    assert v.follower_periods == pytest.approx(alive)
+    assert v.value == pytest.approx(alive * per_period * c.conversion_rate * 100)
+    fixed = 10 * (c.posts_per_period * c.content_cost_per_post + c.base_hours * 60) / 2000
+    assert v.fixed_cost == pytest.approx(fixed)
+    assert v.per_follower == pytest.approx(v.value - v.variable_cost - fixed)
+    with pytest.raises(InputError, match="community = 'nope'"):
+        follower_value(s, "nope", followers=1)

@@ -79,7 +79,7 @@ def blocks(plan: Plan, scenario: Scenario | None, figures: bool = True) -> list[
             "p",
             f"Spend {cur} {num(t['cost_media'])} on media over {o.periods} {o.period_label}s"
             + (f" ({comm})" if comm else "")
-            + f", {cur} {num(t['cost_total'])} in all. Objective: {plan.objective_name} = {num(plan.objective, 1)}.",
+            + f", {cur} {num(t['cost_total'])} in all. {plan.objective_text()}.",
         )
     )
     spend = plan.spend

@@ -242,9 +242,7 @@ def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> 
         text = "\n".join(out) + "\n"
         return text if md else wrap(text)
     o = plan.outcome
-    obj = f"Objective: {plan.objective_name} = {num(plan.objective, 1)}"
-    if plan.penalty > 0:
-        obj += f" (after a soft-goal penalty of {num(plan.penalty, 1)})"
+    obj = plan.objective_text()
     comm = ", ".join(f"{k} {'on' if v else 'off'}" for k, v in plan.community.items())
     out += [obj + (f"; community: {comm}" if comm else ""), ""]
     out += [_title(f"Spend per {o.period_label} ({plan.currency})", md), spend_table(plan, md), ""]
