@@ -162,7 +162,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from funnelopt import app
-    from funnelopt.report.text import sweep_table
+    from funnelopt.report.text import as_given, sweep_notes, sweep_table, wrap
 
     s = load(args.file, args.set)
     show = sys.stderr.isatty() and not args.quiet
@@ -190,12 +190,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             "",
             sweep_table(sw, md),
         ]
+        lines += ["", *sweep_notes(sw)]
         if sw.knee:
             lines += [
-                "",
-                f"Knee of the frontier: {sw.knee['values']} ({sw.objective_name} {sw.knee['objective']:,.1f})",
+                "Knee of the frontier (*): "
+                + ", ".join(f"{k} = {as_given(v)}" for k, v in sw.knee["values"].items())
+                + f" ({sw.objective_name} {sw.knee['objective']:,.1f})",
             ]
-        _write("\n".join(lines), args.out)
+        _write(wrap("\n".join(lines)) if not md else "\n".join(lines), args.out)
     return EXIT_OK
 
 

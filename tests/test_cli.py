@@ -121,7 +121,7 @@ def test_swept_values_are_shown_as_given(capsys: pytest.CaptureFixture[str]) -> 
 
     argv = ["sweep", SMALL, "--param", "tactics.meta_dark.ctr", "--values", "0.0095,0.012"]
     main([*argv, "--param", "tactics.meta_dark.cpm", "--values", "9.5,12", "--quiet"])
-    rows = [line.split() for line in capsys.readouterr().out.splitlines()[4:]]
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[4:8]]
     assert [r[:2] for r in rows] == [
         ["0.0095", "9.5"],
         ["0.0095", "12"],
@@ -223,7 +223,7 @@ def test_sweep_list_and_two_params() -> None:
     pts = json.loads(r.stdout)["points"]
     assert len(pts) == 4 and pts[0]["values"] == {"budget.total": 30000, "tactics.meta_dark.cpm": 8}
     table = run("sweep", SMALL, "--param", "budget.total", "--values", "30000,40000", "--quiet")
-    assert "status" in table.stdout and table.returncode == 0
+    assert "every point has a plan (status optimal)" in table.stdout and table.returncode == 0
 
 
 def test_compare() -> None:
@@ -397,3 +397,21 @@ def test_convert_round_trips_toml_and_json(
         assert Scenario.from_file(tmp_path / out).to_dict() == original.to_dict()
     assert main(["convert", str(src), "--to", "toml", "--set", "budget.total=160000"]) == 0
     assert "total = 160000.0" in capsys.readouterr().out
+
+
+def test_sweeps_and_what_ifs_separate_score_penalty_and_community(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 10 item 7: 'conversions fall as the budget rises' is explained on screen."""
+    from funnelopt.cli import main
+
+    main(["sweep", FULL, "--param", "budget.total", "--values", "100000,150000", "--quiet"])
+    out = capsys.readouterr().out
+    header = out.splitlines()[2].split()
+    assert header == ["budget", "score", "penalty", "cost", "conversions", "followers"]
+    assert "0 (off)" in out and "(on)" in out
+    assert "score = conversions - soft-goal penalty" in out
+    main(["whatif", FULL, "--set", "budget.total=100000"])
+    out = capsys.readouterr().out
+    assert "soft-goal penalty" in out and "community patients_de" in out
+    assert max(len(line) for line in out.splitlines()) <= 80

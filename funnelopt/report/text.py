@@ -14,7 +14,7 @@ from funnelopt import metrics
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.outcome import Outcome
 from funnelopt.plan import Plan
-from funnelopt.studies.sweep import Sweep
+from funnelopt.studies.sweep import Sweep, SweepPoint
 
 WIDTH = 80
 #: Tactic columns shown in the spend table before the rest are grouped as "others".
@@ -319,9 +319,11 @@ def plan_csv(plan: Plan) -> str:
 def compare_table(names: Sequence[str], plans: Sequence[Plan], markdown: bool = False) -> str:
     """Plans side by side: status, objective, key totals, community, goals met."""
     header = ["", *(n[:18] for n in names)]
+    penalised = any(p.penalty > 0 for p in plans)
     rows = [
         ["status", *(p.status for p in plans)],
-        ["objective", *(num(p.objective, 1) for p in plans)],
+        ["score" if penalised else "objective", *(num(p.objective, 1) for p in plans)],
+        *([["soft-goal penalty", *(num(p.penalty, 1) for p in plans)]] if penalised else []),
     ]
     for k in KEY_TOTALS:
         rows.append(
@@ -356,6 +358,12 @@ def compare_table(names: Sequence[str], plans: Sequence[Plan], markdown: bool = 
     return table(header, rows, markdown)
 
 
+def _on(plan: Plan, community: str) -> str:
+    if plan.status != "optimal" or community not in plan.community:
+        return "-"
+    return "on" if plan.community[community] else "off"
+
+
 def whatif_table(base: Plan, new: Plan, markdown: bool = False) -> str:
     """The plan under the changes beside the base plan, with deltas."""
     rows = [["status", base.status, new.status, ""]]
@@ -365,14 +373,26 @@ def whatif_table(base: Plan, new: Plan, markdown: bool = False) -> str:
             return "-"
         return f"{(b - a) * 100:+.1f} pp" if pct else f"{b - a:+,.0f}"
 
+    penalised = base.penalty > 0 or new.penalty > 0
     rows.append(
         [
-            "objective",
+            "score" if penalised else "objective",
             num(base.objective, 1),
             num(new.objective, 1),
             delta(base.objective, new.objective),
         ]
     )
+    if penalised:
+        rows.append(
+            [
+                "soft-goal penalty",
+                num(base.penalty, 1),
+                num(new.penalty, 1),
+                delta(base.penalty, new.penalty),
+            ]
+        )
+    for cid in sorted(set(base.community) | set(new.community)):
+        rows.append([f"community {cid}"[:24], _on(base, cid), _on(new, cid), ""])
     for k in KEY_TOTALS:
         a = base.outcome.totals[k] if base.outcome else None
         b = new.outcome.totals[k] if new.outcome else None
@@ -393,16 +413,31 @@ def whatif_table(base: Plan, new: Plan, markdown: bool = False) -> str:
 
 def sweep_table(sw: Sweep, markdown: bool = False) -> str:
     """One row per sweep point, swept values as given; the knee of a budget frontier is
-    marked. Conversions get their own column only where the objective differs from them."""
-    extra = ["conversions", "reach_share"]  # the objective may include soft-goal penalties
-    if all(
-        pt.objective is None or pt.objective == pt.totals.get(sw.objective_name) for pt in sw.points
-    ):
-        extra = [k for k in extra if k != sw.objective_name]
+    marked ``*`` on its objective. With soft-goal penalties the objective is a score and its penalty has a
+    column of its own; with a community, followers show with the on/off choice (so
+    "conversions fall as the budget rises" shows why). A column that would repeat the
+    objective is left out."""
+    name = sw.objective_name
+
+    def penalty(pt: SweepPoint) -> float | None:
+        raw = pt.totals.get(name)
+        if pt.objective is None or raw is None:
+            return None
+        return raw - pt.objective if name != "cost" else pt.objective - raw
+
+    penalised = any((penalty(pt) or 0.0) > 1e-9 for pt in sw.points)
+    communities = sorted({k for pt in sw.points for k in pt.community})
+    # With a community, followers (and whether it runs) replace reach: 80 columns.
+    extra = ["conversions", "followers" if communities else "reach_share"]
+    if not penalised:
+        extra = [k for k in extra if k != name]
+    # A status column only where some point has no plan (80 columns again).
+    status = any(pt.status != "optimal" for pt in sw.points)
     header = [
         *(_short_path(p) for p in sw.params),
-        "status",
-        "objective",
+        *(["status"] if status else []),
+        "score" if penalised else "objective",
+        *(["penalty"] if penalised else []),
         "cost",
         *(k.replace("_share", "") for k in extra),
     ]
@@ -411,16 +446,36 @@ def sweep_table(sw: Sweep, markdown: bool = False) -> str:
         vals = [as_given(v) for v in pt.values.values()]
         t = pt.totals
         knee = sw.knee is not None and sw.knee["values"] == pt.values
+        on = "/".join("on" if pt.community.get(k) else "off" for k in communities)
+        cells = [metric_value(k, t.get(k)) for k in extra]
+        if communities and pt.status == "optimal":
+            cells[-1] += f" ({on})"
         rows.append(
             [
                 *vals,
-                pt.status + (" (knee)" if knee else ""),
-                num(pt.objective, 1),
+                *([pt.status] if status else []),
+                num(pt.objective, 0 if penalised else 1) + ("*" if knee else ""),
+                *([num(penalty(pt))] if penalised else []),
                 num(t.get("cost_total")),
-                *(metric_value(k, t.get(k)) for k in extra),
+                *cells,
             ]
         )
     return table(header, rows, markdown, left=0)
+
+
+def sweep_notes(sw: Sweep) -> list[str]:
+    """What the sweep table's columns mean where they are not plain metrics."""
+    out = []
+    if any(
+        pt.objective is not None and pt.objective != pt.totals.get(sw.objective_name)
+        for pt in sw.points
+    ):
+        out.append(f"score = {sw.objective_name} - soft-goal penalty (weight x shortfall)")
+    if any(pt.community for pt in sw.points):
+        out.append("followers (on/off): at the end, and whether the community runs")
+    if not any(pt.status != "optimal" for pt in sw.points):
+        out.append("every point has a plan (status optimal)")
+    return out
 
 
 def as_given(v: object) -> str:
@@ -433,7 +488,10 @@ def as_given(v: object) -> str:
 
 
 def _short_path(path: str) -> str:
-    """A field path short enough for a column header: list names dropped (meta_dark.ctr)."""
+    """A field path short enough for a column header: list names dropped (meta_dark.ctr),
+    the total budget called budget."""
+    if path == "budget.total":
+        return "budget"
     for prefix in ("tactics.", "communities."):
         if path.startswith(prefix):
             return path[len(prefix) :]
