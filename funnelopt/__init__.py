@@ -19,6 +19,7 @@ from funnelopt.valuation import FollowerValue, follower_value
 if TYPE_CHECKING:
     from funnelopt.optimizer import optimize
     from funnelopt.plan import Decision, Diagnosis, Plan, Sensitivity, Strategy, Verification
+    from funnelopt.studies.frontier import Frontier, frontier
     from funnelopt.studies.sweep import Sweep, sweep
 
 from funnelopt._version import __version__
@@ -33,6 +34,8 @@ _LAZY = {
     "Strategy": ("funnelopt.plan", "Strategy"),
     "Verification": ("funnelopt.plan", "Verification"),
     "sweep": ("funnelopt.studies.sweep", "sweep"),
+    "frontier": ("funnelopt.studies.frontier", "frontier"),
+    "Frontier": ("funnelopt.studies.frontier", "Frontier"),
     "Sweep": ("funnelopt.studies.sweep", "Sweep"),
 }
 
@@ -52,6 +55,7 @@ __all__ = [
     "Decision",
     "Diagnosis",
     "FollowerValue",
+    "Frontier",
     "FunnelOptError",
     "GoalResult",
     "InputError",
@@ -68,6 +72,7 @@ __all__ = [
     "Verification",
     "__version__",
     "follower_value",
+    "frontier",
     "metrics",
     "optimize",
     "simulate",

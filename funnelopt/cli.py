@@ -208,6 +208,34 @@ def _progress_bar(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
+def cmd_frontier(args: argparse.Namespace) -> int:
+    from funnelopt.report.text import frontier_table, wrap
+    from funnelopt.studies.frontier import frontier
+
+    s = load(args.file, args.set)
+    show = sys.stderr.isatty() and not args.quiet
+    front = frontier(
+        s,
+        args.x,
+        args.y,
+        args.points,
+        backend=args.backend,
+        tolerance=args.tolerance,
+        time_limit=args.time_limit,
+        progress=_progress_bar if show else None,
+    )
+    if show:
+        sys.stderr.write("\n")
+    if args.format == "json":
+        _write(front.to_json(), args.out)
+    else:
+        md = args.format == "markdown"
+        text = f"Trade-off: the most {front.y} for each level of {front.x}\n\n"
+        text += frontier_table(front, md)
+        _write(text if md else wrap(text), args.out)
+    return EXIT_OK
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from funnelopt import app
     from funnelopt.report.text import compare_table
@@ -591,6 +619,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     sets(p)
     fmt(p)
+
+    p = command(
+        "frontier", cmd_frontier, "the trade-off between two goods, e.g. followers vs conversions"
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--x", default="followers", help="the good along x (default followers)")
+    p.add_argument("--y", default="conversions", help="the good along y (default conversions)")
+    p.add_argument("--points", type=int, default=11, help="plans on the frontier (default 11)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    sets(p)
+    fmt(p, ("table", "json", "markdown"))
 
     p = command("compare", cmd_compare, "optimise scenarios and show them side by side")
     p.add_argument("files", nargs="+", metavar="FILE")

@@ -239,6 +239,29 @@ SIMULATE = _document(
     {"objective": _NUM, "optimum": _NUM, "gap_to_optimum": _NUM, "outcome": OUTCOME},
 )
 
+#: ``funnelopt frontier --format json``: efficient plans from the most y to the most x.
+FRONTIER = _document(
+    "funnelopt frontier",
+    {
+        "scenario": {"type": "string"},
+        "x": {"type": "string"},
+        "y": {"type": "string"},
+        "currency": {"type": "string"},
+        "points": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "x": _NUM,
+                    "y": _NUM,
+                    "cost": _NUM,
+                    "community": _map({"type": "boolean"}),
+                    "spend": _map(_NUMS),
+                }
+            ),
+        },
+    },
+)
+
 #: ``funnelopt whatif --format json``: the base plan and the changed one.
 WHATIF = _document(
     "funnelopt what-if",
@@ -380,6 +403,7 @@ ERRORS: dict[str, Any] = {
 DOCUMENTS: dict[str, dict[str, Any]] = {
     "plan": PLAN,
     "sweep": SWEEP,
+    "frontier": FRONTIER,
     "whatif": WHATIF,
     "compare": COMPARE,
     "simulate": SIMULATE,

@@ -455,7 +455,7 @@ def test_net_value_objective_is_value_minus_cost(example: Scenario) -> None:
     assert plan.objective_name == "net value"
     assert plan.objective == pytest.approx(net - plan.penalty)
     assert plan.objective_text().startswith("Score: ")  # the soft goal's penalty is shown
-    with pytest.raises(ScenarioError, match="values .* go with maximize = 'net_value'"):
+    with pytest.raises(ScenarioError, match=r"values .* go with maximize = 'net_value'"):
         Scenario.from_dict({**data, "objective": {"maximize": "net_value"}})
 
 

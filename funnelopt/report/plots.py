@@ -8,6 +8,7 @@ and uses the Okabe-Ito colour-blind safe palette. Dark posts are solid; follower
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from funnelopt.outcome import Outcome
     from funnelopt.plan import Plan
     from funnelopt.scenario import Scenario
+    from funnelopt.studies.frontier import Frontier
     from funnelopt.studies.sweep import Sweep
 
 #: Okabe & Ito (2008), safe for the common colour-vision deficiencies.
@@ -207,6 +209,34 @@ def frontier(sweep: Sweep, chosen: float | None = None, ax: Any = None) -> Any:
     _money(ax.xaxis, sweep.currency)
     ax.set_ylabel(f"objective ({sweep.objective_name}, less soft-goal penalties)")
     _finish(ax, "Efficient frontier")
+    return ax
+
+
+def tradeoff(front: Frontier, ax: Any = None) -> Any:
+    """A trade-off frontier: the most ``y`` for each level of ``x``, community setting marked."""
+    ax = _new_ax(ax)
+    pts = front.points
+    for a, b in itertools.pairwise(pts):
+        # Between a plan without the community and one with it lies no plan: a jump.
+        jump = a.community != b.community
+        ax.plot(
+            [a.x, b.x], [a.y, b.y], color=PALETTE[0], lw=1 if jump else 2, ls=":" if jump else "-"
+        )
+    for on, colour, label in (
+        (True, PALETTE[1], "community on"),
+        (False, PALETTE[3], "community off"),
+    ):
+        some = [p for p in front.points if any(p.community.values()) is on]
+        if some:
+            ax.plot([p.x for p in some], [p.y for p in some], "o", color=colour, label=label)
+    ax.set_xlabel(f"{front.x} (at the end)" if front.x == "followers" else front.x)
+    ax.set_ylabel(front.y)
+    from matplotlib.ticker import FuncFormatter
+
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlim(left=0)
+    _finish(ax, f"Trade-off: {front.y} against {front.x}")
     return ax
 
 

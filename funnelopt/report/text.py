@@ -14,6 +14,7 @@ from funnelopt import metrics
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.outcome import Outcome
 from funnelopt.plan import Plan
+from funnelopt.studies.frontier import Frontier
 from funnelopt.studies.sweep import Sweep, SweepPoint
 
 WIDTH = 80
@@ -460,6 +461,21 @@ def sweep_table(sw: Sweep, markdown: bool = False) -> str:
                 *cells,
             ]
         )
+    return table(header, rows, markdown, left=0)
+
+
+def frontier_table(front: Frontier, markdown: bool = False) -> str:
+    """One row per efficient plan: both figures, the cost and the community setting."""
+    rows = [
+        [
+            metric_value(front.x, p.x),
+            metric_value(front.y, p.y),
+            num(p.cost),
+            ", ".join(f"{k} {'on' if v else 'off'}" for k, v in p.community.items()) or "-",
+        ]
+        for p in front.points
+    ]
+    header = [front.x, front.y, f"cost ({front.currency})", "community"]
     return table(header, rows, markdown, left=0)
 
 

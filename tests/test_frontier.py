@@ -1,0 +1,57 @@
+"""The trade-off frontier: its ends are the single-objective optima, it is efficient
+(more x never with more y), and every interface reports the same points."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from funnelopt import InputError, Scenario, frontier, optimize
+from funnelopt.cli import main
+from funnelopt.schemas import schema
+from funnelopt.studies.frontier import _hard_only, _maximise
+
+
+@pytest.fixture(scope="module")
+def front_and_scenario() -> tuple[object, Scenario]:
+    from conftest import EXAMPLES
+
+    s = Scenario.from_file(EXAMPLES / "disease_awareness.toml")
+    return frontier(s, "followers", "conversions", points=5), s
+
+
+def test_the_ends_are_the_single_objective_optima(front_and_scenario) -> None:  # type: ignore[no-untyped-def]
+    front, s = front_and_scenario
+    base = _hard_only(s)
+    most_y = optimize(_maximise(base, "conversions"), analysis=False)
+    most_x = optimize(_maximise(base, "followers"), analysis=False)
+    assert front.points[0].y == pytest.approx(most_y.outcome.totals["conversions"], rel=1e-9)
+    assert front.points[-1].x == pytest.approx(most_x.outcome.totals["followers"], rel=1e-9)
+
+
+def test_the_frontier_is_efficient_and_shows_the_community_jump(front_and_scenario) -> None:  # type: ignore[no-untyped-def]
+    front, _ = front_and_scenario
+    xs, ys = [p.x for p in front.points], [p.y for p in front.points]
+    assert xs == sorted(xs) and ys == sorted(ys, reverse=True)
+    assert front.points[0].community == {"patients_de": False}
+    assert front.points[-1].community == {"patients_de": True}
+    for p in front.points:  # each plan keeps the hard goals and the budget
+        assert p.cost <= 150_000 * (1 + 1e-9) and p.y >= 2000 * (1 - 1e-6)
+
+
+def test_cli_json_matches_the_schema_and_bad_metrics_are_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from conftest import EXAMPLES
+
+    full = str(EXAMPLES / "disease_awareness.toml")
+    assert main(["frontier", full, "--points", "3", "--format", "json", "--quiet"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, schema("frontier"))
+    assert round(doc["points"][0]["x"]) == 0
+    with pytest.raises(InputError, match="x = 'cost': must be a good"):
+        frontier(Scenario.from_file(full), x="cost")
+    assert main(["frontier", full, "--y", "conversion"]) == 2
+    assert "y = 'conversion': must be a good to maximise" in capsys.readouterr().err
