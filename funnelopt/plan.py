@@ -265,6 +265,32 @@ class GoalDiagnosis:
         }
 
 
+@dataclass(frozen=True, eq=False)
+class Attempt:
+    """A plan that is not the answer but shows something: what the budget buys when the
+    goals cannot be met (best effort), or what meeting them takes (at the required budget)."""
+
+    spend: FloatArray
+    community: dict[str, bool]
+    outcome: Outcome
+
+    def __post_init__(self) -> None:
+        freeze(self.spend)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        o = self.outcome
+        return {
+            "spend": {
+                tid: [_num(round(float(v), 2)) for v in self.spend[:, j]]
+                for j, tid in enumerate(o.tactic_ids)
+            },
+            "community": dict(sorted(self.community.items())),
+            "totals": {k: _num(v) for k, v in o.totals.items()},
+            "goals": [g.to_dict() for g in o.goals],
+        }
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """Why the hard goals cannot all be met, and what it would take.
@@ -282,10 +308,19 @@ class Diagnosis:
     required_budget: float | None
     required_media: float | None
     required_budget_bound: float | None = None
+    #: The plan closest to the hard goals within every limit (their relative shortfalls
+    #: summed and minimised): what this budget buys.
+    best_effort: Attempt | None = None
+    #: A plan at ``required_budget`` that meets every hard goal: what the goals cost.
+    required_budget_plan: Attempt | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict with stable keys."""
         return {
+            "best_effort": self.best_effort.to_dict() if self.best_effort else None,
+            "required_budget_plan": (
+                self.required_budget_plan.to_dict() if self.required_budget_plan else None
+            ),
             "message": self.message,
             "goals": [g.to_dict() for g in self.goals],
             "conflicts": list(self.conflicts),
@@ -343,6 +378,11 @@ class Plan:
     def optimal(self) -> bool:
         """True when the status is optimal."""
         return self.status == "optimal"
+
+    @property
+    def best_effort(self) -> Attempt | None:
+        """When the goals cannot be met: the plan that comes closest (see Diagnosis)."""
+        return self.diagnosis.best_effort if self.diagnosis else None
 
     def spend_by_tactic(self) -> dict[str, list[float]]:
         """Tactic id -> spend per period (empty for an infeasible plan)."""

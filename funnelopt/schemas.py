@@ -95,6 +95,16 @@ SENSITIVITY = _obj(
 #: One invalid (error) or implausible (warning) input: where, what, and the rule.
 PROBLEM = _obj({"path": {"type": "string"}, "value": {}, "rule": {"type": "string"}})
 
+#: A plan shown beside a diagnosis: best effort within the limits, or at the budget needed.
+ATTEMPT = _obj(
+    {
+        "spend": _map(_NUMS),
+        "community": _map({"type": "boolean"}),
+        "totals": _map(_NUM),
+        "goals": {"type": "array", "items": GOAL},
+    }
+)
+
 DIAGNOSIS = _obj(
     {
         "message": {"type": "string"},
@@ -116,6 +126,8 @@ DIAGNOSIS = _obj(
         "required_budget": _NUM,
         "required_budget_bound": _NUM,
         "required_media": _NUM,
+        "best_effort": {"oneOf": [ATTEMPT, {"type": "null"}]},
+        "required_budget_plan": {"oneOf": [ATTEMPT, {"type": "null"}]},
     }
 )
 

@@ -476,3 +476,25 @@ def test_follower_value_matches_the_geometric_series() -> None:
     assert v.per_follower == pytest.approx(v.value - v.variable_cost - fixed)
     with pytest.raises(InputError, match="community = 'nope'"):
         follower_value(s, "nope", followers=1)
+
+
+def test_best_effort_is_the_most_attainable_and_the_required_plan_meets_the_goal() -> None:
+    """Issue 10 item 6 on a traffic-only case solved as a plain maximisation."""
+    import jsonschema
+
+    from funnelopt.schemas import schema
+
+    goal = {"metric": "conversions", "target": 150}
+    s = Scenario.from_dict(build(budget={"total": 2000}, goals=[goal]))
+    plan = optimize(s)
+    assert plan.status == "infeasible"
+    most = optimize(s.with_overrides({"goals[0].hard": False, "goals[0].weight": 1e-6}))
+    effort = plan.best_effort
+    assert effort is not None and effort.outcome.feasible
+    assert effort.outcome.totals["conversions"] == pytest.approx(
+        most.outcome.totals["conversions"], rel=2 * TOL
+    )
+    at = plan.diagnosis.required_budget_plan
+    assert at.outcome.goals[0].met
+    assert at.outcome.totals["cost_total"] <= plan.diagnosis.required_budget * (1 + 1e-9)
+    jsonschema.validate(json.loads(plan.to_json()), schema("plan"))

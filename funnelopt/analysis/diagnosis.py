@@ -9,8 +9,9 @@ from funnelopt.analysis.binding import binding_rows
 from funnelopt.backends import Backend
 from funnelopt.formulation import Options
 from funnelopt.lp import Status
-from funnelopt.plan import Diagnosis, GoalDiagnosis
+from funnelopt.plan import Attempt, Diagnosis, GoalDiagnosis
 from funnelopt.scenario import Scenario
+from funnelopt.simulator import simulate
 from funnelopt.solve import Solved, certified, solve
 
 
@@ -39,10 +40,11 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
         cheapest=False,
     )
     required = media = low = None
+    at_required: Attempt | None = None
     if need.status is Status.OPTIMAL:
         required = float(need.form.predicted(need.final.x)["cost_total"].sum())
         media = float(need.spend.sum())
-        required, media = _confirmed(s, backend, tolerance, required, media)
+        required, media, at_required = _confirmed(s, backend, tolerance, required, media)
         if need.bound is not None and required is not None:
             # The relaxation's least cost (its objective is minus the cost): proven.
             low = min(required, -need.bound)
@@ -58,7 +60,9 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
                 f"alone cost {s.currency} {cost:,.0f} (media {s.currency} {floors.spend.sum():,.0f}). "
                 + (need_words or "No budget meets the goals as well.")
             )
-            return Diagnosis(msg, (), (), (_budget_words(s),), required, media, low)
+            return Diagnosis(
+                msg, (), (), (_budget_words(s),), required, media, low, None, at_required
+            )
         msg = (
             "Even without goals and without a budget the scenario has no feasible plan: the spend "
             "floors (budget.period_min, tactics.*.min_spend, min_total, min_spend_if_active) force "
@@ -75,8 +79,10 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
         alone[i] = r.final.objective if r.status is Status.OPTIMAL else None
     elastic = run(goals="elastic", objective="elastic")
     together: dict[int, float | None] = dict.fromkeys(hard)
+    best_effort = None
     if elastic.status is Status.OPTIMAL:
         together = {i: elastic.form.goal_value(i, elastic.final.x) for i in hard}
+        best_effort = _attempt(s, elastic)
     limits = limits_of(elastic)
 
     goals = []
@@ -112,13 +118,25 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
     if required is not None:
         msg = "The hard goals cannot all be met within the budget. " + need_words
         limits += _capacity_needed(s, backend, tolerance, limits)
-        return Diagnosis(msg, tuple(goals), tuple(conflicts), tuple(limits), required, media, low)
+        return Diagnosis(
+            msg,
+            tuple(goals),
+            tuple(conflicts),
+            tuple(limits),
+            required,
+            media,
+            low,
+            best_effort,
+            at_required,
+        )
     msg = "The hard goals cannot all be met, and no budget can meet them: other limits stop it."
     limits = limits_of(run(goals="elastic", objective="elastic", budget=False)) or [
         "the tactics' reach and delivery saturate (pool x frequency cap per period)"
     ]
     limits += _capacity_needed(s, backend, tolerance, limits)
-    return Diagnosis(msg, tuple(goals), tuple(conflicts), tuple(limits), None, None)
+    return Diagnosis(
+        msg, tuple(goals), tuple(conflicts), tuple(limits), None, None, None, best_effort
+    )
 
 
 #: Capacity fields, what they count, and how closely the needed capacity is searched.
@@ -171,7 +189,7 @@ def _capacity_needed(
 
 def _confirmed(
     s: Scenario, backend: Backend, tolerance: float, total: float, media: float
-) -> tuple[float | None, float | None]:
+) -> tuple[float | None, float | None, Attempt | None]:
     """The budget, checked by re-planning the scenario with it.
 
     The estimate comes from a formulation without budget caps, whose chords differ from
@@ -187,14 +205,18 @@ def _confirmed(
         )
         if s.budget.media is not None:
             caps["budget.media"] = max(media, s.budget.media)
-        if (
-            certified(s.with_overrides(caps), backend, tolerance, cheapest=False).status
-            is Status.OPTIMAL
-        ):
+        raised = s.with_overrides(caps)
+        run = certified(raised, backend, tolerance, cheapest=False)
+        if run.status is Status.OPTIMAL:
             # Whole currency units, rounded up, so that typing the figure in works.
-            return float(math.ceil(total)), float(math.ceil(media))
+            return float(math.ceil(total)), float(math.ceil(media)), _attempt(raised, run)
         total, media = total * (1 + tolerance), media * (1 + tolerance)
-    return None, None
+    return None, None, None
+
+
+def _attempt(s: Scenario, run: Solved) -> Attempt:
+    """A solved run as a plan to show, simulated under ``s``."""
+    return Attempt(run.spend, dict(run.community), simulate(s, run.spend, run.community))
 
 
 def _need_words(

@@ -273,6 +273,18 @@ def diagnosis_lines(plan: Plan) -> list[str]:
             f"together {v(g.best_together)}, short {v(g.shortfall)}"
         )
     out += [f"  conflict: {c}" for c in d.conflicts]
+    for title, attempt in (
+        ("best effort within the limits", d.best_effort),
+        ("at the budget that meets them", d.required_budget_plan),
+    ):
+        if attempt is not None:
+            goals = "; ".join(
+                f"{g.metric} {metric_value(g.metric, g.achieved)}"
+                + ("" if g.met else f" (short {metric_value(g.metric, g.shortfall)})")
+                for g in attempt.outcome.goals
+            )
+            cost = num(attempt.outcome.totals["cost_total"])
+            out.append(f"  {title}: {goals}; cost {plan.currency} {cost}")
     out += [f"  limit: {lim}" for lim in d.limits]
     if d.required_budget is not None:
         media = f" (media {num(d.required_media)})" if d.required_media is not None else ""
