@@ -565,6 +565,10 @@ class _Builder:
         for c in s.communities:
             oi = self.oi_col[c.id]
             y = np.full(n_t, self.y_col[c.id])
+            # Costs and base hours run from launch to the last period (design 2.3).
+            first, last = s.community_window(c)
+            running = np.zeros(n_t)
+            running[first - 1 : last] = 1.0
             acc["organic_impressions"].append((per_t, oi, np.ones(n_t)))
             acc["community_visits"].append(
                 (per_t, oi, np.full(n_t, c.landing_rate * c.organic_ctr))
@@ -575,9 +579,9 @@ class _Builder:
             acc["engagements"].append((per_t, oi, np.full(n_t, c.engagement_rate)))
             acc["followers"].append((per_t, self.f_col[c.id], np.ones(n_t)))
             acc["organic_comments"].append((per_t, oi, np.full(n_t, c.comment_rate)))
-            acc["base_hours"].append((per_t, y, np.full(n_t, c.base_hours)))
-            content = np.full(n_t, c.content_cost_per_post * c.posts_per_period)
-            content[0] += c.setup_cost
+            acc["base_hours"].append((per_t, y, running * c.base_hours))
+            content = running * c.content_cost_per_post * c.posts_per_period
+            content[first - 1] += c.setup_cost
             acc["cost_community"].append((per_t, y, content))
 
         def collect(name: str) -> sparse.csr_matrix:
@@ -657,10 +661,14 @@ class _Builder:
                 f"followers[{c.id}]", dyn, rhs, rhs, _per_period(f"followers[{c.id},", label_t)
             )
 
-            # Organic impressions = y * rate * F[t-1], linearised with a tight big-M.
+            # Organic impressions = y * rate * F[t-1] while it runs (0 before launch and
+            # after the end), linearised with a tight big-M.
             rate = c.organic_per_follower
+            first, last = s.community_window(c)
+            running = np.zeros(n_t, dtype=bool)
+            running[first - 1 : last] = True
             prev_bound = np.concatenate([[c.initial_followers], self.f_max[c.id][:-1]])
-            big_m = rate * prev_bound
+            big_m = rate * prev_bound * running
             const = np.zeros(n_t)
             const[0] = rate * c.initial_followers
             lin = _triplets(
@@ -688,7 +696,7 @@ class _Builder:
             rows.add(
                 f"organic_ge[{c.id}]",
                 lin + y_m,
-                const - big_m,
+                np.where(running, const - big_m, -INF),
                 INF,
                 _per_period(f"organic>=rate*followers-M*(1-on)[{c.id},", label_t),
             )

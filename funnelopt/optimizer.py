@@ -7,6 +7,7 @@ comparison, sensitivity and, when the hard goals cannot be met, the diagnosis.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from funnelopt import objective, plausibility
@@ -96,6 +97,23 @@ def optimize(
     if gap is not None and not 0 < gap < 1:
         raise ScenarioError([Problem("gap", gap, "must be in (0, 1), e.g. 0.005")])
     be = get_backend(backend) if isinstance(backend, str) else backend
+    if any(c.start == "auto" for c in scenario.communities):
+        launch = _launch(scenario, be, tolerance, options, time_limit)
+        fixed = scenario.with_overrides(
+            {f"communities.{cid}.start": k for cid, k in launch.items()}
+        )
+        plan = optimize(
+            fixed,
+            be,
+            tolerance,
+            strategies=strategies,
+            analysis=analysis,
+            time_limit=time_limit,
+            options=options,
+            gap=gap,
+        )
+        said = ", ".join(f"{cid} in {scenario.period_label} {k}" for cid, k in launch.items())
+        return replace(plan, launch=launch, notes=(*plan.notes, f"launch chosen: {said}"))
     # Refinement stops a little early: simulation, polish and analysis follow it.
     deadline = time.monotonic() + DEADLINE_SHARE * (time_limit if time_limit else REFINE_SECONDS)
     run = certified(
@@ -164,6 +182,27 @@ def optimize(
         certificate=_certificate(scenario, run, value, target),
         **common,  # type: ignore[arg-type]
     )
+
+
+def _launch(
+    s: Scenario, be: Backend, tolerance: float, options: Options | None, time_limit: float | None
+) -> dict[str, int]:
+    """The launch period of each community with ``start = "auto"``: every period tried
+    (the plan's own model, one solve each), the best objective kept - exact up to the
+    curves' tolerance. Several such communities are settled one after the other."""
+    auto = [c.id for c in s.communities if c.start == "auto"]
+    chosen = dict.fromkeys(auto, 1)
+    for cid in auto:
+        best: tuple[float, int] | None = None
+        for k in range(1, s.periods + 1):
+            trial = s.with_overrides(
+                {f"communities.{c}.start": v for c, v in {**chosen, cid: k}.items()}
+            )
+            run = solve(trial, be, tolerance, options, cheapest=False, time_limit=time_limit)
+            if run.status is Status.OPTIMAL and (best is None or run.primary.objective > best[0]):
+                best = (run.primary.objective, k)
+        chosen[cid] = best[1] if best is not None else 1
+    return chosen
 
 
 def _infeasible(

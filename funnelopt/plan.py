@@ -364,6 +364,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     #: How far from the exact optimum the plan can be, proven (None: not computed).
     certificate: Certificate | None = None
+    #: Launch periods the optimiser chose for communities with ``start = "auto"``.
+    launch: dict[str, int] = field(default_factory=dict)
     #: Why the community is (not) built, and where that flips (one auto community).
     decision: Decision | None = None
     #: Inputs outside their sourced ranges (:mod:`funnelopt.plausibility`): check them.
@@ -426,6 +428,7 @@ class Plan:
             "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
             "warnings": [w.to_dict() for w in self.warnings],
             "decision": self.decision.to_dict() if self.decision else None,
+            "launch": dict(sorted(self.launch.items())),
             "certificate": {
                 "backend": self.backend,
                 "tolerance": self.tolerance,

@@ -177,6 +177,12 @@ class Community(_Model):
     mode: Literal["auto", "on", "off"] = Field(
         "auto", description="auto: the optimiser decides whether to run it; on/off: fixed."
     )
+    start: int | Literal["auto"] = Field(
+        1,
+        description="Launch period (1-based), or 'auto' for the optimiser to choose: set-up, "
+        "content, base hours and organic reach count from launch on.",
+    )
+    end: int | None = Field(None, ge=1, description="Last period it runs; default the last.")
     # Upper bounds keep the model's coefficients inside what LP solvers take (HiGHS refuses
     # matrix values from 1e15): 2^63 followers or a 1e15 set-up cost ended in "solver failure".
     initial_followers: float = Field(0.0, ge=0, le=1e10)
@@ -559,8 +565,21 @@ class Scenario(_Model):
         return goal.by if goal.by is not None else self.periods
 
     def active_window(self, tactic: Tactic) -> tuple[int, int]:
-        """1-based first and last active period of a tactic."""
-        return tactic.start, tactic.end if tactic.end is not None else self.periods
+        """1-based first and last active period of a tactic (a follower-ad tactic runs only
+        while its community does)."""
+        first, last = tactic.start, tactic.end if tactic.end is not None else self.periods
+        c = next((c for c in self.communities if c.id == tactic.account), None)
+        if c is not None:
+            c_first, c_last = self.community_window(c)
+            first, last = max(first, c_first), min(last, c_last)
+        return first, last
+
+    def community_window(self, c: Community) -> tuple[int, int]:
+        """1-based launch and last period of a community ('auto' launches: period 1 until
+        the optimiser chooses)."""
+        return (c.start if isinstance(c.start, int) else 1), (
+            c.end if c.end is not None else self.periods
+        )
 
     # -- cross-field rules --------------------------------------------------------------
 
@@ -735,6 +754,17 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
             _MISSING,
             "required: comments can mention adverse events (add [adverse_events]; rate = 0 if none)",
         )
+
+    for c in s.communities:
+        p = f"communities.{c.id}"
+        if isinstance(c.start, int) and not 1 <= c.start <= s.periods:
+            yield Problem(
+                f"{p}.start", c.start, f"must be within 1..{s.periods} (periods) or 'auto'"
+            )
+        if c.end is not None and c.end > s.periods:
+            yield Problem(f"{p}.end", c.end, f"must be within 1..{s.periods} (periods)")
+        elif c.end is not None and isinstance(c.start, int) and c.end < c.start:
+            yield Problem(f"{p}.end", c.end, f"must be >= start ({c.start})")
 
     for i, g in enumerate(s.goals):
         p = f"goals[{i}]"

@@ -161,6 +161,7 @@ PLAN: dict[str, Any] = {
             "sensitivity": {"oneOf": [SENSITIVITY, {"type": "null"}]},
             "diagnosis": {"oneOf": [DIAGNOSIS, {"type": "null"}]},
             "warnings": {"type": "array", "items": PROBLEM},
+            "launch": _map({"type": "integer", "minimum": 1}),
             "decision": {
                 "oneOf": [
                     _obj(

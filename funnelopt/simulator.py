@@ -211,14 +211,17 @@ def _communities(
     sums["new_followers"] = newf_j.sum(axis=1)
     by_community: dict[str, dict[str, FloatArray]] = {}
     for c in s.communities:
-        on = 1.0 if y[c.id] else 0.0
+        # Running: switched on, and between its launch and its last period.
+        first, last = s.community_window(c)
+        on = np.zeros(n_t)
+        on[first - 1 : last] = 1.0 if y[c.id] else 0.0
         cols = [j for j, t in enumerate(s.tactics) if t.account == c.id]
         paid_new = newf_j[:, cols].sum(axis=1)
         f = np.empty(n_t)
         oi = np.empty(n_t)
         prev = c.initial_followers
         for t in range(n_t):
-            oi[t] = on * c.organic_per_follower * prev
+            oi[t] = on[t] * c.organic_per_follower * prev
             prev = (1.0 - c.churn) * prev + paid_new[t] + c.viral_follow_rate * oi[t]
             f[t] = prev
         viral = c.viral_follow_rate * oi
@@ -226,8 +229,8 @@ def _communities(
         visits_c = c.landing_rate * clicks_c
         eng_c = c.engagement_rate * oi
         comments_c = c.comment_rate * oi
-        cost_c = np.full(n_t, on * c.content_cost_per_post * c.posts_per_period)
-        cost_c[0] += on * c.setup_cost
+        cost_c = on * c.content_cost_per_post * c.posts_per_period
+        cost_c[first - 1] += on[first - 1] * c.setup_cost
         sums["organic_impressions"] += oi
         sums["clicks"] += clicks_c
         sums["community_visits"] += visits_c
@@ -236,7 +239,7 @@ def _communities(
         sums["followers"] += f
         sums["new_followers"] = sums["new_followers"] + viral
         sums["comments"] += comments_c
-        sums["base_hours"] += on * c.base_hours
+        sums["base_hours"] = sums["base_hours"] + on * c.base_hours
         sums["cost_community"] += cost_c
         by_community[c.id] = {
             "followers": f,

@@ -498,3 +498,26 @@ def test_best_effort_is_the_most_attainable_and_the_required_plan_meets_the_goal
     assert at.outcome.goals[0].met
     assert at.outcome.totals["cost_total"] <= plan.diagnosis.required_budget * (1 + 1e-9)
     jsonschema.validate(json.loads(plan.to_json()), schema("plan"))
+
+
+def test_an_auto_launch_is_never_worse_than_any_fixed_one() -> None:
+    """Issue 10 item 3: costs and organic reach count from launch; 'auto' tries them all."""
+    data = build(COMMUNITY, goals=[{"metric": "followers", "target": 300, "by": 4}])
+    data["communities"][0]["mode"] = "on"
+    s = Scenario.from_dict(data)
+    auto = optimize(s.with_overrides({"communities.patients.start": "auto"}), analysis=False)
+    assert set(auto.launch) == {"patients"} and 1 <= auto.launch["patients"] <= 4
+    for k in range(1, 5):
+        fixed = optimize(s.with_overrides({"communities.patients.start": k}), analysis=False)
+        if fixed.status == "optimal":
+            slack = (auto.certificate.gap + fixed.certificate.gap) * abs(fixed.objective)
+            assert auto.objective >= fixed.objective - slack - 1e-9
+    # Before launch: no set-up, content, base hours or organic reach.
+    late = optimize(s.with_overrides({"communities.patients.start": 3}), analysis=False)
+    by = late.outcome.by_community["patients"]
+    assert list(by["cost_community"][:2]) == [0.0, 0.0] and by["cost_community"][2] >= 1000
+    assert list(by["organic_impressions"][:2]) == [0.0, 0.0]
+    assert late.spend[:2, 1].sum() == 0  # follower ads wait for their community
+    late_start = {**data["communities"][0], "start": 9}
+    with pytest.raises(ScenarioError, match=r"communities.patients.start = 9: must be within 1..4"):
+        Scenario.from_dict({**data, "communities": [late_start]})

@@ -244,7 +244,12 @@ def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> 
         return text if md else wrap(text)
     o = plan.outcome
     obj = plan.objective_text()
-    comm = ", ".join(f"{k} {'on' if v else 'off'}" for k, v in plan.community.items())
+    label = o.period_label
+    comm = ", ".join(
+        f"{k} {'on' if v else 'off'}"
+        + (f" (launch {label} {plan.launch[k]})" if v and k in plan.launch else "")
+        for k, v in plan.community.items()
+    )
     out += [obj + (f"; community: {comm}" if comm else ""), ""]
     out += [_title(f"Spend per {o.period_label} ({plan.currency})", md), spend_table(plan, md), ""]
     out += [_title("Funnel", md), funnel_table(o, md), ""]
