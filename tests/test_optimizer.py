@@ -521,3 +521,16 @@ def test_an_auto_launch_is_never_worse_than_any_fixed_one() -> None:
     late_start = {**data["communities"][0], "start": 9}
     with pytest.raises(ScenarioError, match=r"communities.patients.start = 9: must be within 1..4"):
         Scenario.from_dict({**data, "communities": [late_start]})
+
+
+def test_a_money_value_that_drives_the_decision_has_its_break_even(example: Scenario) -> None:
+    data = example.to_dict()
+    data["objective"] = {"maximize": "net_value", "values": {"conversions": 120, "followers": 5}}
+    data["goals"][1]["weight"] = 5.0  # EUR per follower short of the goal
+    s = Scenario.from_dict(data)
+    plan = optimize(s)
+    flip = plan.decision.break_even["objective.values.followers"]
+    assert flip > 5  # at EUR 5 a follower the community does not pay: off
+    assert plan.community == {"patients_de": False}
+    data["objective"]["values"]["followers"] = flip * 1.05
+    assert optimize(Scenario.from_dict(data), analysis=False).community == {"patients_de": True}

@@ -10,7 +10,7 @@ from funnelopt.backends import Backend
 from funnelopt.formulation import Options
 from funnelopt.lp import Status
 from funnelopt.plan import Decision, Strategy
-from funnelopt.scenario import Scenario
+from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import simulate
 from funnelopt.solve import solve
 
@@ -25,7 +25,8 @@ MAX_WEIGHT = 1e6
 def decide(
     s: Scenario, strategies: Sequence[Strategy], backend: Backend, tolerance: float
 ) -> Decision | None:
-    """The chosen community setting, why, and where each soft goal's weight flips it.
+    """The chosen community setting, why, and where each soft goal's weight (and each
+    money value of a net-value objective) flips it.
 
     Only for one community in ``auto`` mode with both strategies solved.
     """
@@ -35,11 +36,12 @@ def decide(
     if len(auto) != 1 or chosen is None or other is None:
         return None
     flips: dict[str, float] = {}
-    for i, g in enumerate(s.goals):
-        if not g.hard:
-            w = _break_even(s, i, auto[0], backend, tolerance)
-            if w is not None:
-                flips[f"goals[{i}].weight"] = w
+    paths = [f"goals[{i}].weight" for i, g in enumerate(s.goals) if not g.hard]
+    paths += [f"objective.values.{m.value}" for m in (s.objective.values or {})]
+    for path in paths:
+        w = _break_even(s, path, auto[0], backend, tolerance)
+        if w is not None:
+            flips[path] = w
     return Decision(dict(chosen.community), _reason(s, chosen, other, flips), flips)
 
 
@@ -70,24 +72,26 @@ def _reason(s: Scenario, chosen: Strategy, other: Strategy, flips: dict[str, flo
 
 
 def _break_even(
-    s: Scenario, i: int, community: str, backend: Backend, tolerance: float
+    s: Scenario, path: str, community: str, backend: Backend, tolerance: float
 ) -> float | None:
-    """The weight of soft goal ``i`` at which the best plans with and without the
-    community score the same, or None when no weight in (0, MAX_WEIGHT] flips it.
+    """The value at ``path`` (a soft goal's weight or a money value) at which the best
+    plans with and without the community score the same, or None when no value in
+    (0, MAX_WEIGHT] flips the choice.
 
-    Each strategy's best score is convex and piecewise linear in the weight (a maximum of
-    lines, one per plan), so Newton steps on the two current plans' lines reach the
+    Each strategy's best score is convex and piecewise linear in such a number (a maximum
+    of lines, one per plan), so Newton steps on the two current plans' lines reach the
     crossing; re-optimising just either side confirms it.
     """
-    w = s.goals[i].weight
+    w = _current(s, path)
     for _ in range(MAX_STEPS):
-        lines = [_line(s, i, w, community, on, backend, tolerance) for on in (True, False)]
-        if None in lines:
+        with_it = _line(s, path, w, community, True, backend, tolerance)
+        without = _line(s, path, w, community, False, backend, tolerance)
+        if with_it is None or without is None:
             return None
-        (u_on, sh_on), (u_off, sh_off) = lines  # type: ignore[misc]
-        if abs(sh_on - sh_off) <= 1e-9 * max(1.0, sh_on, sh_off):
-            return None  # the weight does not tell the two apart
-        nxt = (u_on - u_off) / (sh_on - sh_off)
+        (a_on, b_on), (a_off, b_off) = with_it, without
+        if abs(b_on - b_off) <= 1e-9 * max(1.0, abs(b_on), abs(b_off)):
+            return None  # the number does not tell the two apart
+        nxt = (a_off - a_on) / (b_on - b_off)
         if not 0 < nxt <= MAX_WEIGHT:
             return None
         if abs(nxt - w) <= 1e-6 * max(1.0, w):
@@ -96,31 +100,49 @@ def _break_even(
     else:
         return None
     below, above = (
-        _choice(s, i, w * k, community, backend, tolerance) for k in (1 - CONFIRM, 1 + CONFIRM)
+        _choice(s, path, w * k, community, backend, tolerance) for k in (1 - CONFIRM, 1 + CONFIRM)
     )
     return w if below is not None and above is not None and below != above else None
 
 
+def _current(s: Scenario, path: str) -> float:
+    if path.startswith("goals["):
+        return s.goals[int(path[len("goals[") : path.index("]")])].weight
+    metric = path.rsplit(".", 1)[1]
+    return next(v for m, v in (s.objective.values or {}).items() if m.value == metric)
+
+
+def _set(s: Scenario, path: str, value: float) -> Scenario:
+    if path.startswith("goals["):
+        return s.with_overrides({path: value})
+    data = s.to_dict()
+    data["objective"]["values"][path.rsplit(".", 1)[1]] = value
+    return Scenario.from_dict(data)
+
+
 def _line(
-    s: Scenario, i: int, w: float, community: str, on: bool, backend: Backend, tolerance: float
+    s: Scenario, path: str, w: float, community: str, on: bool, backend: Backend, tolerance: float
 ) -> tuple[float, float] | None:
-    """The best plan at weight ``w`` with the community on (off) as a line in the weight:
-    (its score without goal i's penalty, goal i's shortfall)."""
-    sw = s.with_overrides({f"goals[{i}].weight": w})
+    """The best plan at ``w`` with the community on (off) as a line in that number:
+    (intercept, slope) of its score, in the maximising sense."""
+    sw = _set(s, path, w)
     run = solve(sw, backend, tolerance, Options(community={community: on}), cheapest=False)
     if run.status is not Status.OPTIMAL:
         return None
     outcome = simulate(sw, run.spend, run.community, checks=False)
-    short = outcome.goals[i].shortfall
+    if path.startswith("goals["):
+        slope = -outcome.goals[int(path[len("goals[") : path.index("]")])].shortfall
+    else:
+        slope = objective.metric_total(sw, outcome, Metric(path.rsplit(".", 1)[1]))
     sign = -1.0 if objective.sense(sw) == "min" else 1.0
-    return sign * objective.score(sw, outcome) + w * short, short
+    return sign * objective.score(sw, outcome) - slope * w, slope
 
 
 def _choice(
-    s: Scenario, i: int, w: float, community: str, backend: Backend, tolerance: float
+    s: Scenario, path: str, w: float, community: str, backend: Backend, tolerance: float
 ) -> bool | None:
-    """Whether the community is worth it at weight ``w`` (re-optimised both ways)."""
-    lines = [_line(s, i, w, community, on, backend, tolerance) for on in (True, False)]
+    """Whether the community is worth it at ``w`` (re-optimised both ways)."""
+    lines = [_line(s, path, w, community, on, backend, tolerance) for on in (True, False)]
     if lines[0] is None or lines[1] is None:
         return None if lines[0] is None and lines[1] is None else lines[1] is None
-    return lines[0][0] - w * lines[0][1] > lines[1][0] - w * lines[1][1]
+    return lines[0][0] + w * lines[0][1] > lines[1][0] + w * lines[1][1]
