@@ -17,9 +17,11 @@ from funnelopt.simulator import simulate
 from funnelopt.valuation import FollowerValue, follower_value
 
 if TYPE_CHECKING:
+    from funnelopt.actuals import Actuals, read_actuals
     from funnelopt.optimizer import optimize
     from funnelopt.plan import Decision, Diagnosis, Plan, Sensitivity, Strategy, Verification
     from funnelopt.studies.frontier import Frontier, frontier
+    from funnelopt.studies.replan import Replan, replan
     from funnelopt.studies.sweep import Sweep, sweep
 
 from funnelopt._version import __version__
@@ -35,6 +37,10 @@ _LAZY = {
     "Verification": ("funnelopt.plan", "Verification"),
     "sweep": ("funnelopt.studies.sweep", "sweep"),
     "frontier": ("funnelopt.studies.frontier", "frontier"),
+    "replan": ("funnelopt.studies.replan", "replan"),
+    "Replan": ("funnelopt.studies.replan", "Replan"),
+    "read_actuals": ("funnelopt.actuals", "read_actuals"),
+    "Actuals": ("funnelopt.actuals", "Actuals"),
     "Frontier": ("funnelopt.studies.frontier", "Frontier"),
     "Sweep": ("funnelopt.studies.sweep", "Sweep"),
 }
@@ -52,6 +58,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Actuals",
     "Decision",
     "Diagnosis",
     "FollowerValue",
@@ -63,6 +70,7 @@ __all__ = [
     "Outcome",
     "Plan",
     "Problem",
+    "Replan",
     "Scenario",
     "ScenarioError",
     "Sensitivity",
@@ -75,6 +83,8 @@ __all__ = [
     "frontier",
     "metrics",
     "optimize",
+    "read_actuals",
+    "replan",
     "simulate",
     "sweep",
 ]

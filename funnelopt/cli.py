@@ -236,6 +236,30 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_replan(args: argparse.Namespace) -> int:
+    from funnelopt.actuals import read_actuals
+    from funnelopt.report.text import render_plan, replan_lines, wrap
+    from funnelopt.studies.replan import replan
+
+    s = load(args.file, args.set)
+    result = replan(
+        s,
+        read_actuals(args.actuals, s),
+        backend=args.backend,
+        tolerance=args.tolerance,
+        time_limit=args.time_limit,
+    )
+    _warn(result.plan.warnings)
+    if args.format == "json":
+        _write(dumps(result.to_dict()), args.out)
+    else:
+        md = args.format == "markdown"
+        head = "\n".join(replan_lines(result, md))
+        plan = render_plan(result.plan, args.format, result.scenario.budget.total)
+        _write((head if md else wrap(head)) + "\n\n" + plan, args.out)
+    return EXIT_OK if result.plan.optimal else EXIT_INFEASIBLE
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from funnelopt import app
     from funnelopt.report.text import compare_table
@@ -628,6 +652,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--y", default="conversions", help="the good along y (default conversions)")
     p.add_argument("--points", type=int, default=11, help="plans on the frontier (default 11)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    sets(p)
+    fmt(p, ("table", "json", "markdown"))
+
+    p = command("replan", cmd_replan, "calibrate on actuals, keep the past, re-optimise the rest")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--actuals",
+        required=True,
+        metavar="CSV",
+        help="period (or week), tactic, and any of spend, impressions, clicks, visits",
+    )
     sets(p)
     fmt(p, ("table", "json", "markdown"))
 

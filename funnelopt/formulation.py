@@ -68,6 +68,9 @@ class Options:
     #: comments whatever order the segments fill in, so the cells need no fill-order
     #: binaries (exact at that spend, conservative elsewhere).
     load_tangents: Mapping[tuple[int, int], float] = field(default_factory=dict)
+    #: Cells (period, tactic) whose spend already happened (re-planning from actuals):
+    #: their segments are filled in order up to it, fixed.
+    fixed_spend: Mapping[tuple[int, int], float] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -202,7 +205,7 @@ class Formulation:
             upper = float(self.cell_upper[cols][0])
             x_max = upper / t.saturation_spend
             norm = np.clip(spend[self.cell_t[cols], j], 0, upper) / t.saturation_spend
-            extra = _delivery_points(t, self.options)
+            extra = _delivery_points(t, self.options, j)
             out[self.cell_t[cols], j] = t.saturation_impressions * pwl.chord_value(
                 norm, "exponential", self.tolerance, x_max, extra
             )
@@ -364,7 +367,7 @@ class _Builder:
             upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
             if upper <= 0:
                 continue
-            extra = _delivery_points(t, opt)
+            extra = _delivery_points(t, opt, j)
             x_top = upper / t.saturation_spend
             widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
             slopes = upper_slope if self.outer else lower  # inner: chords; outer: tangents
@@ -402,9 +405,20 @@ class _Builder:
         seg_end, seg_j = self.seg_end, self.seg_j
         below = seg_end <= firm[seg_j] * (1 + 1e-12) if len(seg_end) else np.zeros(0, dtype=bool)
         seg_lo = np.where(below, self.seg_width, 0.0)
-        self.seg_col = self.cols.add(
-            "spend", len(self.seg_width), seg_lo, self.seg_width, self._seg_label
-        )
+        seg_hi = self.seg_width.copy()
+        if opt.fixed_spend:
+            # What was spent is filled in order to exactly that (a breakpoint sits there).
+            done = np.full(len(self.cell_t), np.nan)
+            for c, (t_c, j_c) in enumerate(zip(self.cell_t, self.cell_j, strict=True)):
+                done[c] = opt.fixed_spend.get((int(t_c), int(j_c)), np.nan)
+            fixed = (
+                ~np.isnan(done[self.seg_cell]) if len(self.seg_cell) else np.zeros(0, dtype=bool)
+            )
+            spent = done[self.seg_cell]
+            filled = np.where(seg_end <= spent * (1 + 1e-12) + 1e-9, self.seg_width, 0.0)
+            seg_lo = np.where(fixed, filled, seg_lo)
+            seg_hi = np.where(fixed, filled, seg_hi)
+        self.seg_col = self.cols.add("spend", len(self.seg_width), seg_lo, seg_hi, self._seg_label)
 
     def _seg_label(self, i: int) -> str:
         c = self.seg_cell[i]
@@ -1071,10 +1085,14 @@ def _cell_label(
     return lambda i: f"{name}[{s.tactics[cell_j[cells[i]]].id},{label_t}{cell_t[cells[i]] + 1}]"
 
 
-def _delivery_points(t: Tactic, opt: Options) -> tuple[float, ...]:
-    """Extra breakpoints of a tactic's delivery curve: the refinement's, and its floors."""
+def _delivery_points(t: Tactic, opt: Options, j: int) -> tuple[float, ...]:
+    """Extra breakpoints of tactic ``j``'s delivery curve: the refinement's, its floors,
+    and the spends already made (re-planning)."""
     floors = tuple(v / t.saturation_spend for v in (t.min_spend, t.min_spend_if_active) if v > 0)
-    return (*opt.breakpoints.get(f"delivery[{t.id}]", ()), *floors)
+    done = sorted(
+        {v / t.saturation_spend for (_, k), v in opt.fixed_spend.items() if k == j and v > 0}
+    )
+    return (*opt.breakpoints.get(f"delivery[{t.id}]", ()), *floors, *done)
 
 
 def _ordered_floors(

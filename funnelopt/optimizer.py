@@ -139,11 +139,12 @@ def optimize(
         warnings=tuple(plausibility.warnings(scenario)),
     )
     if run.status is Status.INFEASIBLE:
-        diagnosis = diagnose(scenario, be, tolerance) if analysis else None
+        diagnosis = diagnose(scenario, be, tolerance, options) if analysis else None
         return _infeasible(run, target, diagnosis, common)
     outcome, verification, predicted, notes = _verified(scenario, run, be)
     spend = run.spend
-    polished = _polished(scenario, run, outcome)
+    # Spend that already happened (re-planning) is not moved between weeks.
+    polished = None if run.form.options.fixed_spend else _polished(scenario, run, outcome)
     if polished is not None:
         spend, outcome, verification = polished
         notes = (
@@ -361,7 +362,7 @@ def _strategies(
                 s,
                 be,
                 tolerance,
-                Options(community=choice),
+                Options(community=choice, fixed_spend=run.form.options.fixed_spend),
                 time_limit=time_limit,
                 deadline=deadline,
             )

@@ -275,6 +275,40 @@ FRONTIER = _document(
     },
 )
 
+#: ``funnelopt replan --format json``: calibrated rates, goals old vs new, the new plan.
+REPLAN = _document(
+    "funnelopt replan",
+    {
+        "periods_done": {"type": "integer", "minimum": 1},
+        "estimates": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "path": {"type": "string"},
+                    "prior": _NUM,
+                    "posterior": _NUM,
+                    "low": _NUM,
+                    "high": _NUM,
+                    "evidence": {"type": "string"},
+                }
+            ),
+        },
+        "on_track": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "goal": {"type": "string"},
+                    "continued": _NUM,
+                    "continued_met": {"type": "boolean"},
+                    "replanned": _NUM,
+                    "replanned_met": {"type": "boolean"},
+                }
+            ),
+        },
+        "plan": _obj(PLAN["properties"]),
+    },
+)
+
 #: ``funnelopt whatif --format json``: the base plan and the changed one.
 WHATIF = _document(
     "funnelopt what-if",
@@ -417,6 +451,7 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
     "plan": PLAN,
     "sweep": SWEEP,
     "frontier": FRONTIER,
+    "replan": REPLAN,
     "whatif": WHATIF,
     "compare": COMPARE,
     "simulate": SIMULATE,

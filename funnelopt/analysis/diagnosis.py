@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from funnelopt import metrics
 from funnelopt.analysis.binding import binding_rows
@@ -15,12 +16,17 @@ from funnelopt.simulator import simulate
 from funnelopt.solve import Solved, certified, solve
 
 
-def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
-    """Per goal the best achievable value, the conflicts, the limits, and the budget needed."""
+def diagnose(
+    s: Scenario, backend: Backend, tolerance: float, base: Options | None = None
+) -> Diagnosis:
+    """Per goal the best achievable value, the conflicts, the limits, and the budget needed
+    (``base``: the plan's own options, e.g. spend already made when re-planning)."""
+    # Only what the scenario itself fixes carries over; the variants are set below.
+    given = Options(fixed_spend=base.fixed_spend) if base is not None else Options()
     hard = [i for i, g in enumerate(s.goals) if g.hard]
 
     def run(**options: object) -> Solved:
-        return solve(s, backend, tolerance, Options(**options), cheapest=False)  # type: ignore[arg-type]
+        return solve(s, backend, tolerance, replace(given, **options), cheapest=False)  # type: ignore[arg-type]
 
     def limits_of(r: Solved) -> list[str]:
         d = r.primary.row_dual if r.status is Status.OPTIMAL else None
@@ -36,7 +42,7 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
         s,
         backend,
         tolerance,
-        Options(objective="cost", budget=False, goals="hard_only"),
+        replace(given, objective="cost", budget=False, goals="hard_only"),
         cheapest=False,
     )
     required = media = low = None
@@ -44,7 +50,7 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
     if need.status is Status.OPTIMAL:
         required = float(need.form.predicted(need.final.x)["cost_total"].sum())
         media = float(need.spend.sum())
-        required, media, at_required = _confirmed(s, backend, tolerance, required, media)
+        required, media, at_required = _confirmed(s, backend, tolerance, required, media, given)
         if need.bound is not None and required is not None:
             # The relaxation's least cost (its objective is minus the cost): proven.
             low = min(required, -need.bound)
@@ -117,7 +123,7 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
 
     if required is not None:
         msg = "The hard goals cannot all be met within the budget. " + need_words
-        limits += _capacity_needed(s, backend, tolerance, limits)
+        limits += _capacity_needed(s, backend, tolerance, limits, given)
         return Diagnosis(
             msg,
             tuple(goals),
@@ -133,7 +139,7 @@ def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
     limits = limits_of(run(goals="elastic", objective="elastic", budget=False)) or [
         "the tactics' reach and delivery saturate (pool x frequency cap per period)"
     ]
-    limits += _capacity_needed(s, backend, tolerance, limits)
+    limits += _capacity_needed(s, backend, tolerance, limits, given)
     return Diagnosis(
         msg, tuple(goals), tuple(conflicts), tuple(limits), None, None, None, best_effort
     )
@@ -156,7 +162,7 @@ _CAPACITY_STEPS = 8
 
 
 def _capacity_needed(
-    s: Scenario, backend: Backend, tolerance: float, limits: list[str]
+    s: Scenario, backend: Backend, tolerance: float, limits: list[str], given: Options
 ) -> list[str]:
     """For each capacity named among the limits: the least capacity per period that lets
     the hard goals be met (within the budget, or with none), by bisection on re-solves."""
@@ -168,7 +174,7 @@ def _capacity_needed(
         label = s.period_label
         for budget in (True, False):
             unlimited = s.with_overrides({field: None})
-            opts = Options(budget=budget, goals="hard_only", objective="cost")
+            opts = replace(given, budget=budget, goals="hard_only", objective="cost")
             free = solve(unlimited, backend, tolerance, opts, cheapest=False)
             if free.status is not Status.OPTIMAL:
                 continue
@@ -188,7 +194,7 @@ def _capacity_needed(
 
 
 def _confirmed(
-    s: Scenario, backend: Backend, tolerance: float, total: float, media: float
+    s: Scenario, backend: Backend, tolerance: float, total: float, media: float, given: Options
 ) -> tuple[float | None, float | None, Attempt | None]:
     """The budget, checked by re-planning the scenario with it.
 
@@ -206,7 +212,7 @@ def _confirmed(
         if s.budget.media is not None:
             caps["budget.media"] = max(media, s.budget.media)
         raised = s.with_overrides(caps)
-        run = certified(raised, backend, tolerance, cheapest=False)
+        run = certified(raised, backend, tolerance, given, cheapest=False)
         if run.status is Status.OPTIMAL:
             # Whole currency units, rounded up, so that typing the figure in works.
             return float(math.ceil(total)), float(math.ceil(media)), _attempt(raised, run)

@@ -15,6 +15,7 @@ from funnelopt.metrics import KEY_TOTALS
 from funnelopt.outcome import Outcome
 from funnelopt.plan import Plan
 from funnelopt.studies.frontier import Frontier
+from funnelopt.studies.replan import Replan
 from funnelopt.studies.sweep import Sweep, SweepPoint
 
 WIDTH = 80
@@ -494,6 +495,27 @@ def frontier_table(front: Frontier, markdown: bool = False) -> str:
     ]
     header = [front.x, front.y, f"cost ({front.currency})", "community"]
     return table(header, rows, markdown, left=0)
+
+
+def replan_lines(r: Replan, markdown: bool = False) -> list[str]:
+    """What the actuals changed: the calibrated rates and the goals, old plan vs new."""
+    label = r.scenario.period_label
+    out = [_title(f"Re-planned after {r.periods_done} {label}s of actuals", markdown, 1)]
+    rows = [
+        [e.path, f"{e.prior:,.4g}", f"{e.posterior:,.4g}", f"{e.low:,.4g}-{e.high:,.4g}"]
+        for e in r.estimates
+    ]
+    out += [table(["calibrated", "prior", "now", "90% interval"], rows, markdown), ""]
+    goals = [
+        [
+            g["goal"],
+            f"{num(g['continued'])} ({'met' if g['continued_met'] else 'missed'})",
+            f"{num(g['replanned'])} ({'met' if g['replanned_met'] else 'missed'})",
+        ]
+        for g in r.on_track()
+    ]
+    out.append(table(["goal", "old plan continued", "new plan"], goals, markdown))
+    return out
 
 
 def sweep_notes(sw: Sweep) -> list[str]:

@@ -1,0 +1,153 @@
+"""Actuals: what a running campaign delivered, per period and tactic, read from a CSV (or
+the same as JSON) and checked against the scenario (issue 13).
+
+Columns: ``period`` (or ``week``), ``tactic``, and any of ``spend``, ``impressions``,
+``clicks``, ``visits``. A missing column leaves that rate at its prior. Every bad row is
+named (row, column, value, rule) and nothing is half-read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from funnelopt.errors import InputError, Problem
+from funnelopt.scenario import Scenario, read_text
+
+FloatArray = NDArray[np.float64]
+
+#: The counts an actuals file may carry (per period and tactic).
+COUNTS = ("spend", "impressions", "clicks", "visits")
+
+
+class ActualsError(InputError):
+    """An actuals file is invalid."""
+
+    subject = "actuals"
+
+
+@dataclass(frozen=True, eq=False)
+class Actuals:
+    """Observed counts: ``values[name]`` is a periods x tactics array (NaN: not reported)
+    for the first ``periods_done`` periods."""
+
+    periods_done: int
+    tactic_ids: tuple[str, ...]
+    values: dict[str, FloatArray]
+
+    def has(self, name: str) -> bool:
+        """True when the file reported ``name`` for some period and tactic."""
+        return name in self.values and bool(np.isfinite(self.values[name]).any())
+
+    def total(self, name: str, tactic: int) -> float:
+        """The reported total of ``name`` for one tactic (NaN counts as 0)."""
+        return float(np.nansum(self.values[name][:, tactic]))
+
+
+def read_actuals(source: str | Path, scenario: Scenario, text: str | None = None) -> Actuals:
+    """Read actuals for ``scenario`` from a ``.csv`` or ``.json`` file (or ``text``)."""
+    name = str(source)
+    raw = read_text(source) if text is None else text
+    rows = _json_rows(raw, name) if name.lower().endswith(".json") else _csv_rows(raw)
+    return _checked(rows, scenario)
+
+
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    return [{(k or "").strip().lower(): (v or "").strip() for k, v in r.items()} for r in reader]
+
+
+def _json_rows(text: str, name: str) -> list[dict[str, str]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ActualsError([Problem(name, "(file)", f"is not JSON: {exc.msg}")]) from None
+    rows = data.get("rows") if isinstance(data, dict) else data
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ActualsError([Problem(name, "(file)", 'must be a list of rows (or {"rows": [...]})')])
+    return [{str(k).lower(): "" if v is None else str(v) for k, v in r.items()} for r in rows]
+
+
+def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
+    problems: list[Problem] = []
+    if not rows:
+        raise ActualsError([Problem("rows", 0, "the file has no rows")])
+    columns = set(rows[0])
+    when = "period" if "period" in columns else "week" if "week" in columns else None
+    if when is None or "tactic" not in columns:
+        raise ActualsError(
+            [Problem("columns", sorted(columns), "needs 'period' (or 'week') and 'tactic'")]
+        )
+    counts = [c for c in COUNTS if c in columns]
+    if not counts:
+        raise ActualsError(
+            [Problem("columns", sorted(columns), f"needs one of {', '.join(COUNTS)}")]
+        )
+    ids = s.tactic_ids
+    values = {c: np.full((s.periods, len(ids)), np.nan) for c in counts}
+    seen: set[tuple[int, int]] = set()
+    last = 0
+    for n, row in enumerate(rows, start=2):  # row 1 is the header
+        where = f"row {n}"
+        period = _number(row.get(when, ""))
+        if period is None or period != int(period) or not 1 <= period <= s.periods:
+            problems.append(
+                Problem(
+                    f"{where}.{when}", row.get(when), f"must be a whole number in 1..{s.periods}"
+                )
+            )
+            continue
+        tid = row.get("tactic", "")
+        if tid not in ids:
+            problems.append(Problem(f"{where}.tactic", tid, f"must be one of {', '.join(ids)}"))
+            continue
+        t, j = int(period) - 1, ids.index(tid)
+        if (t, j) in seen:
+            problems.append(Problem(f"{where}", f"{when} {int(period)}, {tid}", "is given twice"))
+            continue
+        seen.add((t, j))
+        last = max(last, t + 1)
+        for c in counts:
+            v = _number(row.get(c, ""))
+            if row.get(c, "") == "":
+                continue
+            if v is None or not math.isfinite(v) or v < 0:
+                problems.append(Problem(f"{where}.{c}", row.get(c), "must be a number >= 0"))
+                continue
+            values[c][t, j] = v
+        first, end = s.active_window(s.tactics[j])
+        if (
+            not first <= t + 1 <= end
+            and np.nan_to_num(values.get("spend", np.zeros((1, 1)))[t, j]) > 0
+        ):
+            problems.append(
+                Problem(
+                    f"{where}.spend",
+                    row.get("spend"),
+                    f"{tid} runs only in {s.period_label}s {first}-{end}",
+                )
+            )
+        for lower, upper in (("clicks", "impressions"), ("visits", "clicks")):
+            if lower in values and upper in values and values[lower][t, j] > values[upper][t, j]:
+                problems.append(
+                    Problem(
+                        f"{where}.{lower}", row.get(lower), f"must be <= {upper} ({row.get(upper)})"
+                    )
+                )
+    if problems:
+        raise ActualsError(problems)
+    return Actuals(last, tuple(ids), {c: v[:last] for c, v in values.items()})
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(str(text).replace(",", "")) if text not in (None, "") else None
+    except ValueError:
+        return None

@@ -1,0 +1,111 @@
+"""Re-planning from actuals: calibration moves toward the truth with honest intervals,
+the past is fixed exactly, the budget holds, and re-planning beats carrying on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+import pytest
+from conftest import EXAMPLES
+
+from funnelopt import Scenario, optimize, simulate
+from funnelopt.actuals import ActualsError, read_actuals
+from funnelopt.studies.replan import PERIOD_RSD, PRIOR_RSD, calibrate, replan
+
+TRAFFIC = Scenario.from_file(EXAMPLES / "traffic_only.toml")
+
+
+def _actuals(s: Scenario, spend: np.ndarray, done: int, ctr: np.ndarray, cpm: float = 12.0) -> str:
+    """Weekly actuals of the traffic example: impressions from the delivery curve at
+    ``cpm``, clicks at each week's ``ctr``, visits at the landing rate."""
+    truth = s.with_overrides({"tactics.meta_dark.cpm": cpm})
+    imps = simulate(truth, spend).by_tactic["impressions"][:, 0]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["week", "tactic", "spend", "impressions", "clicks", "visits"])
+    for t in range(done):
+        clicks = round(imps[t] * ctr[t])
+        w.writerow(
+            [t + 1, "meta_dark", f"{spend[t, 0]:.2f}", round(imps[t]), clicks, round(clicks * 0.75)]
+        )
+    return buf.getvalue()
+
+
+def test_calibration_moves_toward_the_truth_with_intervals_that_cover_it() -> None:
+    """The truth drawn from the prior (relative sd PRIOR_RSD), each week's CTR drifting
+    around it (PERIOD_RSD): the 90% interval should cover the truth in about 90% of 60
+    seeds (binomial: 54 +- 2.3; the band 48..60 is about 2.6 sd)."""
+    spend = np.full((12, 1), 2500.0)
+    covered, moved_2, moved_10 = 0, [], []
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        truth = 0.01 * math.exp(rng.normal(0, PRIOR_RSD))
+        weekly = truth * np.exp(rng.normal(0, PERIOD_RSD, 12))
+        est = {}
+        for done in (2, 10):
+            a = read_actuals("a.csv", TRAFFIC, text=_actuals(TRAFFIC, spend, done, weekly))
+            est[done] = next(e for e in calibrate(TRAFFIC, a) if e.path.endswith(".ctr"))
+        covered += est[10].low <= truth <= est[10].high
+        moved_2.append(abs(math.log(est[2].posterior / truth)))
+        moved_10.append(abs(math.log(est[10].posterior / truth)))
+    assert 48 <= covered <= 60
+    # Ten weeks land nearer the truth than two, on average.
+    assert np.mean(moved_10) < np.mean(moved_2)
+
+
+def test_the_past_is_fixed_and_replanning_beats_carrying_on() -> None:
+    s = TRAFFIC.with_overrides({"goals[0].target": 500})
+    original = optimize(s, analysis=False)
+    done = 5
+    weekly = np.full(12, 0.008)  # the CTR is lower than planned, and the CPM higher
+    text = _actuals(s, np.array(original.spend), done, weekly, cpm=14.0)
+    r = replan(s, read_actuals("a.csv", s, text=text))
+    assert r.plan.status == "optimal" and r.periods_done == done
+    np.testing.assert_allclose(r.plan.spend[:done], np.array(original.spend)[:done], atol=0.01)
+    assert r.plan.outcome.totals["cost_total"] <= 30_000 * (1 + 1e-9)
+    paths = {e.path: e for e in r.estimates}
+    assert paths["tactics.meta_dark.ctr"].posterior < 0.01
+    assert paths["tactics.meta_dark.cpm"].posterior > 12.0
+    # On the calibrated (exact) model the new plan is no worse than the old one continued.
+    gap = r.plan.certificate.gap * abs(r.plan.objective)
+    assert r.plan.outcome.totals["conversions"] >= r.continued.totals["conversions"] - gap
+    assert r.on_track()[0]["replanned_met"]
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("13,meta_dark,100,1000,10,5", "row 2.week = '13': must be a whole number in 1..12"),
+        ("1,meta_dork,100,1000,10,5", "row 2.tactic = 'meta_dork': must be one of meta_dark"),
+        ("1,meta_dark,-5,1000,10,5", "row 2.spend = '-5': must be a number >= 0"),
+        ("1,meta_dark,100,1000,2000,5", "row 2.clicks = '2000': must be <= impressions (1000)"),
+    ],
+)
+def test_bad_rows_are_named_and_nothing_is_half_read(row: str, expected: str) -> None:
+    text = "week,tactic,spend,impressions,clicks,visits\n" + row + "\n2,meta_dark,1,1,1,1\n"
+    with pytest.raises(ActualsError) as info:
+        read_actuals("a.csv", TRAFFIC, text=text)
+    assert expected in str(info.value)
+
+
+def test_cli_replan_json_matches_its_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import jsonschema
+
+    from funnelopt.cli import main
+    from funnelopt.schemas import schema
+
+    argv = [
+        "replan",
+        str(EXAMPLES / "traffic_only.toml"),
+        "--actuals",
+        str(EXAMPLES / "actuals.csv"),
+    ]
+    assert main([*argv, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, schema("replan"))
+    assert doc["periods_done"] == 5 and doc["plan"]["spend"]["meta_dark"][:5] == [2500.0] * 5
