@@ -13,12 +13,13 @@ import io
 import json
 import math
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from funnelopt.errors import InputError, Problem
+from funnelopt.errors import _MISSING, InputError, Problem
 from funnelopt.scenario import Scenario, read_text
 
 FloatArray = NDArray[np.float64]
@@ -51,12 +52,98 @@ class Actuals:
         return float(np.nansum(self.values[name][:, tactic]))
 
 
-def read_actuals(source: str | Path, scenario: Scenario, text: str | None = None) -> Actuals:
-    """Read actuals for ``scenario`` from a ``.csv`` or ``.json`` file (or ``text``)."""
+#: Meta Ads Manager's default export headers (lower-cased) -> our columns. The amount
+#: spent carries the account currency in brackets ("Amount spent (EUR)").
+META = {
+    "reporting starts": "date",
+    "ad set name": "tactic",
+    "impressions": "impressions",
+    "link clicks": "clicks",
+    "landing page views": "visits",
+}
+
+
+def read_actuals(
+    source: str | Path,
+    scenario: Scenario,
+    text: str | None = None,
+    *,
+    start_date: str | date | None = None,
+    names: dict[str, str] | None = None,
+) -> Actuals:
+    """Read actuals for ``scenario`` from a ``.csv`` or ``.json`` file (or ``text``).
+
+    A Meta Ads Manager export (its default headers: "Reporting starts", "Ad set name",
+    "Amount spent (EUR)", "Impressions", "Link clicks", "Landing page views") is read as
+    well: its dates become periods counted from ``start_date`` (the campaign's first day;
+    one period = 7 days), and ad-set names become tactic ids through ``names`` (ad-set
+    name -> tactic id), else where a name equals a tactic's id.
+    """
     name = str(source)
     raw = read_text(source) if text is None else text
     rows = _json_rows(raw, name) if name.lower().endswith(".json") else _csv_rows(raw)
+    if rows and "reporting starts" in rows[0]:
+        rows = _from_meta(rows, scenario, start_date, names or {})
     return _checked(rows, scenario)
+
+
+def _from_meta(
+    rows: list[dict[str, str]], s: Scenario, start: str | date | None, names: dict[str, str]
+) -> list[dict[str, str]]:
+    """Meta's export rows as ours: dates to periods, ad sets to tactics, daily rows summed."""
+    if start is None:
+        raise ActualsError(
+            [
+                Problem(
+                    "start_date",
+                    _MISSING,
+                    "a Meta export has dates: give the campaign's first day (--start-date)",
+                )
+            ]
+        )
+    try:
+        first = start if isinstance(start, date) else date.fromisoformat(str(start))
+    except ValueError:
+        raise ActualsError(
+            [Problem("start_date", start, "must be an ISO date, e.g. 2027-01-04")]
+        ) from None
+    spent = next((k for k in rows[0] if k.startswith("amount spent")), None)
+    problems: list[Problem] = []
+    sums: dict[tuple[str, str], dict[str, float]] = {}
+    for n, row in enumerate(rows, start=2):
+        try:
+            day = date.fromisoformat(row.get("reporting starts", "")[:10])
+        except ValueError:
+            problems.append(
+                Problem(
+                    f"row {n}.Reporting starts",
+                    row.get("reporting starts"),
+                    "must be a date, e.g. 2027-01-04",
+                )
+            )
+            continue
+        period = (day - first).days // 7 + 1
+        ad_set = row.get("ad set name", "")
+        tactic = names.get(ad_set, ad_set)
+        key = (str(period), tactic)
+        acc = sums.setdefault(key, {})
+        for src, dst in (
+            *((k, v) for k, v in META.items() if v not in ("date", "tactic")),
+            (spent, "spend"),
+        ):
+            if src is None or row.get(src, "") == "":
+                continue
+            v = _number(row[src])
+            if v is None:
+                problems.append(Problem(f"row {n}.{src}", row[src], "must be a number"))
+                continue
+            acc[dst] = acc.get(dst, 0.0) + v
+    if problems:
+        raise ActualsError(problems)
+    return [
+        {"period": p, "tactic": tid, **{k: f"{v:.6f}" for k, v in acc.items()}}
+        for (p, tid), acc in sums.items()
+    ]
 
 
 def _csv_rows(text: str) -> list[dict[str, str]]:

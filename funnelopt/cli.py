@@ -242,9 +242,11 @@ def cmd_replan(args: argparse.Namespace) -> int:
     from funnelopt.studies.replan import replan
 
     s = load(args.file, args.set)
+    names = dict(_pair(v, "--ad-set") for v in args.ad_set or [])
+    actuals = read_actuals(args.actuals, s, start_date=args.start_date, names=names)
     result = replan(
         s,
-        read_actuals(args.actuals, s),
+        actuals,
         backend=args.backend,
         tolerance=args.tolerance,
         time_limit=args.time_limit,
@@ -258,6 +260,14 @@ def cmd_replan(args: argparse.Namespace) -> int:
         plan = render_plan(result.plan, args.format, result.scenario.budget.total)
         _write((head if md else wrap(head)) + "\n\n" + plan, args.out)
     return EXIT_OK if result.plan.optimal else EXIT_INFEASIBLE
+
+
+def _pair(text: str, option: str) -> tuple[str, str]:
+    """``NAME=VALUE`` of an option, or an error naming the option."""
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise InputError([Problem(option, text, "must be NAME=VALUE")])
+    return name, value
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -661,7 +671,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--actuals",
         required=True,
         metavar="CSV",
-        help="period (or week), tactic, and any of spend, impressions, clicks, visits",
+        help="period (or week), tactic, and any of spend, impressions, clicks, visits; "
+        "or a Meta Ads Manager export",
+    )
+    p.add_argument(
+        "--start-date", metavar="YYYY-MM-DD", help="first day of the campaign (for dated exports)"
+    )
+    p.add_argument(
+        "--ad-set",
+        action="append",
+        metavar="NAME=TACTIC",
+        help="map an export's ad-set name to a tactic id (repeatable)",
     )
     sets(p)
     fmt(p, ("table", "json", "markdown"))

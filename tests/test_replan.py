@@ -109,3 +109,19 @@ def test_cli_replan_json_matches_its_schema(capsys: pytest.CaptureFixture[str]) 
     doc = json.loads(capsys.readouterr().out)
     jsonschema.validate(doc, schema("replan"))
     assert doc["periods_done"] == 5 and doc["plan"]["spend"]["meta_dark"][:5] == [2500.0] * 5
+
+
+def test_a_meta_ads_manager_export_reads_like_our_own_file() -> None:
+    """Daily rows with Meta's default headers, summed into weeks from the start date."""
+    ours = read_actuals(EXAMPLES / "actuals.csv", TRAFFIC)
+    meta = read_actuals(
+        EXAMPLES / "meta_export.csv",
+        TRAFFIC,
+        start_date="2027-01-04",
+        names={"Meta dark DE": "meta_dark"},
+    )
+    assert meta.periods_done == 3
+    for name in ("spend", "impressions", "clicks", "visits"):
+        np.testing.assert_allclose(meta.values[name], ours.values[name][:3], atol=0.05)
+    with pytest.raises(ActualsError, match="start_date: a Meta export has dates"):
+        read_actuals(EXAMPLES / "meta_export.csv", TRAFFIC)
