@@ -252,6 +252,8 @@ def cmd_replan(args: argparse.Namespace) -> int:
         time_limit=args.time_limit,
     )
     _warn(result.plan.warnings)
+    if args.plot:
+        _save_plot(lambda plots: plots.plan_vs_actual(result, args.metric), args.plot)
     if args.format == "json":
         _write(dumps(result.to_dict()), args.out)
     else:
@@ -482,7 +484,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         content = section.blocks(est, topics, shares, args.last, by=args.by)
         _write(section.to_text(content, args.format == "markdown"), args.out)
     if args.plot:
-        _plot_listening(est, args.plot)
+        _save_plot(lambda plots: plots.listening(est), args.plot)
     if args.report:
         try:
             written = section.write(
@@ -494,7 +496,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _plot_listening(est: Any, path: str) -> None:
+def _save_plot(draw: Callable[[Any], Any], path: str) -> None:
+    """``draw(plots)`` saved as a PNG at ``path`` (``--plot``)."""
     from funnelopt.report import plots
 
     try:
@@ -506,7 +509,7 @@ def _plot_listening(est: Any, path: str) -> None:
         raise FunnelOptError(
             "--plot needs matplotlib: pip install 'funnelopt[notebook]' (or pip install matplotlib)"
         ) from None
-    ax = plots.listening(est)
+    ax = draw(plots)
     try:
         ax.figure.savefig(path, dpi=120, bbox_inches="tight")
     except OSError as exc:
@@ -676,6 +679,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--start-date", metavar="YYYY-MM-DD", help="first day of the campaign (for dated exports)"
+    )
+    p.add_argument("--plot", metavar="PNG", help="also draw planned vs actual vs re-planned")
+    p.add_argument(
+        "--metric",
+        default="visits",
+        choices=("spend", "impressions", "clicks", "visits"),
+        help="what --plot draws (default visits)",
     )
     p.add_argument(
         "--ad-set",

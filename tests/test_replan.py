@@ -125,3 +125,29 @@ def test_a_meta_ads_manager_export_reads_like_our_own_file() -> None:
         np.testing.assert_allclose(meta.values[name], ours.values[name][:3], atol=0.05)
     with pytest.raises(ActualsError, match="start_date: a Meta export has dates"):
         read_actuals(EXAMPLES / "meta_export.csv", TRAFFIC)
+
+
+def test_the_plan_versus_actual_chart_draws_all_three(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from funnelopt.cli import main
+
+    png = tmp_path / "p.png"
+    argv = [
+        "replan",
+        str(EXAMPLES / "traffic_only.toml"),
+        "--actuals",
+        str(EXAMPLES / "actuals.csv"),
+    ]
+    assert (
+        main([*argv, "--plot", str(png), "--metric", "clicks", "--out", str(tmp_path / "t")]) == 0
+    )
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from funnelopt.report import plots
+
+    s = TRAFFIC
+    ax = plots.plan_vs_actual(replan(s, read_actuals(EXAMPLES / "actuals.csv", s)), "clicks")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:3] == ["original plan", "actual", "new plan"]
+    assert list(ax.get_lines()[1].get_xdata()) == [1, 2, 3, 4, 5]

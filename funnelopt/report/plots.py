@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from funnelopt.plan import Plan
     from funnelopt.scenario import Scenario
     from funnelopt.studies.frontier import Frontier
+    from funnelopt.studies.replan import Replan
     from funnelopt.studies.sweep import Sweep
 
 #: Okabe & Ito (2008), safe for the common colour-vision deficiencies.
@@ -237,6 +238,36 @@ def tradeoff(front: Frontier, ax: Any = None) -> Any:
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_xlim(left=0)
     _finish(ax, f"Trade-off: {front.y} against {front.x}")
+    return ax
+
+
+def plan_vs_actual(r: Replan, metric: str = "visits", ax: Any = None) -> Any:
+    """Per period: the original plan, what happened, and the new plan from here on."""
+    ax = _new_ax(ax)
+    label = r.scenario.period_label
+    periods = np.arange(1, r.scenario.periods + 1)
+    done = r.periods_done
+    if r.original.outcome is not None:
+        planned = r.original.outcome.by_tactic.get(metric)
+        if planned is not None:
+            ax.plot(periods, planned.sum(axis=1), color=PALETTE[7], ls="--", label="original plan")
+    if r.actuals.has(metric):
+        seen = np.nansum(r.actuals.values[metric], axis=1)
+        ax.plot(periods[:done], seen, color="black", marker="o", ms=4, label="actual")
+    new = r.plan.outcome or (r.plan.best_effort.outcome if r.plan.best_effort else None)
+    if new is not None and metric in new.by_tactic:
+        ahead = new.by_tactic[metric].sum(axis=1)
+        ax.plot(
+            periods[done:], ahead[done:], color=PALETTE[0], lw=2, marker="o", ms=3, label="new plan"
+        )
+    ax.axvline(done + 0.5, color=PALETTE[2], ls=":", label=f"today (after {label} {done})")
+    ax.set_xlabel(label)
+    ax.set_ylabel(metric)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_ylim(bottom=0)
+    _finish(ax, f"{metric.capitalize()} per {label}: planned, actual, re-planned")
     return ax
 
 

@@ -73,6 +73,9 @@ class Replan:
     periods_done: int
     plan: Plan
     continued: Outcome
+    #: The plan made before the campaign, on the uncalibrated scenario.
+    original: Plan
+    actuals: Actuals
 
     def on_track(self) -> list[dict[str, Any]]:
         """Per goal: its target and deadline, and what the old plan continued and the new
@@ -135,7 +138,7 @@ def replan(scenario: Scenario, actuals: Actuals, **optimize_options: Any) -> Rep
     if spent is not None:
         old[:done] = spent
     continued = simulate(calibrated, old, plan.community or None)
-    return Replan(tuple(estimates), calibrated, done, plan, continued)
+    return Replan(tuple(estimates), calibrated, done, plan, continued, original, actuals)
 
 
 def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
