@@ -6,6 +6,7 @@ comparison, sensitivity and, when the hard goals cannot be met, the diagnosis.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 from typing import Any
@@ -31,6 +32,8 @@ from funnelopt.solve import Solved, certified, relative_gap, solve
 VERIFY_TOL = 1e-6
 #: Seconds in all when no time limit is given.
 REFINE_SECONDS = 60.0
+#: Launch periods tried at first for a community with start = "auto" (then its neighbours).
+LAUNCH_TRIES = 26
 #: Share of the time limit that solving may use (the rest is for simulation and analysis).
 DEADLINE_SHARE = 0.9
 
@@ -189,21 +192,45 @@ def _launch(
     s: Scenario, be: Backend, tolerance: float, options: Options | None, time_limit: float | None
 ) -> dict[str, int]:
     """The launch period of each community with ``start = "auto"``: every period tried
-    (the plan's own model, one solve each), the best objective kept - exact up to the
-    curves' tolerance. Several such communities are settled one after the other."""
+    (the plan's own model, one solve each; on campaigns longer than LAUNCH_TRIES periods,
+    every step-th and then the neighbours of the best), the best objective kept - exact up
+    to the curves' tolerance on up to LAUNCH_TRIES periods. Several such communities are
+    settled one after the other."""
     auto = [c.id for c in s.communities if c.start == "auto"]
     chosen = dict.fromkeys(auto, 1)
     for cid in auto:
-        best: tuple[float, int] | None = None
-        for k in range(1, s.periods + 1):
-            trial = s.with_overrides(
-                {f"communities.{c}.start": v for c, v in {**chosen, cid: k}.items()}
-            )
-            run = solve(trial, be, tolerance, options, cheapest=False, time_limit=time_limit)
-            if run.status is Status.OPTIMAL and (best is None or run.primary.objective > best[0]):
-                best = (run.primary.objective, k)
-        chosen[cid] = best[1] if best is not None else 1
+        chosen[cid] = _best_launch(s, chosen, cid, be, tolerance, options, time_limit)
     return chosen
+
+
+def _best_launch(
+    s: Scenario,
+    chosen: dict[str, int],
+    cid: str,
+    be: Backend,
+    tolerance: float,
+    options: Options | None,
+    time_limit: float | None,
+) -> int:
+    """The best launch of community ``cid``, the others launched as ``chosen``: up to
+    LAUNCH_TRIES periods first (every one on a campaign of 26), then every period around
+    the best of them - long campaigns would otherwise cost a solve per period."""
+    scores: dict[int, float] = {}
+
+    def score(k: int) -> float:
+        if k not in scores:
+            starts = {**chosen, cid: k}
+            trial = s.with_overrides({f"communities.{c}.start": v for c, v in starts.items()})
+            run = solve(trial, be, tolerance, options, cheapest=False, time_limit=time_limit)
+            ok = run.status is Status.OPTIMAL
+            scores[k] = run.primary.objective if ok else -math.inf
+        return scores[k]
+
+    step = max(1, math.ceil(s.periods / LAUNCH_TRIES))
+    best = max(range(1, s.periods + 1, step), key=score)
+    if step > 1:
+        best = max(range(max(1, best - step + 1), min(s.periods, best + step - 1) + 1), key=score)
+    return best
 
 
 def _infeasible(
