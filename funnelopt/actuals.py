@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -122,6 +123,15 @@ def _from_meta(
                 )
             )
             continue
+        if day < first:
+            problems.append(
+                Problem(
+                    f"row {n}.Reporting starts",
+                    row.get("reporting starts"),
+                    f"is before the campaign's first day ({first})",
+                )
+            )
+            continue
         period = (day - first).days // 7 + 1
         ad_set = row.get("ad set name", "")
         tactic = names.get(ad_set, ad_set)
@@ -173,9 +183,16 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
             [Problem("columns", sorted(columns), "needs 'period' (or 'week') and 'tactic'")]
         )
     counts = [c for c in COUNTS if c in columns]
-    if not counts:
+    if "spend" not in counts:
+        # Without what was spent, the weeks done could not be kept as they were.
         raise ActualsError(
-            [Problem("columns", sorted(columns), f"needs one of {', '.join(COUNTS)}")]
+            [
+                Problem(
+                    "columns",
+                    sorted(columns),
+                    "needs 'spend' (and any of impressions, clicks, visits)",
+                )
+            ]
         )
     ids = s.tactic_ids
     values = {c: np.full((s.periods, len(ids)), np.nan) for c in counts}
@@ -184,7 +201,12 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
     for n, row in enumerate(rows, start=2):  # row 1 is the header
         where = f"row {n}"
         period = _number(row.get(when, ""))
-        if period is None or period != int(period) or not 1 <= period <= s.periods:
+        if (
+            period is None
+            or not math.isfinite(period)
+            or period != int(period)
+            or not 1 <= period <= s.periods
+        ):
             problems.append(
                 Problem(
                     f"{where}.{when}", row.get(when), f"must be a whole number in 1..{s.periods}"
@@ -206,14 +228,15 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
             if row.get(c, "") == "":
                 continue
             if v is None or not math.isfinite(v) or v < 0:
-                problems.append(Problem(f"{where}.{c}", row.get(c), "must be a number >= 0"))
+                problems.append(
+                    Problem(
+                        f"{where}.{c}", row.get(c), "must be a number >= 0 (with a decimal point)"
+                    )
+                )
                 continue
             values[c][t, j] = v
         first, end = s.active_window(s.tactics[j])
-        if (
-            not first <= t + 1 <= end
-            and np.nan_to_num(values.get("spend", np.zeros((1, 1)))[t, j]) > 0
-        ):
+        if "spend" in values and not first <= t + 1 <= end and values["spend"][t, j] > 0:
             problems.append(
                 Problem(
                     f"{where}.spend",
@@ -234,7 +257,14 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
 
 
 def _number(text: str | None) -> float | None:
+    """A number; commas only as thousands separators (1,234,567). "12,50" - a decimal
+    comma - is refused rather than read as 1250."""
+    if text in (None, ""):
+        return None
+    raw = str(text).strip()
+    if "," in raw and not re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?", raw):
+        return None
     try:
-        return float(str(text).replace(",", "")) if text not in (None, "") else None
+        return float(raw.replace(",", ""))
     except ValueError:
         return None

@@ -286,6 +286,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK if all(p.optimal for p in plans) else EXIT_INFEASIBLE
 
 
+def _launched(s: Scenario, path: str) -> Scenario:
+    """``s`` with the launch periods a plan JSON records (``start = "auto"`` chose them:
+    the plan's costs and reach start there)."""
+    if not path.lower().endswith(".json"):
+        return s
+    try:
+        data = json.loads(read_text(path))
+    except (ValueError, RecursionError):
+        return s  # read_plan_file names the problem
+    launch = data.get("launch") if isinstance(data, dict) else None
+    if not isinstance(launch, dict) or not launch:
+        return s
+    return s.with_overrides({f"communities.{k}.start": v for k, v in launch.items()})
+
+
 def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
     """Spend per tactic from a CSV (a ``period`` column and one column per tactic) or JSON
     (``{"spend": {tactic: [...]}}`` as ``plan --format json`` writes, or ``{tactic: [...]}``)."""
@@ -384,6 +399,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from funnelopt.report.text import outcome_summary, wrap
 
     s = load(args.file, args.set)
+    s = _launched(s, args.plan)
     result = app.simulate(s, read_plan_file(args.plan, s), _settings(args))
     outcome, value, best, gap = result.outcome, result.objective, result.best, result.gap
     if args.format == "json":

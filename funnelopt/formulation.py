@@ -21,6 +21,7 @@ from scipy import sparse
 
 from funnelopt import curves, pwl
 from funnelopt.compiled import model_data
+from funnelopt.errors import Problem, ScenarioError
 from funnelopt.lp import INF, Block, LinearProgram
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray
@@ -414,6 +415,21 @@ class _Builder:
             fixed = (
                 ~np.isnan(done[self.seg_cell]) if len(self.seg_cell) else np.zeros(0, dtype=bool)
             )
+            over = np.flatnonzero(done > self.cell_upper * (1 + 1e-9) + 1e-9)
+            if len(over):
+                c = int(over[0])
+                tac = s.tactics[int(self.cell_j[c])]
+                raise ScenarioError(
+                    [
+                        Problem(
+                            f"actuals: {s.period_label} {int(self.cell_t[c]) + 1}, {tac.id}",
+                            float(done[c]),
+                            f"is more than this tactic may spend in a {s.period_label} "
+                            f"({self.cell_upper[c]:,.2f}: its caps or saturation); raise the "
+                            "cap with --set to re-plan from what happened",
+                        )
+                    ]
+                )
             spent = done[self.seg_cell]
             filled = np.where(seg_end <= spent * (1 + 1e-12) + 1e-9, self.seg_width, 0.0)
             seg_lo = np.where(fixed, filled, seg_lo)

@@ -32,6 +32,8 @@ from funnelopt.solve import Solved, certified, relative_gap, solve
 VERIFY_TOL = 1e-6
 #: Seconds in all when no time limit is given.
 REFINE_SECONDS = 60.0
+#: Seconds a plan gets at least after a launch search used up its share of the limit.
+MIN_PLAN_SECONDS = 1.0
 #: Launch periods tried at first for a community with start = "auto" (then its neighbours).
 LAUNCH_TRIES = 26
 #: Share of the time limit that solving may use (the rest is for simulation and analysis).
@@ -100,8 +102,13 @@ def optimize(
     if gap is not None and not 0 < gap < 1:
         raise ScenarioError([Problem("gap", gap, "must be in (0, 1), e.g. 0.005")])
     be = get_backend(backend) if isinstance(backend, str) else backend
-    if any(c.start == "auto" for c in scenario.communities):
-        launch = _launch(scenario, be, tolerance, options, time_limit)
+    if any(c.start == "auto" and c.mode != "off" for c in scenario.communities):
+        began = time.monotonic()
+        # The search may take half the time limit; the plan gets what is left.
+        search_end = began + 0.5 * (time_limit if time_limit else REFINE_SECONDS)
+        launch = _launch(scenario, be, tolerance, options, time_limit, search_end)
+        if time_limit:
+            time_limit = max(MIN_PLAN_SECONDS, time_limit - (time.monotonic() - began))
         fixed = scenario.with_overrides(
             {f"communities.{cid}.start": k for cid, k in launch.items()}
         )
@@ -164,7 +171,11 @@ def optimize(
         if strategies
         else ()
     )
-    decision = decide(scenario, strat, be, tolerance) if strat and analysis else None
+    decision = (
+        decide(scenario, strat, be, tolerance, run.form.options, deadline)
+        if strat and analysis
+        else None
+    )
     minimize = objective.sense(scenario) == "min"
     value = objective.score(scenario, outcome)
     return Plan(
@@ -189,17 +200,22 @@ def optimize(
 
 
 def _launch(
-    s: Scenario, be: Backend, tolerance: float, options: Options | None, time_limit: float | None
+    s: Scenario,
+    be: Backend,
+    tolerance: float,
+    options: Options | None,
+    time_limit: float | None,
+    deadline: float,
 ) -> dict[str, int]:
     """The launch period of each community with ``start = "auto"``: every period tried
     (the plan's own model, one solve each; on campaigns longer than LAUNCH_TRIES periods,
     every step-th and then the neighbours of the best), the best objective kept - exact up
     to the curves' tolerance on up to LAUNCH_TRIES periods. Several such communities are
     settled one after the other."""
-    auto = [c.id for c in s.communities if c.start == "auto"]
+    auto = [c.id for c in s.communities if c.start == "auto" and c.mode != "off"]
     chosen = dict.fromkeys(auto, 1)
     for cid in auto:
-        chosen[cid] = _best_launch(s, chosen, cid, be, tolerance, options, time_limit)
+        chosen[cid] = _best_launch(s, chosen, cid, be, tolerance, options, time_limit, deadline)
     return chosen
 
 
@@ -211,6 +227,7 @@ def _best_launch(
     tolerance: float,
     options: Options | None,
     time_limit: float | None,
+    deadline: float,
 ) -> int:
     """The best launch of community ``cid``, the others launched as ``chosen``: up to
     LAUNCH_TRIES periods first (every one on a campaign of 26), then every period around
@@ -218,6 +235,8 @@ def _best_launch(
     scores: dict[int, float] = {}
 
     def score(k: int) -> float:
+        if k not in scores and time.monotonic() > deadline and scores:
+            return -math.inf  # out of time: the best tried so far stands
         if k not in scores:
             starts = {**chosen, cid: k}
             trial = s.with_overrides({f"communities.{c}.start": v for c, v in starts.items()})
@@ -226,10 +245,12 @@ def _best_launch(
             scores[k] = run.primary.objective if ok else -math.inf
         return scores[k]
 
-    step = max(1, math.ceil(s.periods / LAUNCH_TRIES))
-    best = max(range(1, s.periods + 1, step), key=score)
+    c = next(c for c in s.communities if c.id == cid)
+    last = c.end if c.end is not None else s.periods  # a launch after its end is no launch
+    step = max(1, math.ceil(last / LAUNCH_TRIES))
+    best = max(range(1, last + 1, step), key=score)
     if step > 1:
-        best = max(range(max(1, best - step + 1), min(s.periods, best + step - 1) + 1), key=score)
+        best = max(range(max(1, best - step + 1), min(last, best + step - 1) + 1), key=score)
     return best
 
 

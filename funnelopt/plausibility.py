@@ -43,19 +43,26 @@ def warnings(s: Scenario) -> list[Problem]:
     return list(_checks(s))
 
 
+#: Currencies the sourced money ranges (quoted in EUR and USD) roughly hold for.
+_NEAR_EUR = {"EUR", "USD", "GBP", "CHF"}
+
+
 def _checks(s: Scenario) -> Iterator[Problem]:
+    money = s.currency in _NEAR_EUR  # a JPY or HUF CPM is not out of range by its number
     for t in s.tactics:
         p = f"tactics.{t.id}"
         cpm = "cpm_linkedin" if t.platform.lower() == "linkedin" else "cpm"
-        yield from _outside(f"{p}.cpm", t.cpm, cpm)
+        if money:
+            yield from _outside(f"{p}.cpm", t.cpm, cpm)
         if t.kind == "traffic" and t.ctr > 0:
             yield from _outside(f"{p}.ctr", t.ctr, "ctr", rate=True)
             cpc = t.cpm / (1000 * t.ctr)
-            yield from _outside(
-                f"{p}.ctr", t.ctr, "cpc", shown=cpc, name=f"cost per click ({s.currency})"
-            )
+            if money:
+                yield from _outside(
+                    f"{p}.ctr", t.ctr, "cpc", shown=cpc, name=f"cost per click ({s.currency})"
+                )
             yield from _outside(f"{p}.landing_rate", t.landing_rate, "landing_rate", rate=True)
-        if t.kind == "community" and t.follow_rate > 0:
+        if money and t.kind == "community" and t.follow_rate > 0:
             cpf = t.cpm / (1000 * t.follow_rate)
             yield from _outside(
                 f"{p}.follow_rate",
@@ -88,7 +95,7 @@ def _checks(s: Scenario) -> Iterator[Problem]:
             yield from _outside(
                 "webcare.minutes_per_comment", wc.minutes_per_comment, "minutes_per_comment"
             )
-        if wc.hourly_rate > 0:
+        if money and wc.hourly_rate > 0:
             yield from _outside("webcare.hourly_rate", wc.hourly_rate, "hourly_rate")
     if s.period_label == "week":
         yield from _outside("periods", s.periods, "weeks")

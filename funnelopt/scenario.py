@@ -183,6 +183,16 @@ class Community(_Model):
         "content, base hours and organic reach count from launch on.",
     )
     end: int | None = Field(None, ge=1, description="Last period it runs; default the last.")
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start_is_a_period(cls, value: Any) -> Any:
+        # One error naming both forms (the union would report each member), and true is
+        # no period.
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise PydanticCustomError("start_type", "must be a period (a whole number) or 'auto'")
+
     # Upper bounds keep the model's coefficients inside what LP solvers take (HiGHS refuses
     # matrix values from 1e15): 2^63 followers or a 1e15 set-up cost ended in "solver failure".
     initial_followers: float = Field(0.0, ge=0, le=1e10)

@@ -73,7 +73,9 @@ def follower_value(
         return FollowerValue(community, periods, followers, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     oi = c.organic_per_follower  # organic impressions per follower per period
     growth = 1 - c.churn + c.viral_follow_rate * oi
-    alive = sum(growth**k for k in range(1, periods + 1))
+    # Period k after the campaign runs on the followers at the end of period k - 1; the
+    # first on the followers at the end of the campaign (design 2.3's F[t-1]).
+    alive = sum(growth**k for k in range(periods))
     visits = oi * c.organic_ctr * c.landing_rate
     conversions = visits * c.conversion_rate
     value = alive * (

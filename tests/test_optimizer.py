@@ -467,7 +467,7 @@ def test_follower_value_matches_the_geometric_series() -> None:
     s = Scenario.from_dict(data)
     c = s.communities[0]
     v = follower_value(s, "patients", followers=2000, periods=10, values={"conversions": 100})
-    alive = 0.9 * (1 - 0.9**10) / 0.1
+    alive = (1 - 0.9**10) / 0.1  # periods 1..10 after the campaign: 1 + 0.9 + ... + 0.9**9
     per_period = c.posts_per_period * c.organic_reach_rate * c.organic_ctr * c.landing_rate
     assert v.follower_periods == pytest.approx(alive)
     assert v.value == pytest.approx(alive * per_period * c.conversion_rate * 100)
@@ -534,3 +534,27 @@ def test_a_money_value_that_drives_the_decision_has_its_break_even(example: Scen
     assert plan.community == {"patients_de": False}
     data["objective"]["values"]["followers"] = flip * 1.05
     assert optimize(Scenario.from_dict(data), analysis=False).community == {"patients_de": True}
+
+
+def test_follower_value_agrees_with_the_simulator() -> None:
+    """A community left running with no ads: what follower_value says N periods bring per
+    follower, times the followers, is what the simulator gives for those periods."""
+    from funnelopt import follower_value
+
+    data = build(COMMUNITY, periods=10)
+    data["communities"][0].update(
+        initial_followers=2000, churn=0.1, viral_follow_rate=0.01, mode="on"
+    )
+    s = Scenario.from_dict(data)
+    out = simulate(s, {"dark": [0.0] * 10, "follow": [0.0] * 10}, {"patients": True})
+    v = follower_value(s, "patients", followers=2000, periods=10, values={"conversions": 1})
+    by = out.by_community["patients"]
+    assert v.conversions * 2000 == pytest.approx(by["conversions"].sum(), rel=1e-9)
+    assert v.visits * 2000 == pytest.approx(by["community_visits"].sum(), rel=1e-9)
+
+
+def test_an_auto_launch_stays_before_the_communitys_end() -> None:
+    data = build(COMMUNITY, goals=[{"metric": "followers", "target": 100, "by": 2}])
+    data["communities"][0].update(mode="on", start="auto", end=2)
+    plan = optimize(Scenario.from_dict(data), analysis=False)
+    assert plan.status == "optimal" and plan.launch["patients"] <= 2

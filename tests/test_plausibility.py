@@ -70,3 +70,10 @@ def test_every_warning_names_a_field_of_the_scenario(data: dict[str, object]) ->
     for w in warnings(s):
         assert w.path in s.field_paths(), w
         assert "outside the sourced range" in w.rule
+
+
+def test_money_ranges_apply_only_to_currencies_near_the_sources() -> None:
+    s = Scenario.from_file(EXAMPLES / "traffic_only.toml").with_overrides(
+        {"currency": "JPY", "tactics.meta_dark.cpm": 1800.0}
+    )
+    assert warnings(s) == []  # 1,800 yen is no implausible CPM

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnelopt import Scenario, optimize
+from funnelopt import Scenario, objective, optimize, simulate
 
 FAST = {"strategies": False, "analysis": False}
 
@@ -170,12 +170,12 @@ def test_money_scale_leaves_shares_unchanged(data: dict[str, Any]) -> None:
     assert abs(b.predicted_objective - a.predicted_objective) <= 1e-4 * max(
         1.0, abs(a.predicted_objective)
     )
-    share_a = a.spend.sum(axis=0) / max(a.spend.sum(), 1e-12)
-    share_b = b.spend.sum(axis=0) / max(b.spend.sum(), 1e-12)
-    # Tactics whose marginal values tie at the optimum may split differently within the
-    # tie-break's slack; beyond that the shares must not move.
-    assert np.allclose(share_a, share_b, atol=0.02)
-    assert a.community == b.community
+    # Tactics whose marginal values tie may split a budget either way (a 3-period reach
+    # case swapped 0.350/0.328 for 0.327/0.351 between two tactics), so the shares
+    # themselves are not the invariant: the scaled-back plan is as good as the plan.
+    s_a = Scenario.from_dict(data)
+    back = simulate(s_a, np.array(b.spend) / 100.0, b.community)
+    assert objective.score(s_a, back) == pytest.approx(a.objective, rel=2e-3, abs=1e-6)
 
 
 @settings(max_examples=20)

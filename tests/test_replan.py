@@ -81,6 +81,11 @@ def test_the_past_is_fixed_and_replanning_beats_carrying_on() -> None:
         ("13,meta_dark,100,1000,10,5", "row 2.week = '13': must be a whole number in 1..12"),
         ("1,meta_dork,100,1000,10,5", "row 2.tactic = 'meta_dork': must be one of meta_dark"),
         ("1,meta_dark,-5,1000,10,5", "row 2.spend = '-5': must be a number >= 0"),
+        (
+            '1,meta_dark,"12,50",1000,10,5',
+            "row 2.spend = '12,50': must be a number >= 0 (with a decimal point)",
+        ),
+        ("nan,meta_dark,1,1000,10,5", "row 2.week = 'nan': must be a whole number in 1..12"),
         ("1,meta_dark,100,1000,2000,5", "row 2.clicks = '2000': must be <= impressions (1000)"),
     ],
 )
@@ -151,3 +156,34 @@ def test_the_plan_versus_actual_chart_draws_all_three(tmp_path) -> None:  # type
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels[:3] == ["original plan", "actual", "new plan"]
     assert list(ax.get_lines()[1].get_xdata()) == [1, 2, 3, 4, 5]
+
+
+def test_spend_the_plan_cannot_hold_and_spend_outside_a_window_are_named() -> None:
+    """Reviewed: over-cap spend was cut silently, and follower ads spent before a launch
+    that 'auto' moved later disappeared from the kept past."""
+    from funnelopt import ScenarioError
+
+    s = TRAFFIC.with_overrides({"tactics.meta_dark.max_spend": 3000})
+    text = "week,tactic,spend\n1,meta_dark,3500\n"
+    with pytest.raises(ScenarioError, match=r"actuals: week 1, meta_dark = 3500.0: is more than"):
+        replan(s, read_actuals("a.csv", s, text=text))
+    with pytest.raises(ActualsError, match="needs 'spend'"):
+        read_actuals("a.csv", s, text="week,tactic,clicks\n1,meta_dark,10\n")
+
+
+def test_a_chosen_launch_is_kept_and_the_old_plan_continued_is_its_own() -> None:
+    from conftest import COMMUNITY, build
+
+    data = build(COMMUNITY, periods=6, goals=[{"metric": "followers", "target": 400, "by": 6}])
+    data["communities"][0].update(mode="on", start="auto")
+    s = Scenario.from_dict(data)
+    original = optimize(s, analysis=False, strategies=False)
+    k = original.launch["patients"]
+    spend = np.array(original.spend)
+    rows = "".join(
+        f"{t + 1},{tid},{spend[t, j]:.2f}\n" for t in range(2) for j, tid in enumerate(s.tactic_ids)
+    )
+    r = replan(s, read_actuals("a.csv", s, text="week,tactic,spend\n" + rows))
+    assert r.scenario.communities[0].start == k  # the launch that happened stays
+    assert r.continued.feasible  # the old plan continued is simulated with its own launch
+    np.testing.assert_allclose(r.plan.spend[:2], spend[:2], atol=0.01)

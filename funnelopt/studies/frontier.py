@@ -124,6 +124,12 @@ def frontier(
         problems.append(Problem("y", y, "must differ from x"))
     if not 2 <= points <= MAX_POINTS:
         problems.append(Problem("points", points, f"must be in 2..{MAX_POINTS}"))
+    if "followers" in (x, y) and not scenario.communities:
+        problems.append(
+            Problem(
+                "x" if x == "followers" else "y", "followers", "needs a [[communities]] account"
+            )
+        )
     if problems:
         raise InputError(problems)
     base = _hard_only(scenario)
@@ -137,9 +143,20 @@ def frontier(
         return p
 
     most_y = plan(_maximise(base, y))
-    most_x = plan(_maximise(base, x))
-    if most_y.outcome is None or most_x.outcome is None:
-        return Frontier(scenario.name, x, y, scenario.currency, ())
+    if most_y.outcome is None:
+        raise InputError(
+            [
+                Problem(
+                    "goals", "(hard)", "cannot be met, so there is no trade-off: see funnelopt plan"
+                )
+            ]
+        )
+    top = plan(_maximise(base, x)).outcome
+    assert top is not None  # feasible: most_y is a plan
+    # The most x, and then the most y at that x (maximising x alone leaves y to chance).
+    most_x = plan(_maximise(_at_least(base, x, top.totals[x] * (1 - 1e-6)), y))
+    if most_x.outcome is None:
+        most_x = most_y
     lo, hi = most_y.outcome.totals[x], most_x.outcome.totals[x]
     found = [most_y]
     for level in np.linspace(lo, hi, points)[1:-1]:

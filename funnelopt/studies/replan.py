@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from funnelopt.actuals import Actuals
+from funnelopt.actuals import Actuals, ActualsError
+from funnelopt.errors import Problem
 from funnelopt.formulation import Options
 from funnelopt.outcome import Outcome, _num
 from funnelopt.plan import Plan
@@ -117,17 +118,26 @@ def replan(scenario: Scenario, actuals: Actuals, **optimize_options: Any) -> Rep
 
     original = optimize(scenario, analysis=False, strategies=False, **optimize_options)
     estimates = calibrate(scenario, actuals)
-    updates = {e.path: e.posterior for e in estimates}
+    updates: dict[str, Any] = {e.path: e.posterior for e in estimates}
+    # A launch chosen before the campaign has happened: it stays where it was.
+    updates |= {f"communities.{cid}.start": k for cid, k in original.launch.items()}
     calibrated = scenario.with_overrides(updates) if updates else scenario
     done = actuals.periods_done
     spent = np.nan_to_num(actuals.values["spend"]) if actuals.has("spend") else None
     fixed: dict[tuple[int, int], float] = {}
+    outside: list[Problem] = []
     if spent is not None:
         for t in range(done):
-            for j in range(len(scenario.tactics)):
-                first, last = calibrated.active_window(calibrated.tactics[j])
+            for j, tactic in enumerate(calibrated.tactics):
+                first, last = calibrated.active_window(tactic)
                 if first <= t + 1 <= last:
                     fixed[(t, j)] = float(spent[t, j])
+                elif spent[t, j] > 0:
+                    where = f"{calibrated.period_label} {t + 1}, {tactic.id}"
+                    rule = f"was spent outside its window ({first}-{last}) in this plan"
+                    outside.append(Problem(f"actuals: {where}", float(spent[t, j]), rule))
+    if outside:
+        raise ActualsError(outside)
     plan = optimize(calibrated, options=Options(fixed_spend=fixed), **optimize_options)
     # The old plan continued: what happened, then the original spend from here on.
     old = (
@@ -137,7 +147,7 @@ def replan(scenario: Scenario, actuals: Actuals, **optimize_options: Any) -> Rep
     )
     if spent is not None:
         old[:done] = spent
-    continued = simulate(calibrated, old, plan.community or None)
+    continued = simulate(calibrated, old, original.community or None)
     return Replan(tuple(estimates), calibrated, done, plan, continued, original, actuals)
 
 
@@ -155,10 +165,14 @@ def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
                 continue
             n = np.nan_to_num(actuals.values[trials][:, j])
             k = np.nan_to_num(actuals.values[successes][:, j])
-            seen = (n > 0) & (k > 0)
+            seen = n > 0
             if not seen.any():
                 continue
-            post = _shrunk(prior, k[seen] / n[seen], cap=1 - 1e-6)  # a rate stays below 1
+            # Half a success and one trial more: a week without clicks still counts (it
+            # says the rate is low) and a log stays finite. Weeks are weighted alike only
+            # when their counts say more than the drift between weeks (see _shrunk).
+            rates = (k[seen] + 0.5) / (n[seen] + 1.0)
+            post = _shrunk(prior, rates, cap=1 - 1e-6, trials=n[seen])  # a rate stays below 1
             evidence = f"{k.sum():,.0f} {successes} of {n.sum():,.0f} {trials} in {int(seen.sum())} periods"
             out.append(Estimate(f"{p}.{rate}", prior, *post, evidence))
         if actuals.has("spend") and actuals.has("impressions"):
@@ -175,15 +189,21 @@ def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
     return out
 
 
-def _shrunk(prior: float, seen: np.ndarray, cap: float = math.inf) -> tuple[float, float, float]:
+def _shrunk(
+    prior: float, seen: np.ndarray, cap: float = math.inf, trials: np.ndarray | None = None
+) -> tuple[float, float, float]:
     """Posterior (value, low, high) of a positive rate on the log scale: a normal prior at
     the scenario's value with relative sd PRIOR_RSD, one observation per period with
-    relative sd PERIOD_RSD (or the periods' own spread, when larger)."""
+    relative sd PERIOD_RSD (or the periods' own spread, when larger) plus, for a rate of
+    successes in ``trials``, the binomial noise of a small week (1/successes)."""
     logs = np.log(seen)
     spread = float(np.std(logs, ddof=1)) if len(logs) >= 3 else 0.0
-    per = max(PERIOD_RSD, spread)
-    w_prior, w_data = 1 / PRIOR_RSD**2, len(logs) / per**2
-    mean = (w_prior * math.log(prior) + w_data * float(np.mean(logs))) / (w_prior + w_data)
+    per = np.full(len(logs), max(PERIOD_RSD, spread) ** 2)
+    if trials is not None:
+        per = per + 1.0 / np.maximum(seen * (trials + 1.0), 0.5)
+    weights = 1.0 / per
+    w_prior, w_data = 1 / PRIOR_RSD**2, float(weights.sum())
+    mean = (w_prior * math.log(prior) + float(weights @ logs)) / (w_prior + w_data)
     sd = 1 / math.sqrt(w_prior + w_data)
     z = float(stats.norm.ppf((1 + LEVEL) / 2))
     return tuple(min(math.exp(mean + k * z * sd), cap) for k in (0, -1, 1))  # type: ignore[return-value]
