@@ -305,30 +305,55 @@ def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
 
 
 def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]]:
-    """Spend per tactic from CSV rows; a ``period`` (or ``week``) column places each row."""
+    """Spend per tactic from CSV rows; a ``period`` (or ``week``) column places each row.
+
+    The delimiter is sniffed (``,``, ``;`` or tab); with ``;`` decimal commas are read
+    (``1.234,5``: what Excel writes in Germany or the Netherlands). Columns may name
+    tactics by id or display name; a ``date`` column and the metric columns ``plan
+    --format csv`` writes are results, not inputs: they are skipped (see
+    :func:`ignored_plan_columns`)."""
     import difflib
 
-    reader = csv.DictReader(io.StringIO(text))
+    delimiter = _sniff_delimiter(text)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     rows = list(reader)
     header = [c.strip() for c in (reader.fieldnames or []) if c is not None]
+    rows = [{(k or "").strip(): v for k, v in r.items()} for r in rows]
     names = {"period", scenario.period_label.lower(), "week"}
     period_col = next((c for c in header if c.lower() in names), None)
+    by_name = {t.display_name: t.id for t in scenario.tactics}
+    skipped = set(ignored_plan_columns(header, scenario))
     problems = []
     for c in header:
-        if c != period_col and c not in scenario.tactic_ids:
+        if (
+            c != period_col
+            and c not in scenario.tactic_ids
+            and c not in by_name
+            and c not in skipped
+        ):
             hint = difflib.get_close_matches(c, scenario.tactic_ids, n=1)
             known = (
                 f"did you mean '{hint[0]}'?"
                 if hint
                 else f"tactics: {', '.join(scenario.tactic_ids)}"
             )
+            if len(header) == 1 or ";" in c or "\t" in c:
+                known += "; use comma- or semicolon-separated values, one tactic per column"
             problems.append(Problem(f"PLAN column {c!r}", path, f"is not a tactic id ({known})"))
     if not rows:
         problems.append(Problem("PLAN", path, "has no rows"))
     if problems:
         raise ScenarioError(problems)
+    decimal_comma = delimiter == ";"
+    header = [c for c in header if c not in skipped]
+    if skipped:
+        print(
+            f"note: {path}: columns {', '.join(sorted(skipped))} are results, not spend: "
+            "ignored (simulate recomputes them)",
+            file=sys.stderr,
+        )
     tactic_cols = [c for c in header if c != period_col]
-    spend = {c: [0.0] * scenario.periods for c in tactic_cols}
+    spend = {by_name.get(c, c): [0.0] * scenario.periods for c in tactic_cols}
     seen: set[int] = set()
     for n, row in enumerate(rows, start=2):  # line 1 is the header
         if period_col is None:
@@ -359,7 +384,7 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
         for c in tactic_cols:
             raw = (row.get(c) or "").strip()
             try:
-                spend[c][t - 1] = float(raw) if raw else 0.0
+                spend[by_name.get(c, c)][t - 1] = _number(raw, decimal_comma) if raw else 0.0
             except ValueError:
                 problems.append(
                     Problem(
@@ -377,6 +402,29 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
     if problems:
         raise ScenarioError(problems[:20])
     return spend
+
+
+def _sniff_delimiter(text: str) -> str:
+    """``,``, ``;`` or tab: whichever splits the header line into the most columns."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    return max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
+
+
+def _number(raw: str, decimal_comma: bool) -> float:
+    """A number as a spreadsheet writes it: ``1234.5``, or with ``decimal_comma``
+    ``1.234,5`` and ``1234,5``."""
+    if decimal_comma and "," in raw:
+        raw = raw.replace(".", "").replace(",", ".")
+    return float(raw)
+
+
+def ignored_plan_columns(header: Sequence[str], scenario: Scenario) -> list[str]:
+    """Columns of a plan CSV that are results, not spend: ``date`` and metric columns
+    (``plan --format csv`` writes them; ``simulate`` recomputes them)."""
+    from funnelopt.metrics import CATALOGUE
+
+    tactics = set(scenario.tactic_ids) | {t.display_name for t in scenario.tactics}
+    return [c for c in header if c not in tactics and (c.lower() == "date" or c in CATALOGUE)]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
