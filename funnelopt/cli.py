@@ -679,7 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("plan", cmd_plan, "optimise a scenario and show the plan")
     p.add_argument("file", metavar="FILE", help="scenario (TOML or JSON; - for stdin)")
     p.add_argument(
-        "--report", metavar="PATH", help="also write a client report: PATH.html or PATH.md"
+        "--report",
+        metavar="PATH",
+        help="also write a client report: PATH.html, PATH.pdf (printed by headless Chromium) or PATH.md",
     )
     sets(p)
     fmt(p)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +25,10 @@ DATED = BASE.with_overrides(
         "tactics.meta_follow.name": "Meta follower ads",
         "communities.patients_de.name": "Patients DE community",
         "goals[2].name": "Sign-ups",
+        "budget.total": 140_000,
+        "report.client": "Acme Pharma GmbH",
+        "report.agency": "Northlight Health",
+        "report.version": "0.3",
     }
 )
 PLAN = optimize(DATED)
@@ -111,9 +117,93 @@ def test_plan_csv_has_dates_and_simulate_reads_it_back(
     import json
 
     got = json.loads(capsys.readouterr().out)
+    # Spend is written to the cent: the result agrees to 1e-5.
     assert got["outcome"]["totals"]["conversions"] == pytest.approx(
-        PLAN.outcome.totals["conversions"], rel=1e-6
+        PLAN.outcome.totals["conversions"], rel=1e-5
     )
     (tmp_path / "pipe.csv").write_text("week|meta_dark\n1|100\n")
     assert main(["simulate", str(scen), str(tmp_path / "pipe.csv")]) == 2
     assert "comma- or semicolon-separated" in capsys.readouterr().err
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+A4 = {"width": 794, "height": 1123}  # 210 x 297 mm at 96 dpi
+
+
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return PLAN.report(tmp_path_factory.mktemp("report") / "proposal.html")
+
+
+def test_report_in_a_real_browser(report_html: Path, tmp_path: Path) -> None:
+    """The client report as a person sees it: every section, the figures loaded, dates and
+    names, no console errors, nothing wider than an A4 page."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport=A4)
+            problems: list[str] = []
+            page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(report_html.as_uri())
+            text = page.inner_text("body")
+            images = page.evaluate(
+                "[...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0])"
+            )
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            page.screenshot(path=str(tmp_path / "page1.png"))
+        finally:
+            browser.close()
+    assert not problems, problems
+    headings = [
+        "Executive summary", "Campaign goals", "Flighting plan", "By week", "By month",
+        "The funnel by phase", "Costs", "Pharmacovigilance and webcare", "Workload per week",
+        "Risks and limitations", "Appendix: assumptions register",
+    ]  # fmt: skip
+    for h in headings:
+        assert h in text, h
+    assert [alt for alt, _ok in images] == ["spend", "funnel", "workload"]
+    assert all(ok for _alt, ok in images), images
+    assert overflow <= 0
+    assert (tmp_path / "page1.png").stat().st_size > 10_000
+    t = PLAN.outcome.totals
+    # Title page, summary and figures a client checks.
+    for fact in ("Acme Pharma GmbH", "Northlight Health", "0.3", "DRAFT", "model estimates"):
+        assert fact in text, fact
+    assert f"{t['conversions']:,.0f} conversions" in text
+    assert f"EUR {t['cost_total']:,.0f} of the EUR 140,000 budget" in text
+    assert "Building the Patients DE community" in text
+    assert "week of 2027-01-04" in text and "January 2027" in text
+    assert "Meta dark posts" in text and "meta_dark" not in text
+    # Pharmacovigilance: the EU clocks, P95 against capacity, weekend screening, staffing.
+    assert "15 calendar days" in text and "90 days" in text and "95th percentile" in text
+    assert "Weekend screening" in text and "Staffing" in text
+    assert f"{t['valid_icsrs']:,.1f} are expected to be valid" in text
+    # The register shows the value used and the one it replaced (--set budget.total=...).
+    assert re.search(r"budget: total\s+140,000\s+changed for this version \(was 150,000\)", text)
+
+
+def test_report_prints_to_a4_pdf(report_html: Path, tmp_path: Path) -> None:
+    from funnelopt.report.pdf import html_to_pdf
+
+    pdf = html_to_pdf(report_html.read_text(), tmp_path / "proposal.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    pages = max(int(n) for n in re.findall(rb"/Count (\d+)", pdf))
+    assert 6 <= pages <= 14, pages
+    box = re.search(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert box and abs(float(box[1]) - 595) < 2 and abs(float(box[2]) - 842) < 2  # A4 points

@@ -149,29 +149,34 @@ def test_plot_of_infeasible_plan_explains() -> None:
 def test_html_report_is_self_contained_and_complete(tmp_path: Path) -> None:
     path = PLAN.report(tmp_path / "proposal.html")
     html = path.read_text()
-    for section in ("Campaign goals", "Recommended plan", "Strategy", "Results by phase",
-                    "Costs, webcare and adverse events", "What would change the answer",
-                    "Assumptions register", "Certificate"):  # fmt: skip
+    for section in ("Executive summary", "Campaign goals", "Flighting plan", "The funnel by phase",
+                    "A patient community, or ads alone?", "Costs", "Pharmacovigilance and webcare",
+                    "Risks and limitations", "What would change the answer",
+                    "Appendix: assumptions register", "Appendix: how the plan was checked"):  # fmt: skip
         assert section in html, section
     for g in FULL.goals:
-        assert f"{g.metric.value} &gt;= {g.target:,.6g}" in html
+        assert f"<td>{g.metric.value.replace('_', ' ')}</td>" in html
     assert html.count("data:image/png;base64,") == 3
     assert "http://" not in html.replace("http://www.w3.org", "") and "src='http" not in html
     for key in FULL.sources:
-        assert key in html
+        assert key.split(".")[-1].replace("_", " ") in html
+    # Client wording: no internal references, no solver jargon.
+    for word in ("domain-figures", "docs/sources.md", "objective:", "binding", "chords"):
+        assert word not in html, word
 
 
 def test_markdown_report_writes_figures(tmp_path: Path) -> None:
     path = PLAN.report(tmp_path / "proposal.md")
     text = path.read_text()
-    assert text.startswith("# ") and "## Certificate" in text
+    assert text.startswith("# ") and "## Appendix: how the plan was checked" in text
     assert (tmp_path / "proposal-spend.png").stat().st_size > 1000
 
 
 def test_report_of_infeasible_plan(tmp_path: Path) -> None:
     bad = optimize(FULL.with_overrides({"goals[2].target": 6000}))
     text = bad.report(tmp_path / "r.md").read_text()
-    assert "cannot all be met" in text and "Certificate" in text
+    assert "cannot all be met" in text and "how the plan was checked" in text
+    assert "Meeting every goal would take a total budget of about EUR" in text
 
 
 def test_cli_plan_report(tmp_path: Path) -> None:
@@ -181,7 +186,7 @@ def test_cli_plan_report(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 0 and "report written" in r.stderr
-    assert "Certificate" in out.read_text()
+    assert "Executive summary" in out.read_text()
 
 
 def test_small_community_frame() -> None:
