@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 from funnelopt import metrics
 from funnelopt._json import dumps
 from funnelopt._version import __version__
-from funnelopt.errors import FunnelOptError, InputError, Problem, ScenarioError, SolverError
+from funnelopt.errors import (
+    _MISSING,
+    FunnelOptError,
+    InputError,
+    Problem,
+    ScenarioError,
+    SolverError,
+)
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.scenario import Scenario, decode, example_text, read_text
 from funnelopt.schemas import DOCUMENTS
@@ -121,12 +128,26 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from funnelopt.report.text import render_plan
 
     s = load(args.file, args.set)
+    if args.format == "xlsx" and not args.out:
+        raise InputError([Problem("--out", _MISSING, "--format xlsx needs --out PLAN.xlsx")])
     plan = _optimize(s, args)
     _warn(plan.warnings)
+    if args.format == "xlsx":
+        try:
+            plan.to_excel(args.out)
+        except OSError as exc:
+            raise _unwritable("--out", args.out, exc) from None
+        print(f"plan written to {args.out}", file=sys.stderr)
+        return _report(plan, args)
     text = (
         plan.to_json() if args.format == "json" else render_plan(plan, args.format, s.budget.total)
     )
     _write(text, args.out)
+    return _report(plan, args)
+
+
+def _report(plan: Plan, args: argparse.Namespace) -> int:
+    """Write ``--report`` if asked; the plan's exit code."""
     if args.report:
         try:
             written = plan.report(args.report)
@@ -290,6 +311,8 @@ def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
     """Spend per tactic from a CSV (a ``period`` column and one column per tactic) or JSON
     (``{"spend": {tactic: [...]}}`` as ``plan --format json`` writes, or ``{tactic: [...]}``)."""
     p = Path(path)
+    if p.suffix.lower() == ".xlsx":
+        return _plan_csv(_xlsx_as_csv(p), path, scenario)
     text = read_text(p)
     if p.suffix.lower() == ".json" or text.lstrip().startswith("{"):
         try:
@@ -404,6 +427,26 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
     return spend
 
 
+def _xlsx_as_csv(path: Path) -> str:
+    """The plan sheet of a workbook (what ``plan --format xlsx`` writes) as CSV text."""
+    from funnelopt.report.excel import read_plan
+
+    try:
+        rows = read_plan(path)
+    except OSError as exc:
+        raise ScenarioError([Problem("PLAN", str(path), f"cannot be read: {exc}")]) from None
+    except (ValueError, KeyError) as exc:  # not a workbook (zipfile.BadZipFile is one)
+        raise ScenarioError(
+            [Problem("PLAN", str(path), f"is not an .xlsx workbook: {exc}")]
+        ) from None
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for r in rows:
+        if any(c is not None for c in r):
+            w.writerow(["" if c is None else c for c in r])
+    return buf.getvalue()
+
+
 def _sniff_delimiter(text: str) -> str:
     """``,``, ``;`` or tab: whichever splits the header line into the most columns."""
     first = text.lstrip("\ufeff").split("\n", 1)[0]
@@ -424,7 +467,11 @@ def ignored_plan_columns(header: Sequence[str], scenario: Scenario) -> list[str]
     from funnelopt.metrics import CATALOGUE
 
     tactics = set(scenario.tactic_ids) | {t.display_name for t in scenario.tactics}
-    return [c for c in header if c not in tactics and (c.lower() == "date" or c in CATALOGUE)]
+    results = set(CATALOGUE) | {m.label for m in CATALOGUE.values()}
+    results |= {f"{m.label} (to date)" for m in CATALOGUE.values()} | {"media spend"}
+    return [
+        c for c in header if c not in tactics and (c.lower() in ("date", "starts") or c in results)
+    ]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -684,7 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write a client report: PATH.html, PATH.pdf (printed by headless Chromium) or PATH.md",
     )
     sets(p)
-    fmt(p)
+    fmt(p, (*FORMATS, "xlsx"))
 
     p = command("whatif", cmd_whatif, "the plan under changes, beside the base plan")
     p.add_argument("file", metavar="FILE")
@@ -756,7 +803,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument(
-        "plan", metavar="PLAN", help="PLAN.csv (period + one column per tactic) or PLAN.json"
+        "plan",
+        metavar="PLAN",
+        help="PLAN.csv (period + one column per tactic), PLAN.xlsx (plan --format xlsx) or PLAN.json",
     )
     sets(p)
     fmt(p, ("table", "json", "markdown"))

@@ -473,6 +473,14 @@ class Plan:
 
         return by_month(self)
 
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the plan as an .xlsx workbook (needs openpyxl: ``funnelopt[excel]``):
+        the weekly plan with dates, spend per tactic, funnel and workload; by month (with
+        a ``start_date``); totals; assumptions."""
+        from funnelopt.report.excel import write_plan
+
+        return write_plan(self, path)
+
     def report(self, path: str | Path) -> Path:
         """Write a proposal-ready report: ``.html`` (self-contained) or ``.md``."""
         from funnelopt.report.document import write

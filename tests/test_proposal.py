@@ -207,3 +207,50 @@ def test_report_prints_to_a4_pdf(report_html: Path, tmp_path: Path) -> None:
     assert 6 <= pages <= 14, pages
     box = re.search(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
     assert box and abs(float(box[1]) - 595) < 2 and abs(float(box[2]) - 842) < 2  # A4 points
+
+
+def test_excel_workbook_holds_the_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What openpyxl reads back is the plan: dates, spend per tactic by name, the funnel and
+    workload per week, months, totals, assumptions with the changed value; simulate reads
+    the workbook as a plan."""
+    import openpyxl
+
+    path = PLAN.to_excel(tmp_path / "plan.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Weekly plan", "Monthly plan", "Totals", "Assumptions"]
+    rows = list(wb["Weekly plan"].iter_rows(values_only=True))
+    header, first = rows[0], rows[1]
+    assert header[:4] == ("week", "starts", "Meta dark posts", "Meta follower ads")
+    assert len(rows) == DATED.periods + 1 and first[1].date() == date(2027, 1, 4)
+    spend = [v for r in rows[1:] for v in r[2:4]]
+    assert spend == pytest.approx(PLAN.spend.round(2).ravel().tolist())
+    col = header.index("conversions")
+    assert [r[col] for r in rows[1:]] == pytest.approx(list(PLAN.outcome.per_period["conversions"]))
+    months = list(wb["Monthly plan"].iter_rows(values_only=True))
+    assert months[1][0] == "January 2027"
+    totals = {r[1]: r[2] for r in wb["Totals"].iter_rows(min_row=2, values_only=True)}
+    assert totals["conversions"] == pytest.approx(PLAN.outcome.totals["conversions"])
+    assert totals["webcare hours"] == pytest.approx(PLAN.outcome.totals["webcare_hours"])
+    register = {r[0]: r[1:] for r in wb["Assumptions"].iter_rows(min_row=2, values_only=True)}
+    assert register["budget.total"][0] == 140_000 and register["budget.total"][2] == 150_000
+    # Excel in: simulate reads the workbook's plan sheet (result columns skipped).
+    scen = tmp_path / "s.toml"
+    scen.write_text(DATED.to_toml())
+    assert main(["simulate", str(scen), str(path), "--format", "json"]) == 0
+    import json
+
+    got = json.loads(capsys.readouterr().out)
+    assert got["outcome"]["totals"]["conversions"] == pytest.approx(
+        PLAN.outcome.totals["conversions"], rel=1e-5
+    )
+    # The CLI writes the same workbook; without --out it says what is missing.
+    assert main(["plan", str(scen), "--format", "xlsx"]) == 2
+    assert "--format xlsx needs --out" in capsys.readouterr().err
+
+
+def test_excel_says_how_to_install_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    with pytest.raises(FunnelOptError, match=r"pip install 'funnelopt\[excel\]'"):
+        PLAN.to_excel("never-written.xlsx")
