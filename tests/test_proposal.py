@@ -92,6 +92,12 @@ def test_terminal_plan_shows_dates_and_names() -> None:
     text = render_plan(PLAN)
     assert "week of" in text and "2027-01-04" in text and "Meta dark po" in text
     assert "Patients DE community on" in text and "Sign-ups" in text
+    # The workload the README promises (trial M7), and which costs "per visit" includes.
+    assert "Webcare and pharmacovigilance workload" in text and "per visit, all costs" in text
+    t = PLAN.outcome.totals
+    for cell in (f"{t['webcare_hours']:,.0f}", f"{t['ae_cases']:,.1f}", f"{t['valid_icsrs']:,.1f}"):
+        assert cell in text, cell
+    assert "AE cases (P95)" in text and "capacity per week" in text
 
 
 def test_plan_csv_has_dates_and_simulate_reads_it_back(

@@ -132,11 +132,43 @@ def cost_table(outcome: Outcome, budget: float | None, markdown: bool = False) -
     if budget:
         rows.append(["budget (total)", num(budget)])
     rows += [
-        ["per conversion", num(k["cost_per_conversion"], 2)],
-        ["per visit", num(k["cost_per_visit"], 2)],
-        ["per person reached", num(k["cost_per_person_reached"], 3)],
+        ["per conversion, all costs", num(k["cost_per_conversion"], 2)],
+        ["per conversion, media only", num(k.get("media_per_conversion"), 2)],
+        ["per visit, all costs", num(k["cost_per_visit"], 2)],
+        ["per person reached, all costs", num(k["cost_per_person_reached"], 3)],
     ]
     return table([f"cost ({outcome.currency})", "amount"], rows, markdown)
+
+
+def workload_table(outcome: Outcome, markdown: bool = False) -> str:
+    """What the plan asks of webcare and pharmacovigilance: the campaign's total, the
+    busiest period and the capacity per period."""
+    pp, t, cap = outcome.per_period, outcome.totals, outcome.capacity
+    label = outcome.period_label
+
+    def peak(m: str, digits: int = 1) -> str:
+        i = int(np.argmax(pp[m]))
+        return f"{num(pp[m][i], digits)} ({label} {i + 1})"
+
+    def capacity(key: str) -> str:
+        c = cap.get(key, {}).get("capacity")
+        return num(c, 1) if c else "-"
+
+    rows = [
+        ["comments to moderate", num(t["comments"]), peak("comments", 0), ""],
+        [
+            "webcare hours",
+            num(t["webcare_hours"]),
+            peak("webcare_hours"),
+            capacity("webcare_hours"),
+        ],
+        ["AE cases (expected)", num(t["ae_cases"], 1), peak("ae_cases"), capacity("ae_cases")],
+        ["AE cases (P95)", num(t["ae_cases_p95"]), peak("ae_cases_p95", 0), capacity("ae_cases")],
+        ["valid ICSRs", num(t["valid_icsrs"], 1), peak("valid_icsrs", 2), ""],
+        ["serious ICSRs", num(t["serious_icsrs"], 2), peak("serious_icsrs", 2), ""],
+    ]
+    header = ["workload", "campaign", f"peak {label}", f"capacity per {label}"]
+    return table(header, rows, markdown)
 
 
 def goals_lines(outcome: Outcome, scenario: Scenario | None = None) -> list[str]:
@@ -264,6 +296,7 @@ def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> 
     out += [_title(f"Spend per {o.period_label} ({plan.currency})", md), spend_table(plan, md), ""]
     out += [_title("Funnel", md), funnel_table(o, md), ""]
     out += [_title("Costs", md), cost_table(o, budget, md), ""]
+    out += [_title("Webcare and pharmacovigilance workload", md), workload_table(o, md), ""]
     if o.goals:
         out += [_title("Goals", md), *goals_lines(o, plan.scenario), ""]
     if plan.strategies:
@@ -605,6 +638,9 @@ def outcome_summary(o: Outcome, markdown: bool = False) -> str:
         "",
         _title("Costs", markdown),
         cost_table(o, None, markdown),
+        "",
+        _title("Webcare and pharmacovigilance workload", markdown),
+        workload_table(o, markdown),
         "",
     ]
     if o.goals:
