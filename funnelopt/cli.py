@@ -302,9 +302,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.format == "json":
         _write(app.to_json(result.to_dict()), args.out)
     else:
-        names = [Path(f).stem if f != "-" else "stdin" for f in args.files]
-        _write(compare_table(names, plans, args.format == "markdown"), args.out)
+        _write(compare_table(_option_names(args.files), plans, args.format == "markdown"), args.out)
+    if args.report:
+        from funnelopt.report.document import write_comparison
+
+        names = [p.scenario_name for p in plans]
+        if len(set(names)) < len(names):  # same campaign name: the files tell them apart
+            names = [f"{n} ({f})" for n, f in zip(names, _option_names(args.files), strict=True)]
+        try:
+            written = write_comparison(names, plans, args.report)
+        except OSError as exc:
+            raise _unwritable("--report", args.report, exc) from None
+        print(f"report written to {written}", file=sys.stderr)
     return EXIT_OK if all(p.optimal for p in plans) else EXIT_INFEASIBLE
+
+
+def _option_names(files: Sequence[str]) -> list[str]:
+    """Column names for compared files: their stems (stdin as such)."""
+    return [Path(f).stem if f != "-" else "stdin" for f in files]
 
 
 def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
@@ -795,6 +810,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("compare", cmd_compare, "optimise scenarios and show them side by side")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        help="also write the options as one client document: PATH.html, PATH.pdf or PATH.md",
+    )
     sets(p)
     fmt(p, ("table", "json", "markdown"))
 

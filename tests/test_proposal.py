@@ -260,3 +260,21 @@ def test_excel_says_how_to_install_openpyxl(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "openpyxl", None)
     with pytest.raises(FunnelOptError, match=r"pip install 'funnelopt\[excel\]'"):
         PLAN.to_excel("never-written.xlsx")
+
+
+def test_compare_report_puts_the_options_side_by_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = tmp_path / "a.toml"
+    a.write_text((EXAMPLES / "traffic_only.toml").read_text())
+    b = tmp_path / "b.toml"
+    b.write_text(Scenario.from_file(a).with_overrides({"budget.total": 26_000}).to_toml())
+    out = tmp_path / "options.md"
+    code = main(["compare", str(a), str(b), "--set", "start_date=2027-01-04", "--report", str(out)])
+    assert code == 0 and "report written" in capsys.readouterr().err
+    text = out.read_text()
+    for part in ("# Campaign options", "## The options side by side", "|  | Option A | Option B |",
+                 "## What differs between the options", "## Option A: ", "## Option B: ",
+                 "### By week", "week of 2027-01-04"):  # fmt: skip
+        assert part in text, part
+    assert re.search(r"\| budget: total \| 30,000 \| 26,000 \|", text)

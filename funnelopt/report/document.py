@@ -26,6 +26,7 @@ from funnelopt.report.risks import assumption_swings, saturation
 from funnelopt.report.text import diagnosis_lines, num
 
 if TYPE_CHECKING:
+    from funnelopt.outcome import Outcome
     from funnelopt.plan import Plan
     from funnelopt.scenario import Scenario
 
@@ -34,6 +35,8 @@ Block = tuple[Any, ...]
 
 #: The hours a full-time webcare moderator works per week (the staffing line's unit).
 FTE_HOURS = 40.0
+#: Input differences listed in a comparison before the rest are counted.
+MAX_DIFFERENCES = 25
 #: Shown under the title unless ``[report] disclaimer`` replaces it.
 DISCLAIMER = (
     "All figures in this proposal are model estimates: they come from published benchmarks "
@@ -753,11 +756,156 @@ def _figure(name: str, draw: Callable[[], Any]) -> list[Block]:
     return [("img", name, buf.getvalue())]
 
 
+# Long by design: the comparison document's sections in reading order.
+def compare_blocks(names: list[str], plans: list[Plan], figures: bool = True) -> list[Block]:
+    """One client document with the options side by side ("option A / option B"): title
+    page, a summary, one table of the options, what differs in their inputs, and each
+    option's flighting plan."""
+    letters = [f"Option {chr(65 + i)}" if i < 26 else f"Option {i + 1}" for i in range(len(plans))]
+    first = plans[0].scenario
+    out = _title_page(plans[0], first)
+    title = out[0]
+    facts = [f for f in title[3] if f[0] not in ("Campaign", "Budget")]
+    facts.append(["Options", "; ".join(f"{L}: {n}" for L, n in zip(letters, names, strict=True))])
+    out[0] = ("title", "Campaign options", "", facts, title[4], title[5], title[6])
+    out.append(("h2", "Summary"))
+    for L, n, p in zip(letters, names, plans, strict=True):
+        out.append(("p", f"{L} ({n}): " + _option_sentence(p)))
+    ok = [(L, p) for L, p in zip(letters, plans, strict=True) if p.outcome is not None]
+    if len(ok) > 1:
+        most = max(ok, key=lambda lp: _out(lp[1]).totals["conversions"])
+        cheap = min(ok, key=lambda lp: _out(lp[1]).kpis["cost_per_conversion"] or float("inf"))
+        out.append(
+            (
+                "p",
+                f"{most[0]} delivers the most conversions; {cheap[0]} has the lowest cost per "
+                "conversion (all costs)."
+                if most[0] != cheap[0]
+                else f"{most[0]} delivers the most conversions at the lowest cost per conversion.",
+            )
+        )
+    out.append(("h2", "The options side by side"))
+    out.append(("table", ["", *letters], _side_by_side(plans)))
+    diff = _differences(plans)
+    if diff:
+        out.append(("h2", "What differs between the options"))
+        out.append(("table", ["input", *letters], diff))
+    for L, n, p in zip(letters, names, plans, strict=True):
+        out.append(("pagebreak",))
+        out.append(("h2", f"{L}: {n}"))
+        if p.outcome is None or p.spend is None:
+            out.append(("list", [_client_text(x.strip()) for x in diagnosis_lines(p) if x.strip()]))
+            continue
+        out += [b if b[0] != "h2" else ("h3", b[1]) for b in _flighting(p, p.scenario, figures)]
+    return out
+
+
+def _option_sentence(p: Plan) -> str:
+    if p.outcome is None:
+        d = p.diagnosis
+        need = (
+            f"; meeting them would take about {p.currency} {num(d.required_budget)}"
+            if d is not None and d.required_budget is not None
+            else ""
+        )
+        return f"the goals cannot all be met{need}."
+    t, o = p.outcome.totals, p.outcome
+    met = sum(g.met for g in o.goals)
+    return (
+        f"{num(t['conversions'])} conversions, {num(t['visits'])} visits and "
+        f"{t['reach_share']:.0%} of the target group reached for {p.currency} "
+        f"{num(t['cost_total'])} ({p.currency} {num(o.kpis['cost_per_conversion'], 2)} per "
+        f"conversion); {met} of {len(o.goals)} goals met."
+    )
+
+
+def _out(p: Plan) -> Outcome:
+    assert p.outcome is not None
+    return p.outcome
+
+
+def _side_by_side(plans: list[Plan]) -> list[list[str]]:
+    def row(label: str, f: Callable[[Plan], str]) -> list[str]:
+        return [label, *(f(p) if p.outcome is not None else "-" for p in plans)]
+
+    def tot(m: str, digits: int = 0) -> Callable[[Plan], str]:
+        return lambda p: num(_out(p).totals[m], digits)
+
+    def budget(p: Plan) -> str:
+        return num(p.scenario.budget.total) if p.scenario and p.scenario.budget.total else "-"
+
+    def community(p: Plan) -> str:
+        s = p.scenario
+        built = [s.community_name(c) if s else c for c, on in p.community.items() if on]
+        return ", ".join(built) or "none"
+
+    return [
+        ["campaign", *(p.scenario_name for p in plans)],
+        ["status", *("goals met" if p.optimal else "goals cannot be met" for p in plans)],
+        [f"budget ({plans[0].currency})", *(budget(p) for p in plans)],
+        row(f"media spend ({plans[0].currency})", tot("cost_media")),
+        row(f"total cost ({plans[0].currency})", tot("cost_total")),
+        row(
+            "people reached",
+            lambda p: f"{num(_out(p).totals['reach'])} ({_out(p).totals['reach_share']:.0%})",
+        ),
+        row("site visits", tot("visits")),
+        row("followers at the end", tot("followers")),
+        row("conversions", tot("conversions")),
+        row("per conversion, all costs", lambda p: num(_out(p).kpis["cost_per_conversion"], 2)),
+        row("webcare hours", tot("webcare_hours")),
+        row("AE cases (expected)", tot("ae_cases", 1)),
+        row(
+            "valid / serious ICSRs",
+            lambda p: (
+                f"{num(_out(p).totals['valid_icsrs'], 1)} / {num(_out(p).totals['serious_icsrs'], 2)}"
+            ),
+        ),
+        row("community", community),
+        row(
+            "goals met",
+            lambda p: f"{sum(g.met for g in _out(p).goals)} of {len(_out(p).goals)}",
+        ),
+    ]
+
+
+def _differences(plans: list[Plan]) -> list[list[str]]:
+    """Input fields whose values differ between the options (document fields left out)."""
+    scenarios = [p.scenario for p in plans]
+    if any(s is None for s in scenarios):
+        return []
+    paths = sorted({q for s in scenarios if s is not None for q in s.field_paths()})
+    rows = []
+    for path in paths:
+        if _PRESENTATION.match(path) or path.startswith("sources."):
+            continue
+        values = []
+        for s in scenarios:
+            try:
+                values.append(_fmt_value(s.value_at(path)) if s is not None else "-")
+            except FunnelOptError:
+                values.append("-")
+        if len(set(values)) > 1:
+            rows.append([_field_label(path, scenarios[0]), *values])
+    if len(rows) > MAX_DIFFERENCES:
+        more = len(rows) - MAX_DIFFERENCES
+        rows = [*rows[:MAX_DIFFERENCES], [f"... and {more} more", *([""] * len(plans))]]
+    return rows
+
+
+def write_comparison(names: list[str], plans: list[Plan], path: str | Path) -> Path:
+    """Write the options side by side as one client document (.html, .pdf or .md)."""
+    return _write_blocks(compare_blocks(names, plans), path)
+
+
 def write(plan: Plan, scenario: Scenario | None, path: str | Path) -> Path:
     """Write the report as HTML (images embedded), PDF (the HTML printed by headless
     Chromium) or Markdown (images beside it), by suffix."""
+    return _write_blocks(blocks(plan, scenario), path)
+
+
+def _write_blocks(content: list[Block], path: str | Path) -> Path:
     p = Path(path)
-    content = blocks(plan, scenario)
     if p.suffix.lower() in (".md", ".markdown"):
         p.write_text(to_markdown(content, p), encoding="utf-8")
     elif p.suffix.lower() == ".pdf":
