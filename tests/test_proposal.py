@@ -278,3 +278,23 @@ def test_compare_report_puts_the_options_side_by_side(
                  "### By week", "week of 2027-01-04"):  # fmt: skip
         assert part in text, part
     assert re.search(r"\| budget: total \| 30,000 \| 26,000 \|", text)
+
+
+def test_report_brands_with_a_logo_and_says_when_charts_are_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from funnelopt.report import document
+
+    logo = tmp_path / "logo.svg"
+    logo.write_text("<svg xmlns='http://www.w3.org/2000/svg' width='40' height='20'/>")
+    branded = PLAN.scenario.with_overrides({"report.logo": str(logo), "report.draft": False})
+    html = document.to_html(document.blocks(PLAN, branded, figures=False))
+    assert "src='data:image/svg+xml;base64," in html and "class='draft-mark'" not in html
+    assert "Final" in html
+    with pytest.raises(FunnelOptError, match=r"report\.logo"):
+        document.blocks(PLAN, branded.with_overrides({"report.logo": str(tmp_path / "x.gif")}))
+    # Without matplotlib the report says what to install instead of dropping the charts.
+    monkeypatch.setattr(document, "_matplotlib", lambda: None)
+    text = document.to_markdown(document.blocks(PLAN, PLAN.scenario))
+    assert "they need matplotlib" in text and "funnelopt\\[notebook\\]" in text
+    assert "![" not in text
