@@ -177,6 +177,12 @@ def test_report_of_infeasible_plan(tmp_path: Path) -> None:
     text = bad.report(tmp_path / "r.md").read_text()
     assert "cannot all be met" in text and "how the plan was checked" in text
     assert "Meeting every goal would take a total budget of about EUR" in text
+    # Both ways forward: the best within the budget (with its flighting) and the plan at the
+    # budget that meets every goal.
+    best = bad.diagnosis.best_effort.outcome.totals
+    assert "## Two ways forward" in text and "best within the budget" in text
+    assert f"| conversions | {best['conversions']:,.0f} | 6,0" in text
+    assert "## Flighting plan: the best within the budget" in text
 
 
 def test_cli_plan_report(tmp_path: Path) -> None:

@@ -74,7 +74,8 @@ def blocks(plan: Plan, scenario: Scenario | None, figures: bool = True) -> list[
         )
         out.append(("list", [_client_text(str(w)) for w in plan.warnings]))
     if plan.outcome is None or plan.spend is None:
-        out.append(("h2", "The goals cannot all be met"))
+        out += _ways_forward(plan, scenario, figures)
+        out.append(("h2", "Why the goals cannot all be met"))
         out.append(
             ("list", [_client_text(line.strip()) for line in diagnosis_lines(plan) if line.strip()])
         )
@@ -174,12 +175,21 @@ def _summary(plan: Plan, scenario: Scenario | None) -> list[Block]:
             if d is not None and d.required_budget is not None
             else ""
         )
+        best = _best_effort_outcome(plan)
+        within = (
+            f" Within the budget, the best plan brings {num(best.totals['conversions'])} "
+            f"conversions and {num(best.totals['visits'])} visits for {cur} "
+            f"{num(best.totals['cost_total'])}, meeting {sum(g.met for g in best.goals)} of "
+            f"{len(best.goals)} goals."
+            if best is not None
+            else ""
+        )
         out.append(
             (
                 "p",
                 "The goals set for this campaign cannot all be met within the budget and "
-                f"limits given.{need} The section below shows how close the campaign can get "
-                "and what stands in the way.",
+                f"limits given.{need}{within} The sections below show both ways forward and "
+                "what stands in the way.",
             )
         )
         return out
@@ -320,7 +330,8 @@ def _goals(plan: Plan, scenario: Scenario | None) -> list[Block]:
                 _goal_met(plan, i),
             ]
         )
-    header = ["goal", "phase", "target", "by", "priority", "expected", "met"]
+    expected = "expected" if plan.outcome is not None else "best within budget"
+    header = ["goal", "phase", "target", "by", "priority", expected, "met"]
     out.append(("table", header, rows))
     return out
 
@@ -656,16 +667,85 @@ def _fmt_value(v: object) -> str:
 
 
 def _goal_achieved(plan: Plan, i: int) -> str:
-    if plan.outcome is None:
+    o = plan.outcome or _best_effort_outcome(plan)
+    if o is None:
         return "-"
-    g = plan.outcome.goals[i]
+    g = o.goals[i]
     return metrics.format_value(g.metric, g.achieved)
 
 
 def _goal_met(plan: Plan, i: int) -> str:
-    if plan.outcome is None:
+    o = plan.outcome or _best_effort_outcome(plan)
+    if o is None:
         return "no plan"
-    return "yes" if plan.outcome.goals[i].met else "no"
+    return "yes" if o.goals[i].met else "no"
+
+
+def _best_effort_outcome(plan: Plan) -> Outcome | None:
+    """Without a plan meeting the hard goals: what the budget buys at best (if computed)."""
+    d = plan.diagnosis
+    return d.best_effort.outcome if d is not None and d.best_effort is not None else None
+
+
+def _ways_forward(plan: Plan, scenario: Scenario | None, figures: bool) -> list[Block]:
+    """An infeasible plan's two ways forward, side by side: the best the budget buys and
+    what meeting every goal takes; then the best effort's flighting."""
+    d = plan.diagnosis
+    if d is None or (d.best_effort is None and d.required_budget_plan is None):
+        return []
+    options = [
+        (name, a)
+        for name, a in (
+            ("best within the budget", d.best_effort),
+            ("at the budget that meets every goal", d.required_budget_plan),
+        )
+        if a is not None
+    ]
+    rows = []
+    for label, m, digits in (
+        (f"total cost ({plan.currency})", "cost_total", 0),
+        (f"media ({plan.currency})", "cost_media", 0),
+        ("people reached", "reach", 0),
+        ("site visits", "visits", 0),
+        ("followers at the end", "followers", 0),
+        ("conversions", "conversions", 0),
+        ("webcare hours", "webcare_hours", 0),
+        ("AE cases (expected)", "ae_cases", 1),
+    ):
+        rows.append([label, *(num(a.outcome.totals[m], digits) for _n, a in options)])
+    rows.append(
+        [
+            "goals met",
+            *(
+                f"{sum(g.met for g in a.outcome.goals)} of {len(a.outcome.goals)}"
+                for _n, a in options
+            ),
+        ]
+    )
+    out: list[Block] = [
+        ("h2", "Two ways forward"),
+        (
+            "p",
+            "No plan meets every goal that must be met within this budget. The campaign can "
+            "either make the most of the budget and fall short of some goals, or raise the "
+            "budget to what meeting them all takes:",
+        ),
+        ("table", ["", *(n for n, _a in options)], rows),
+    ]
+    if d.best_effort is not None:
+        from dataclasses import replace
+
+        best = replace(
+            plan,
+            status="best effort",
+            spend=d.best_effort.spend,
+            community=d.best_effort.community,
+            outcome=d.best_effort.outcome,
+        )
+        flight = _flighting(best, scenario, figures)
+        out.append(("h2", "Flighting plan: the best within the budget"))
+        out += [b for b in flight if b[0] != "h2"]
+    return out
 
 
 def _assumptions(scenario: Scenario | None) -> list[Block]:
