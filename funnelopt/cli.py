@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 from funnelopt import metrics
 from funnelopt._json import dumps
 from funnelopt._version import __version__
-from funnelopt.errors import FunnelOptError, InputError, Problem, ScenarioError, SolverError
+from funnelopt.errors import (
+    _MISSING,
+    FunnelOptError,
+    InputError,
+    Problem,
+    ScenarioError,
+    SolverError,
+)
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.scenario import Scenario, decode, example_text, read_text
 from funnelopt.schemas import DOCUMENTS
@@ -121,12 +128,26 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from funnelopt.report.text import render_plan
 
     s = load(args.file, args.set)
+    if args.format == "xlsx" and not args.out:
+        raise InputError([Problem("--out", _MISSING, "--format xlsx needs --out PLAN.xlsx")])
     plan = _optimize(s, args)
     _warn(plan.warnings)
+    if args.format == "xlsx":
+        try:
+            plan.to_excel(args.out)
+        except OSError as exc:
+            raise _unwritable("--out", args.out, exc) from None
+        print(f"plan written to {args.out}", file=sys.stderr)
+        return _report(plan, args)
     text = (
         plan.to_json() if args.format == "json" else render_plan(plan, args.format, s.budget.total)
     )
     _write(text, args.out)
+    return _report(plan, args)
+
+
+def _report(plan: Plan, args: argparse.Namespace) -> int:
+    """Write ``--report`` if asked; the plan's exit code."""
     if args.report:
         try:
             written = plan.report(args.report)
@@ -281,8 +302,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.format == "json":
         _write(app.to_json(result.to_dict()), args.out)
     else:
-        names = [Path(f).stem if f != "-" else "stdin" for f in args.files]
-        _write(compare_table(names, plans, args.format == "markdown"), args.out)
+        _write(compare_table(_option_names(args.files), plans, args.format == "markdown"), args.out)
+    if args.report:
+        from funnelopt.report.document import write_comparison
+
+        names = [p.scenario_name for p in plans]
+        if len(set(names)) < len(names):  # same campaign name: the files tell them apart
+            names = [f"{n} ({f})" for n, f in zip(names, _option_names(args.files), strict=True)]
+        try:
+            written = write_comparison(names, plans, args.report)
+        except OSError as exc:
+            raise _unwritable("--report", args.report, exc) from None
+        print(f"report written to {written}", file=sys.stderr)
     return EXIT_OK if all(p.optimal for p in plans) else EXIT_INFEASIBLE
 
 
@@ -301,10 +332,17 @@ def _launched(s: Scenario, path: str) -> Scenario:
     return s.with_overrides({f"communities.{k}.start": v for k, v in launch.items()})
 
 
+def _option_names(files: Sequence[str]) -> list[str]:
+    """Column names for compared files: their stems (stdin as such)."""
+    return [Path(f).stem if f != "-" else "stdin" for f in files]
+
+
 def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
     """Spend per tactic from a CSV (a ``period`` column and one column per tactic) or JSON
     (``{"spend": {tactic: [...]}}`` as ``plan --format json`` writes, or ``{tactic: [...]}``)."""
     p = Path(path)
+    if p.suffix.lower() == ".xlsx":
+        return _plan_csv(_xlsx_as_csv(p), path, scenario)
     text = read_text(p)
     if p.suffix.lower() == ".json" or text.lstrip().startswith("{"):
         try:
@@ -320,30 +358,55 @@ def read_plan_file(path: str, scenario: Scenario) -> dict[str, list[float]]:
 
 
 def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]]:
-    """Spend per tactic from CSV rows; a ``period`` (or ``week``) column places each row."""
+    """Spend per tactic from CSV rows; a ``period`` (or ``week``) column places each row.
+
+    The delimiter is sniffed (``,``, ``;`` or tab); with ``;`` decimal commas are read
+    (``1.234,5``: what Excel writes in Germany or the Netherlands). Columns may name
+    tactics by id or display name; a ``date`` column and the metric columns ``plan
+    --format csv`` writes are results, not inputs: they are skipped (see
+    :func:`ignored_plan_columns`)."""
     import difflib
 
-    reader = csv.DictReader(io.StringIO(text))
+    delimiter = _sniff_delimiter(text)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     rows = list(reader)
     header = [c.strip() for c in (reader.fieldnames or []) if c is not None]
+    rows = [{(k or "").strip(): v for k, v in r.items()} for r in rows]
     names = {"period", scenario.period_label.lower(), "week"}
     period_col = next((c for c in header if c.lower() in names), None)
+    by_name = {t.display_name: t.id for t in scenario.tactics}
+    skipped = set(ignored_plan_columns(header, scenario))
     problems = []
     for c in header:
-        if c != period_col and c not in scenario.tactic_ids:
+        if (
+            c != period_col
+            and c not in scenario.tactic_ids
+            and c not in by_name
+            and c not in skipped
+        ):
             hint = difflib.get_close_matches(c, scenario.tactic_ids, n=1)
             known = (
                 f"did you mean '{hint[0]}'?"
                 if hint
                 else f"tactics: {', '.join(scenario.tactic_ids)}"
             )
+            if len(header) == 1 or ";" in c or "\t" in c:
+                known += "; use comma- or semicolon-separated values, one tactic per column"
             problems.append(Problem(f"PLAN column {c!r}", path, f"is not a tactic id ({known})"))
     if not rows:
         problems.append(Problem("PLAN", path, "has no rows"))
     if problems:
         raise ScenarioError(problems)
+    decimal_comma = delimiter == ";"
+    header = [c for c in header if c not in skipped]
+    if skipped:
+        print(
+            f"note: {path}: columns {', '.join(sorted(skipped))} are results, not spend: "
+            "ignored (simulate recomputes them)",
+            file=sys.stderr,
+        )
     tactic_cols = [c for c in header if c != period_col]
-    spend = {c: [0.0] * scenario.periods for c in tactic_cols}
+    spend = {by_name.get(c, c): [0.0] * scenario.periods for c in tactic_cols}
     seen: set[int] = set()
     for n, row in enumerate(rows, start=2):  # line 1 is the header
         if period_col is None:
@@ -374,7 +437,7 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
         for c in tactic_cols:
             raw = (row.get(c) or "").strip()
             try:
-                spend[c][t - 1] = float(raw) if raw else 0.0
+                spend[by_name.get(c, c)][t - 1] = _number(raw, decimal_comma) if raw else 0.0
             except ValueError:
                 problems.append(
                     Problem(
@@ -392,6 +455,53 @@ def _plan_csv(text: str, path: str, scenario: Scenario) -> dict[str, list[float]
     if problems:
         raise ScenarioError(problems[:20])
     return spend
+
+
+def _xlsx_as_csv(path: Path) -> str:
+    """The plan sheet of a workbook (what ``plan --format xlsx`` writes) as CSV text."""
+    from funnelopt.report.excel import read_plan
+
+    try:
+        rows = read_plan(path)
+    except OSError as exc:
+        raise ScenarioError([Problem("PLAN", str(path), f"cannot be read: {exc}")]) from None
+    except (ValueError, KeyError) as exc:  # not a workbook (zipfile.BadZipFile is one)
+        raise ScenarioError(
+            [Problem("PLAN", str(path), f"is not an .xlsx workbook: {exc}")]
+        ) from None
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for r in rows:
+        if any(c is not None for c in r):
+            w.writerow(["" if c is None else c for c in r])
+    return buf.getvalue()
+
+
+def _sniff_delimiter(text: str) -> str:
+    """``,``, ``;`` or tab: whichever splits the header line into the most columns."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    return max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
+
+
+def _number(raw: str, decimal_comma: bool) -> float:
+    """A number as a spreadsheet writes it: ``1234.5``, or with ``decimal_comma``
+    ``1.234,5`` and ``1234,5``."""
+    if decimal_comma and "," in raw:
+        raw = raw.replace(".", "").replace(",", ".")
+    return float(raw)
+
+
+def ignored_plan_columns(header: Sequence[str], scenario: Scenario) -> list[str]:
+    """Columns of a plan CSV that are results, not spend: ``date`` and metric columns
+    (``plan --format csv`` writes them; ``simulate`` recomputes them)."""
+    from funnelopt.metrics import CATALOGUE
+
+    tactics = set(scenario.tactic_ids) | {t.display_name for t in scenario.tactics}
+    results = set(CATALOGUE) | {m.label for m in CATALOGUE.values()}
+    results |= {f"{m.label} (to date)" for m in CATALOGUE.values()} | {"media spend"}
+    return [
+        c for c in header if c not in tactics and (c.lower() in ("date", "starts") or c in results)
+    ]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -647,10 +757,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("plan", cmd_plan, "optimise a scenario and show the plan")
     p.add_argument("file", metavar="FILE", help="scenario (TOML or JSON; - for stdin)")
     p.add_argument(
-        "--report", metavar="PATH", help="also write a client report: PATH.html or PATH.md"
+        "--report",
+        metavar="PATH",
+        help="also write a client report: PATH.html, PATH.pdf (printed by headless Chromium) or PATH.md",
     )
     sets(p)
-    fmt(p)
+    fmt(p, (*FORMATS, "xlsx"))
 
     p = command("whatif", cmd_whatif, "the plan under changes, beside the base plan")
     p.add_argument("file", metavar="FILE")
@@ -714,6 +826,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("compare", cmd_compare, "optimise scenarios and show them side by side")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        help="also write the options as one client document: PATH.html, PATH.pdf or PATH.md",
+    )
     sets(p)
     fmt(p, ("table", "json", "markdown"))
 
@@ -722,7 +839,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument(
-        "plan", metavar="PLAN", help="PLAN.csv (period + one column per tactic) or PLAN.json"
+        "plan",
+        metavar="PLAN",
+        help="PLAN.csv (period + one column per tactic), PLAN.xlsx (plan --format xlsx) or PLAN.json",
     )
     sets(p)
     fmt(p, ("table", "json", "markdown"))

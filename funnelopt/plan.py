@@ -19,6 +19,7 @@ from funnelopt.outcome import FloatArray, Outcome, _num, freeze
 if TYPE_CHECKING:
     import pandas as pd
 
+    from funnelopt.report.calendar import Month
     from funnelopt.scenario import Scenario
 
 SCHEMA_VERSION = 1
@@ -464,6 +465,21 @@ class Plan:
         from funnelopt.report.frames import plan_frame
 
         return plan_frame(self)
+
+    def by_month(self) -> list[Month]:
+        """The plan by calendar month (needs the scenario's ``start_date``): spend per
+        tactic and the funnel summed over the periods starting in each month."""
+        from funnelopt.report.calendar import by_month
+
+        return by_month(self)
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the plan as an .xlsx workbook (needs openpyxl: ``funnelopt[excel]``):
+        the weekly plan with dates, spend per tactic, funnel and workload; by month (with
+        a ``start_date``); totals; assumptions."""
+        from funnelopt.report.excel import write_plan
+
+        return write_plan(self, path)
 
     def report(self, path: str | Path) -> Path:
         """Write a proposal-ready report: ``.html`` (self-contained) or ``.md``."""

@@ -17,6 +17,7 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -50,6 +51,8 @@ MAX_COMMUNITIES = 50
 MAX_GOALS = 100
 
 _ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
+#: Days per period for the period labels that have a calendar length ("month": months).
+PERIOD_DAYS = {"day": 1, "week": 7, "fortnight": 14}
 
 
 class Metric(StrEnum):
@@ -113,6 +116,10 @@ class Tactic(_Model):
     """A paid-social tactic: dark posts (traffic) or follower ads (community)."""
 
     id: str = Field(..., pattern=_ID_PATTERN, description="Unique tactic id.")
+    # Display name: what a client reads in reports, tables and charts (ids stay the keys).
+    name: str | None = Field(
+        None, min_length=1, max_length=80, description="Display name (default: the id)."
+    )
     platform: str = Field("facebook", min_length=1, max_length=64)
     kind: Literal["traffic", "community"] = Field(
         ..., description="traffic (dark posts) or community (follower ads)."
@@ -169,11 +176,20 @@ class Tactic(_Model):
         """Spend scale sigma of the delivery curve: saturation impressions at base CPM."""
         return self.saturation_impressions * self.cpm / 1000.0
 
+    @property
+    def display_name(self) -> str:
+        """The name a client reads: ``name``, or the id."""
+        return self.name or self.id
+
 
 class Community(_Model):
     """A patient-community account that follower ads grow and organic posts serve."""
 
     id: str = Field(..., pattern=_ID_PATTERN)
+    # Display name: what a client reads in reports, tables and charts (ids stay the keys).
+    name: str | None = Field(
+        None, min_length=1, max_length=80, description="Display name (default: the id)."
+    )
     mode: Literal["auto", "on", "off"] = Field(
         "auto", description="auto: the optimiser decides whether to run it; on/off: fixed."
     )
@@ -224,6 +240,11 @@ class Community(_Model):
         """Organic impressions per period per follower: posts * organic reach rate."""
         return self.posts_per_period * self.organic_reach_rate
 
+    @property
+    def display_name(self) -> str:
+        """The name a client reads: ``name``, or the id."""
+        return self.name or self.id
+
 
 class Webcare(_Model):
     """Webcare (moderation and replies) cost and capacity."""
@@ -252,6 +273,9 @@ class Goal(_Model):
     """A campaign goal: a metric to reach by a period, hard (constraint) or soft (penalty)."""
 
     metric: Metric
+    name: str | None = Field(
+        None, min_length=1, max_length=80, description="Display name (default: metric and target)."
+    )
     target: float = Field(..., gt=0)
     by: int | None = Field(None, ge=1, description="Period (1-based); default the last.")
     hard: bool = True
@@ -261,6 +285,22 @@ class Goal(_Model):
     def phase(self) -> str:
         """The campaign phase of the goal's metric."""
         return PHASE_OF[self.metric]
+
+
+class ReportInfo(_Model):
+    """The title page of the client report: who it is for, from whom, which version."""
+
+    client: str = Field("", max_length=200, description="The client the proposal is for.")
+    agency: str = Field("", max_length=200, description="The agency that sends it.")
+    version: str = Field("", max_length=40, description="Document version, e.g. 1.0.")
+    issued: date | None = Field(None, description="Date on the title page (default: today).")
+    draft: bool = Field(True, description="Mark every page DRAFT until the figures are agreed.")
+    logo: str | None = Field(
+        None, max_length=1000, description="PNG, JPEG or SVG file shown on the title page."
+    )
+    disclaimer: str | None = Field(
+        None, max_length=2000, description="Replaces the standard model-estimate disclaimer."
+    )
 
 
 class Objective(_Model):
@@ -352,6 +392,11 @@ class Scenario(_Model):
     description: str = Field("", max_length=5000)
     periods: int = Field(..., ge=1, le=MAX_PERIODS, description="Campaign length in periods.")
     period_label: str = Field("week", min_length=1, max_length=20)
+    start_date: date | None = Field(
+        None,
+        description="First day of period 1 (ISO date): periods get calendar dates "
+        "(period_label day, week, fortnight or month).",
+    )
     currency: str = Field("EUR", pattern=_CURRENCY_PATTERN)
     population: float = Field(..., ge=1, le=1e10, description="Target group size, people.")
     reach_curve: Literal["exponential", "hyperbolic"] = "exponential"
@@ -363,12 +408,17 @@ class Scenario(_Model):
     adverse_events: AdverseEvents | None = None
     goals: list[Goal] = Field(default_factory=list, max_length=MAX_GOALS)
     objective: Objective = Field(default_factory=Objective)
+    report: ReportInfo = Field(
+        default_factory=ReportInfo, description="Title-page facts of the client report."
+    )
     sources: dict[str, str] = Field(
         default_factory=dict, description="Field path -> where its value comes from."
     )
 
     #: The compiled arrays (:func:`funnelopt.compiled.model_data`), built on first use.
     _compiled: Any = PrivateAttr(default=None)
+    #: Paths changed by :meth:`with_overrides` -> the value before (the first change kept).
+    _overridden: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     # -- construction ---------------------------------------------------------------
 
@@ -500,7 +550,84 @@ class Scenario(_Model):
             raise ScenarioError(problems + exc.problems) from None
         if problems:
             raise ScenarioError(problems)
+        before = dict(self._overridden)
+        for path in overrides:
+            if path not in before:
+                before[path] = self.value_at(path)
+        new._overridden = before
         return new
+
+    @property
+    def overridden(self) -> dict[str, Any]:
+        """Paths changed by :meth:`with_overrides` (``--set``) -> the value in the original
+        scenario (None where it was not given)."""
+        return dict(self._overridden)
+
+    def value_at(self, path: str) -> Any:
+        """The value at a field path (``tactics.meta_dark.cpm``, ``goals[0].target``); None
+        where the field is unset. Unknown paths raise :class:`ScenarioError`."""
+        node: Any = self.model_dump(mode="python")
+        try:
+            parts = _split(path)
+            for n, part in enumerate(parts):
+                if isinstance(node, list):
+                    node = node[_list_index(node, part, parts[n - 1] if n else "")]
+                elif isinstance(node, dict) and isinstance(part, str) and part in node:
+                    node = node[part]
+                elif node is None:
+                    return None
+                else:
+                    raise _PathError("no such field" + _suggest_from(path, self.to_dict()))
+        except _PathError as exc:
+            raise ScenarioError([Problem(path, _MISSING, str(exc))]) from None
+        return getattr(node, "value", node)
+
+    # -- calendar and names -------------------------------------------------------------
+
+    def period_start(self, t: int) -> date | None:
+        """The first day of 1-based period ``t`` (None without a ``start_date``)."""
+        if self.start_date is None:
+            return None
+        label = self.period_label.lower()
+        if label == "month":
+            m = self.start_date.month - 1 + t - 1
+            return date(self.start_date.year + m // 12, m % 12 + 1, 1)
+        return self.start_date + timedelta(days=PERIOD_DAYS[label] * (t - 1))
+
+    def period_name(self, t: int) -> str:
+        """Period ``t`` as people read it: ``week of 2027-01-04`` with a start date, else
+        ``week 3``."""
+        day = self.period_start(t)
+        if day is None:
+            return f"{self.period_label} {t}"
+        label = self.period_label.lower()
+        if label == "day":
+            return day.isoformat()
+        if label == "month":
+            return day.strftime("%B %Y")
+        return f"{self.period_label} of {day.isoformat()}"
+
+    def period_month(self, t: int) -> str | None:
+        """The calendar month (``2027-01``) period ``t`` starts in; None without dates."""
+        day = self.period_start(t)
+        return None if day is None else f"{day.year}-{day.month:02d}"
+
+    def tactic_name(self, tactic_id: str) -> str:
+        """A tactic's display name (its id when it has none or is unknown)."""
+        return next((t.display_name for t in self.tactics if t.id == tactic_id), tactic_id)
+
+    def community_name(self, community_id: str) -> str:
+        """A community's display name (its id when it has none or is unknown)."""
+        return next(
+            (c.display_name for c in self.communities if c.id == community_id), community_id
+        )
+
+    def goal_name(self, goal: Goal) -> str:
+        """A goal's display name: ``name``, else its metric, target and due period."""
+        if goal.name:
+            return goal.name
+        what = metrics.format_value(goal.metric.value, goal.target)
+        return f"{metrics.info(goal.metric.value).label} {what} by {self.period_name(self.goal_period(goal))}"
 
     def summary(self) -> str:
         """One line: name, length, counts, budget and objective (what ``print`` shows)."""
@@ -775,6 +902,18 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
             yield Problem(f"{p}.end", c.end, f"must be within 1..{s.periods} (periods)")
         elif c.end is not None and isinstance(c.start, int) and c.end < c.start:
             yield Problem(f"{p}.end", c.end, f"must be >= start ({c.start})")
+    label = s.period_label.lower()
+    if s.start_date is not None and label != "month" and label not in PERIOD_DAYS:
+        yield Problem(
+            "start_date",
+            s.start_date.isoformat(),
+            f"needs period_label day, week, fortnight or month to give periods dates "
+            f"(period_label is {s.period_label!r})",
+        )
+    if s.start_date is not None and label == "month" and s.start_date.day != 1:
+        yield Problem(
+            "start_date", s.start_date.isoformat(), "monthly periods start on the 1st of a month"
+        )
 
     for i, g in enumerate(s.goals):
         p = f"goals[{i}]"
@@ -818,6 +957,10 @@ _RULES: dict[str, str] = {
     "currency_pattern": "must be a three-letter ISO 4217 code in capitals, e.g. EUR, USD, GBP",
     "too_long": "has too many items (at most {max_length})",
     "too_short": "needs at least {min_length} item(s)",
+    "date_from_datetime_parsing": "must be an ISO date such as 2027-01-04",
+    "date_parsing": "must be an ISO date such as 2027-01-04",
+    "date_type": "must be an ISO date such as 2027-01-04",
+    "date_from_datetime_inexact": "must be a date without a time of day, e.g. 2027-01-04",
 }
 
 

@@ -98,13 +98,19 @@ def test_spend_plot_tells_dark_posts_from_follower_ads() -> None:
     plt.close("all")
 
 
-def test_funnel_plot_marks_goals() -> None:
-    ax = plots.funnel(PLAN)
-    bars = ax.patches
-    assert len(bars) == 4
-    assert bars[-1].get_width() == pytest.approx(PLAN.outcome.totals["conversions"])
-    goal_lines = [line for line in ax.lines if line.get_color() == "black"]
-    assert len(goal_lines) == 3  # reach share, followers (soft goals are marked too), conversions
+def test_funnel_plot_marks_goals_at_their_date_on_linear_axes() -> None:
+    fig = plots.funnel(PLAN)
+    _reach, _visits, followers, conversions = fig.axes
+    assert all(a.get_xscale() == "linear" for a in fig.axes)
+    assert conversions.patches[0].get_width() == pytest.approx(PLAN.outcome.totals["conversions"])
+    goal_bars = [ln for a in fig.axes for ln in a.lines if ln.get_linestyle() == "-"]
+    assert len(goal_bars) == 3  # reach share, followers (soft goals too), conversions
+    # The followers goal is compared with followers at its due week, not at the end.
+    goal = next(g for g in PLAN.outcome.goals if g.metric == "followers")
+    dot = next(ln for ln in followers.lines if ln.get_marker() == "o")
+    assert dot.get_xdata()[0] == pytest.approx(goal.achieved)
+    fig.canvas.draw()
+    assert "," in followers.get_xticklabels()[-1].get_text()  # thousands separators
     plt.close("all")
 
 
@@ -129,8 +135,8 @@ def test_frontier_and_response_curves() -> None:
     curves = [line for line in ax2.lines if len(line.get_xdata()) > 10]
     markers = [line for line in ax2.lines if len(line.get_xdata()) == 1]
     assert len(curves) == len(FULL.tactics) and len(markers) == 2
-    _fig, axes = plt.subplots(1, 2)
-    assert plots.funnel(PLAN, ax=axes[0]) is axes[0]  # draws where it is told
+    fig, axes = plt.subplots(4, 1)
+    assert plots.funnel(PLAN, ax=axes) is fig  # draws where it is told
     plt.close("all")
 
 
@@ -143,29 +149,40 @@ def test_plot_of_infeasible_plan_explains() -> None:
 def test_html_report_is_self_contained_and_complete(tmp_path: Path) -> None:
     path = PLAN.report(tmp_path / "proposal.html")
     html = path.read_text()
-    for section in ("Campaign goals", "Recommended plan", "Strategy", "Results by phase",
-                    "Costs, webcare and adverse events", "What would change the answer",
-                    "Assumptions register", "Certificate"):  # fmt: skip
+    for section in ("Executive summary", "Campaign goals", "Flighting plan", "The funnel by phase",
+                    "A patient community, or ads alone?", "Costs", "Pharmacovigilance and webcare",
+                    "Risks and limitations", "What would change the answer",
+                    "Appendix: assumptions register", "Appendix: how the plan was checked"):  # fmt: skip
         assert section in html, section
     for g in FULL.goals:
-        assert f"{g.metric.value} &gt;= {g.target:,.6g}" in html
+        assert f"<td>{g.metric.value.replace('_', ' ')}</td>" in html
     assert html.count("data:image/png;base64,") == 3
     assert "http://" not in html.replace("http://www.w3.org", "") and "src='http" not in html
     for key in FULL.sources:
-        assert key in html
+        assert key.split(".")[-1].replace("_", " ") in html
+    # Client wording: no internal references, no solver jargon.
+    for word in ("domain-figures", "docs/sources.md", "objective:", "binding", "chords"):
+        assert word not in html, word
 
 
 def test_markdown_report_writes_figures(tmp_path: Path) -> None:
     path = PLAN.report(tmp_path / "proposal.md")
     text = path.read_text()
-    assert text.startswith("# ") and "## Certificate" in text
+    assert text.startswith("# ") and "## Appendix: how the plan was checked" in text
     assert (tmp_path / "proposal-spend.png").stat().st_size > 1000
 
 
 def test_report_of_infeasible_plan(tmp_path: Path) -> None:
     bad = optimize(FULL.with_overrides({"goals[2].target": 6000}))
     text = bad.report(tmp_path / "r.md").read_text()
-    assert "cannot all be met" in text and "Certificate" in text
+    assert "cannot all be met" in text and "how the plan was checked" in text
+    assert "Meeting every goal would take a total budget of about EUR" in text
+    # Both ways forward: the best within the budget (with its flighting) and the plan at the
+    # budget that meets every goal.
+    best = bad.diagnosis.best_effort.outcome.totals
+    assert "## Two ways forward" in text and "best within the budget" in text
+    assert f"| conversions | {best['conversions']:,.0f} | 6,0" in text
+    assert "## Flighting plan: the best within the budget" in text
 
 
 def test_cli_plan_report(tmp_path: Path) -> None:
@@ -175,7 +192,7 @@ def test_cli_plan_report(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 0 and "report written" in r.stderr
-    assert "Certificate" in out.read_text()
+    assert "Executive summary" in out.read_text()
 
 
 def test_small_community_frame() -> None:
@@ -223,15 +240,12 @@ def test_quickstart_notebook_executes_where_jupyter_runs_it() -> None:
     assert any("text/html" in o.get("data", {}) for o in outputs)
 
 
-def test_user_text_is_shown_as_written_but_log_ticks_keep_their_math() -> None:
-    """A '$' in a period label must not start math mode (it crashed the report), while the
-    funnel's log-axis ticks ($10^{4}$) still render as powers, not as raw TeX."""
+def test_user_text_is_shown_as_written() -> None:
+    """A '$' in a period label must not start math mode (it crashed the report)."""
     s = Scenario.from_file(ROOT / "tests" / "adversarial_cases" / "period_label_mathtext.json")
     plan = optimize(s, strategies=False, analysis=False)
     ax = plots.spend_over_time(plan)
     assert ax.get_xlabel() == "$^$" and not ax.xaxis.label.get_parse_math()
     ax.figure.canvas.draw()  # would raise on "$^$" parsed as math
-    funnel = plots.funnel(plan)
-    funnel.figure.canvas.draw()
-    assert all(t.get_parse_math() for t in funnel.xaxis.get_ticklabels())
+    plots.funnel(plan).canvas.draw()  # goal labels name the period: "goal by $^$ 12"
     plt.close("all")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from funnelopt.report.text import metric_value, num
+from funnelopt.report.text import community_words, metric_value, num
 
 if TYPE_CHECKING:
     from funnelopt.outcome import GoalResult, Outcome
@@ -95,7 +95,7 @@ def plan_html(p: Plan) -> str:
         ),
         (
             "community",
-            ", ".join(f"{k} {'on' if v else 'off'}" for k, v in p.community.items()) or "-",
+            escape(community_words(p)) or "-",
         ),
     ]
     if p.verification:

@@ -49,6 +49,31 @@ def _money(ax_axis: Any, currency: str) -> None:
     ax_axis.set_major_formatter(FuncFormatter(label))
 
 
+def _thousands(ax_axis: Any) -> None:
+    """Plain numbers with thousands separators (no 1e6 offset, no scientific notation)."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax_axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
+def _periods_axis(ax: Any, o: Outcome, scenario: Scenario | None) -> None:
+    """Period ticks 1..n (never "week 0"), or start dates when the scenario has them."""
+    from funnelopt.report.calendar import short_dates
+
+    n = o.periods
+    step = max(1, int(np.ceil(n / 13)))
+    ticks = list(range(1, n + 1, step))
+    labels = short_dates(scenario, n)
+    dated = scenario is not None and scenario.start_date is not None
+    ax.set_xticks(ticks, [labels[t - 1] for t in ticks], rotation=45 if dated else 0)
+    ax.set_xlim(0.4, n + 0.6)
+    ax.set_xlabel(f"{o.period_label} starting" if dated else o.period_label)
+
+
+def _scenario_of(x: Plan | Outcome, scenario: Scenario | None) -> Scenario | None:
+    return scenario if scenario is not None else getattr(x, "scenario", None)
+
+
 def _finish(ax: Any, title: str, legend: bool = True) -> None:
     """The house style: a title, a frameless small legend, no top/right spines."""
     ax.set_title(title)
@@ -84,10 +109,12 @@ def _outcome(x: Plan | Outcome) -> Outcome:
 def spend_over_time(plan: Plan, scenario: Scenario | None = None, ax: Any = None) -> Any:
     """Spend per period, stacked by tactic (dark posts solid, follower ads hatched)."""
     o = _outcome(plan)
+    scenario = _scenario_of(plan, scenario)
     ax = _new_ax(ax)
     spend = o.by_tactic["spend"]
     periods = np.arange(1, spend.shape[0] + 1)
     kinds = {t.id: t.kind for t in scenario.tactics} if scenario else {}
+    name = scenario.tactic_name if scenario else str
     bottom = np.zeros(len(periods))
     for j, tid in enumerate(o.tactic_ids):
         community = kinds.get(tid) == "community" or o.by_tactic["new_followers"][:, j].sum() > 0
@@ -98,52 +125,86 @@ def spend_over_time(plan: Plan, scenario: Scenario | None = None, ax: Any = None
             color=PALETTE[j % len(PALETTE)],
             hatch="//" if community else None,
             edgecolor="white",
-            label=f"{tid} ({'follower ads' if community else 'dark posts'})",
+            label=f"{name(tid)} ({'follower ads' if community else 'dark posts'})",
         )
         bottom += spend[:, j]
-    ax.set_xlabel(o.period_label)
+    _periods_axis(ax, o, scenario)
     ax.set_ylabel(f"spend ({o.currency})")
     _money(ax.yaxis, o.currency)
     _finish(ax, "Spend over time")
     return ax
 
 
-def funnel(plan: Plan | Outcome, ax: Any = None) -> Any:
-    """The funnel per phase: reach -> visits -> followers -> conversions, with goal markers."""
+def funnel(plan: Plan | Outcome, ax: Sequence[Any] | None = None) -> Any:
+    """The funnel per phase, one linear panel per stage (reach, visits, followers,
+    conversions: their scales differ a thousand-fold, and a log axis is not read by
+    marketers). Each bar is the campaign's end value; a goal is a black bar at its target
+    with a white dot at the value reached by its due period. Returns the Figure; ``ax``:
+    four Axes to draw on."""
     o = _outcome(plan)
-    ax = _new_ax(ax)
+    scenario = _scenario_of(plan, None)
+    plt = _plt()
+    if ax is None:
+        fig, axes = plt.subplots(4, 1, figsize=(8, 4.2), sharex=False)
+    else:
+        axes = list(ax)
+        fig = axes[0].figure
     t = o.totals
     stages = [
-        ("awareness", "reach"),
-        ("consideration", "visits"),
-        ("consideration", "followers"),
-        ("conversion", "conversions"),
+        ("awareness", "reach", "people reached"),
+        ("consideration", "visits", "site visits"),
+        ("consideration", "followers", "followers"),
+        ("conversion", "conversions", "conversions"),
     ]
-    labels = [f"{m}\n({phase})" for phase, m in stages]
-    values = [max(t[m], 1e-9) for _, m in stages]
     colours = [PALETTE[0], PALETTE[1], PALETTE[3], PALETTE[2]]
-    y = np.arange(len(stages))[::-1]
-    ax.barh(y, values, color=colours)
-    ax.set_xscale("log")
-    ax.set_yticks(y, labels)
-    for yi, v in zip(y, values, strict=True):
-        ax.text(v, yi, f" {v:,.0f}", va="center", fontsize="small")
-    goal_names = {m: yi for (_, m), yi in zip(stages, y, strict=True)}
+    pop = t["reach"] / max(t["reach_share"], 1e-12)
     marked = False
-    for g in o.goals:
-        metric = "reach" if g.metric == "reach_share" else g.metric
-        if metric in goal_names:
-            target = (
-                g.target * (t["reach"] / max(t["reach_share"], 1e-12))
-                if g.metric == "reach_share"
-                else g.target
+    for a, (phase, metric, label), colour in zip(axes, stages, colours, strict=True):
+        value = max(t[metric], 0.0)
+        a.barh([0], [value], color=colour, height=0.6)
+        a.set_yticks([0], [f"{label}\n({phase})"])
+        a.text(value, 0, f" {value:,.0f}", va="center", fontsize="small")
+        top = value
+        for g in o.goals:
+            if ("reach" if g.metric == "reach_share" else g.metric) != metric:
+                continue
+            target = g.target * pop if g.metric == "reach_share" else g.target
+            due = g.achieved * pop if g.metric == "reach_share" else g.achieved
+            when = (
+                scenario.period_name(g.by) if scenario is not None else f"{o.period_label} {g.by}"
             )
-            ax.plot([target, target], [goal_names[metric] - 0.4, goal_names[metric] + 0.4], color="black", lw=2,
-                    label=None if marked else "goal")  # fmt: skip
+            a.plot([target, target], [-0.42, 0.42], color="black", lw=2,
+                   label=None if marked else "goal")  # fmt: skip
+            a.plot([due], [0], "o", color="black", ms=5, mfc="white",
+                   label=None if marked else "value at the goal's date")  # fmt: skip
+            a.annotate(f"goal by {when}", (target, 0.45), fontsize="x-small", ha="center",
+                       va="bottom", parse_math=False)  # fmt: skip
+            top = max(top, target, due)
             marked = True
-    ax.set_xlabel("people / visits / conversions (log scale)")
-    _finish(ax, "The funnel", legend=marked)
-    return ax
+        a.set_xlim(0, top * 1.22 if top > 0 else 1)
+        a.set_ylim(-0.6, 0.95)
+        _thousands(a.xaxis)
+        _finish(a, "", legend=False)
+    axes[0].set_title("The funnel (end of campaign)")
+    if marked:
+        fig.tight_layout()
+        fig.legend(*axes_handles(axes), frameon=False, fontsize="small", loc="upper right",
+                   ncol=2, bbox_to_anchor=(1.0, 1.06))  # fmt: skip
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def axes_handles(axes: Sequence[Any]) -> tuple[list[Any], list[str]]:
+    """Legend handles and labels gathered from several Axes (each label once)."""
+    handles: list[Any] = []
+    labels: list[str] = []
+    for a in axes:
+        for h, lab in zip(*a.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    return handles, labels
 
 
 def community(
@@ -151,6 +212,7 @@ def community(
 ) -> Any:
     """Followers over time, and webcare hours and AE cases against capacity (3 panels)."""
     o = _outcome(plan)
+    scenario = _scenario_of(plan, scenario)
     plt = _plt()
     if ax is None:
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
@@ -159,7 +221,10 @@ def community(
         fig = axes[0].figure
     periods = np.arange(1, o.periods + 1)
     pp = o.per_period
-    axes[0].plot(periods, pp["followers"], color=PALETTE[3], lw=2)
+    axes[0].plot(periods, pp["followers"], color=PALETTE[3], lw=2, label="followers")
+    for g in o.goals:
+        if g.metric == "followers":
+            axes[0].plot([g.by], [g.target], "_", color="black", ms=16, mew=2, label="goal")
     axes[0].set_title("Followers")
     axes[0].set_ylabel("followers")
     cap_h = o.capacity["webcare_hours"]["capacity"]
@@ -178,8 +243,9 @@ def community(
     axes[2].set_title("Adverse events")
     axes[2].set_ylabel(f"cases per {o.period_label}")
     for i, a in enumerate(axes):
-        a.set_xlabel(o.period_label)
-        _finish(a, a.get_title(), legend=i > 0)
+        _periods_axis(a, o, scenario)
+        _thousands(a.yaxis)
+        _finish(a, a.get_title(), legend=i > 0 or any(g.metric == "followers" for g in o.goals))
     fig.tight_layout()
     return fig
 

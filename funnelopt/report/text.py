@@ -14,6 +14,8 @@ from funnelopt import metrics
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.outcome import Outcome
 from funnelopt.plan import Plan
+from funnelopt.report.calendar import tactic_names
+from funnelopt.scenario import Scenario
 from funnelopt.studies.frontier import Frontier
 from funnelopt.studies.replan import Replan
 from funnelopt.studies.sweep import Sweep, SweepPoint
@@ -85,13 +87,19 @@ def spend_table(plan: Plan, markdown: bool = False) -> str:
         else list(range(spend.shape[1]))
     )
     rest = [j for j in range(spend.shape[1]) if j not in shown]
-    header = [plan.outcome.period_label, *(plan.tactic_ids[j][:12] for j in shown)]
+    names = tactic_names(plan)
+    dated = plan.scenario is not None and plan.scenario.start_date is not None
+    header = [
+        f"{plan.outcome.period_label} of" if dated else plan.outcome.period_label,
+        *(names[j][:12] for j in shown),
+    ]
     if rest:
         header.append(f"{len(rest)} others")
     header.append("total")
     rows = []
     for t in range(spend.shape[0]):
-        row = [str(t + 1), *(num(spend[t, j]) for j in shown)]
+        day = plan.scenario.period_start(t + 1) if dated and plan.scenario else None
+        row = [day.isoformat() if day else str(t + 1), *(num(spend[t, j]) for j in shown)]
         if rest:
             row.append(num(spend[t, rest].sum()))
         rows.append([*row, num(spend[t].sum())])
@@ -124,24 +132,62 @@ def cost_table(outcome: Outcome, budget: float | None, markdown: bool = False) -
     if budget:
         rows.append(["budget (total)", num(budget)])
     rows += [
-        ["per conversion", num(k["cost_per_conversion"], 2)],
-        ["per visit", num(k["cost_per_visit"], 2)],
-        ["per person reached", num(k["cost_per_person_reached"], 3)],
+        ["per conversion, all costs", num(k["cost_per_conversion"], 2)],
+        ["per conversion, media only", num(k.get("media_per_conversion"), 2)],
+        ["per visit, all costs", num(k["cost_per_visit"], 2)],
+        ["per person reached, all costs", num(k["cost_per_person_reached"], 3)],
     ]
     return table([f"cost ({outcome.currency})", "amount"], rows, markdown)
 
 
-def goals_lines(outcome: Outcome) -> list[str]:
-    """One line per goal: met or missed, achieved vs target."""
+def workload_table(outcome: Outcome, markdown: bool = False) -> str:
+    """What the plan asks of webcare and pharmacovigilance: the campaign's total, the
+    busiest period and the capacity per period."""
+    pp, t, cap = outcome.per_period, outcome.totals, outcome.capacity
+    label = outcome.period_label
+
+    def peak(m: str, digits: int = 1) -> str:
+        i = int(np.argmax(pp[m]))
+        return f"{num(pp[m][i], digits)} ({label} {i + 1})"
+
+    def capacity(key: str) -> str:
+        c = cap.get(key, {}).get("capacity")
+        return num(c, 1) if c else "-"
+
+    rows = [
+        ["comments to moderate", num(t["comments"]), peak("comments", 0), ""],
+        [
+            "webcare hours",
+            num(t["webcare_hours"]),
+            peak("webcare_hours"),
+            capacity("webcare_hours"),
+        ],
+        ["AE cases (expected)", num(t["ae_cases"], 1), peak("ae_cases"), capacity("ae_cases")],
+        ["AE cases (P95)", num(t["ae_cases_p95"]), peak("ae_cases_p95", 0), capacity("ae_cases")],
+        ["valid ICSRs", num(t["valid_icsrs"], 1), peak("valid_icsrs", 2), ""],
+        ["serious ICSRs", num(t["serious_icsrs"], 2), peak("serious_icsrs", 2), ""],
+    ]
+    header = ["workload", "campaign", f"peak {label}", f"capacity per {label}"]
+    return table(header, rows, markdown)
+
+
+def goals_lines(outcome: Outcome, scenario: Scenario | None = None) -> list[str]:
+    """One line per goal: met or missed, achieved vs target (named and dated with the
+    scenario)."""
     out = []
-    for g in outcome.goals:
+    for i, g in enumerate(outcome.goals):
+        when = f"{outcome.period_label} {g.by}"
+        named = ""
+        if scenario is not None and i < len(scenario.goals):
+            when = scenario.period_name(g.by)
+            named = f"{scenario.goals[i].name}: " if scenario.goals[i].name else ""
 
         def fmt(v: float, metric: str = g.metric) -> str:
             return metric_value(metric, v)
 
         state = "met" if g.met else "MISSED"
         kind = "" if g.hard else " (soft)"
-        line = f"  [{state}] {g.phase}: {g.metric} >= {fmt(g.target)} by {outcome.period_label} {g.by}{kind}: {fmt(g.achieved)}"
+        line = f"  [{state}] {named}{g.phase}: {g.metric} >= {fmt(g.target)} by {when}{kind}: {fmt(g.achieved)}"
         if not g.met:
             line += f", short {fmt(g.shortfall)}"
         out.append(line)
@@ -245,24 +291,32 @@ def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> 
         return text if md else wrap(text)
     o = plan.outcome
     obj = plan.objective_text()
-    label = o.period_label
-    comm = ", ".join(
-        f"{k} {'on' if v else 'off'}"
-        + (f" (launch {label} {plan.launch[k]})" if v and k in plan.launch else "")
-        for k, v in plan.community.items()
-    )
+    comm = community_words(plan)
     out += [obj + (f"; community: {comm}" if comm else ""), ""]
     out += [_title(f"Spend per {o.period_label} ({plan.currency})", md), spend_table(plan, md), ""]
     out += [_title("Funnel", md), funnel_table(o, md), ""]
     out += [_title("Costs", md), cost_table(o, budget, md), ""]
+    out += [_title("Webcare and pharmacovigilance workload", md), workload_table(o, md), ""]
     if o.goals:
-        out += [_title("Goals", md), *goals_lines(o), ""]
+        out += [_title("Goals", md), *goals_lines(o, plan.scenario), ""]
     if plan.strategies:
         out += [_title("Strategies: a community, or just traffic?", md), *strategy_lines(plan), ""]
     sens = sensitivity_lines(plan)
     if sens:
         out += [_title("Sensitivity", md), *sens, ""]
     return "\n".join(out) if md else wrap("\n".join(out))
+
+
+def community_words(plan: Plan) -> str:
+    """``Patients DE on (launch week 15), ...``: each community's display name, whether
+    it runs and when it launches (as the optimiser chose)."""
+    s = plan.scenario
+    label = plan.outcome.period_label if plan.outcome is not None else "period"
+    return ", ".join(
+        f"{s.community_name(k) if s is not None else k} {'on' if v else 'off'}"
+        + (f" (launch {label} {plan.launch[k]})" if v and k in plan.launch else "")
+        for k, v in plan.community.items()
+    )
 
 
 def diagnosis_lines(plan: Plan) -> list[str]:
@@ -323,11 +377,15 @@ def plan_csv(plan: Plan) -> str:
         "ae_cases",
         "cost_total",
     )
-    w.writerow(["period", *plan.tactic_ids, *metrics])
+    s = plan.scenario
+    dated = s is not None and s.start_date is not None
+    w.writerow(["period", *(["date"] if dated else []), *plan.tactic_ids, *metrics])
     for t in range(plan.spend.shape[0]):
+        day = s.period_start(t + 1) if s is not None else None
         w.writerow(
             [
                 t + 1,
+                *([day.isoformat() if day else ""] if dated else []),
                 *(f"{v:.2f}" for v in plan.spend[t]),
                 *(f"{plan.outcome.per_period[m][t]:.4f}" for m in metrics),
             ]
@@ -580,6 +638,9 @@ def outcome_summary(o: Outcome, markdown: bool = False) -> str:
         "",
         _title("Costs", markdown),
         cost_table(o, None, markdown),
+        "",
+        _title("Webcare and pharmacovigilance workload", markdown),
+        workload_table(o, markdown),
         "",
     ]
     if o.goals:
