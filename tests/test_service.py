@@ -96,6 +96,16 @@ def test_every_question_is_the_cli_json(
             ("compare", t, str(FULL), "--set", "budget.total=140000"),
         ),
         ("simulate", {"scenario": s, "plan": spend}, ("simulate", t, str(plan_file))),
+        (
+            "frontier",
+            {"scenario": scenario(FULL), "points": 3},
+            ("frontier", str(FULL), "--points", "3", "--quiet"),
+        ),
+        (
+            "replan",
+            {"scenario": s, "actuals": (EXAMPLES / "actuals.csv").read_text()},
+            ("replan", t, "--actuals", str(EXAMPLES / "actuals.csv")),
+        ),
         ("check", {"scenario": s}, ("check", t)),
     ]
     for question, body, args in cases:
@@ -121,7 +131,7 @@ def test_schemas_are_the_cli_schemas(url: str, capsys: pytest.CaptureFixture[str
 
 def test_openapi_lists_the_endpoints(url: str) -> None:
     doc = call(f"{url}/openapi.json").json()
-    for q in ("plan", "simulate", "whatif", "sweep", "compare", "check"):
+    for q in ("plan", "simulate", "whatif", "sweep", "compare", "check", "frontier", "replan"):
         post_op = doc["paths"][f"/v1/{q}"]["post"]
         schema = post_op["requestBody"]["content"]["application/json"]["schema"]
         assert "time_limit" in schema["properties"], q

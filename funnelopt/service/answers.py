@@ -87,6 +87,26 @@ class SimulateRequest(PlanRequest):
     )
 
 
+class FrontierRequest(PlanRequest):
+    """``POST /v1/frontier``: the trade-off between two goods (the most y for each x)."""
+
+    x: str = Field("followers", description="the good along x")
+    y: str = Field("conversions", description="the good along y")
+    points: int = Field(11, ge=2, le=101, description="plans on the frontier")
+
+
+class ReplanRequest(PlanRequest):
+    """``POST /v1/replan``: calibrate on actuals, keep the past, re-optimise the rest."""
+
+    actuals: str | list[dict[str, Any]] = Field(
+        description="the actuals CSV text (or a Meta Ads Manager export), or its rows as objects"
+    )
+    start_date: str | None = Field(None, description="the campaign's first day (dated exports)")
+    ad_sets: dict[str, str] = Field(
+        default_factory=dict, description="an export's ad-set name -> tactic id"
+    )
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one request may ask of the server."""
@@ -203,6 +223,45 @@ def _simulate(data: Any, limits: Limits) -> dict[str, Any]:
     return app.simulate(s, spend, _settings(r, limits)).to_dict()
 
 
+def _frontier(data: Any, limits: Limits) -> dict[str, Any]:
+    from funnelopt.studies.frontier import frontier
+
+    r = _request(FrontierRequest, data)
+    s = _scenario(r.scenario, "scenario", r.set)
+    settings = _settings(r, limits)
+    front = frontier(
+        s,
+        r.x,
+        r.y,
+        r.points,
+        backend=settings.backend,
+        tolerance=settings.tolerance,
+        time_limit=settings.time_limit,
+    )
+    return front.to_dict()
+
+
+def _replan(data: Any, limits: Limits) -> dict[str, Any]:
+    from funnelopt.actuals import read_actuals
+    from funnelopt.studies.replan import replan
+
+    r = _request(ReplanRequest, data)
+    s = _scenario(r.scenario, "scenario", r.set)
+    given = r.actuals
+    source, text = (
+        ("actuals.csv", given) if isinstance(given, str) else ("actuals.json", json.dumps(given))
+    )
+    actuals = read_actuals(source, s, text=text, start_date=r.start_date, names=r.ad_sets)
+    settings = _settings(r, limits)
+    return replan(
+        s,
+        actuals,
+        backend=settings.backend,
+        tolerance=settings.tolerance,
+        time_limit=settings.time_limit,
+    ).to_dict()
+
+
 QUESTIONS: dict[str, Callable[[Any, Limits], dict[str, Any]]] = {
     "plan": _plan,
     "simulate": _simulate,
@@ -210,6 +269,8 @@ QUESTIONS: dict[str, Callable[[Any, Limits], dict[str, Any]]] = {
     "sweep": _sweep,
     "compare": _compare,
     "check": _check,
+    "frontier": _frontier,
+    "replan": _replan,
 }
 
 #: The request model of each question (for the OpenAPI document).
@@ -220,4 +281,6 @@ REQUESTS: dict[str, type[BaseModel]] = {
     "sweep": SweepRequest,
     "compare": CompareRequest,
     "check": CheckRequest,
+    "frontier": FrontierRequest,
+    "replan": ReplanRequest,
 }

@@ -198,6 +198,8 @@ _ANSWERS = {
     "sweep": "one point per grid value (GET /v1/schema/sweep)",
     "compare": "{scenarios: [{file, plan}]}",
     "check": "{valid, name, periods, ..., scenario}: the scenario as read",
+    "frontier": "efficient plans from the most y to the most x (GET /v1/schema/frontier)",
+    "replan": "{estimates, on_track, plan}: calibrated and re-planned (GET /v1/schema/replan)",
 }
 
 
