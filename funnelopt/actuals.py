@@ -1,8 +1,8 @@
 """Actuals: what a running campaign delivered, per period and tactic, read from a CSV (or
 the same as JSON) and checked against the scenario (issue 13).
 
-Columns: ``period`` (or ``week``), ``tactic``, and any of ``spend``, ``impressions``,
-``clicks``, ``visits``. A missing column leaves that rate at its prior. Every bad row is
+Columns: ``period`` (or ``week``), ``tactic``, ``spend``, and any of ``impressions``,
+``clicks``, ``visits``, ``new_followers`` (follower ads), ``comments``. A missing column leaves that rate at its prior. Every bad row is
 named (row, column, value, rule) and nothing is half-read.
 """
 
@@ -26,7 +26,7 @@ from funnelopt.scenario import Scenario, read_text
 FloatArray = NDArray[np.float64]
 
 #: The counts an actuals file may carry (per period and tactic).
-COUNTS = ("spend", "impressions", "clicks", "visits")
+COUNTS = ("spend", "impressions", "clicks", "visits", "new_followers", "comments")
 
 
 class ActualsError(InputError):
@@ -244,7 +244,12 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
                     f"{tid} runs only in {s.period_label}s {first}-{end}",
                 )
             )
-        for lower, upper in (("clicks", "impressions"), ("visits", "clicks")):
+        for lower, upper in (
+            ("clicks", "impressions"),
+            ("visits", "clicks"),
+            ("new_followers", "impressions"),
+            ("comments", "impressions"),
+        ):
             if lower in values and upper in values and values[lower][t, j] > values[upper][t, j]:
                 problems.append(
                     Problem(

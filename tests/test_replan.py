@@ -187,3 +187,18 @@ def test_a_chosen_launch_is_kept_and_the_old_plan_continued_is_its_own() -> None
     assert r.scenario.communities[0].start == k  # the launch that happened stays
     assert r.continued.feasible  # the old plan continued is simulated with its own launch
     np.testing.assert_allclose(r.plan.spend[:2], spend[:2], atol=0.01)
+
+
+def test_follower_ads_calibrate_the_follow_rate() -> None:
+    s = Scenario.from_file(EXAMPLES / "disease_awareness.toml")
+    rows = "".join(
+        f"{w},meta_follow,1000,100000,,,{n},20\n" for w, n in ((1, 300), (2, 280), (3, 320))
+    )
+    text = "week,tactic,spend,impressions,clicks,visits,new_followers,comments\n" + rows
+    est = {e.path: e for e in calibrate(s, read_actuals("a.csv", s, text=text))}
+    follow = est["tactics.meta_follow.follow_rate"]
+    prior = s.tactics[s.tactic_index("meta_follow")].follow_rate
+    # Three weeks at 0.3% move the rate from its prior toward 0.3%, not all the way.
+    assert min(prior, 0.003) < follow.posterior < max(prior, 0.003)
+    assert follow.low < follow.posterior < follow.high
+    assert "tactics.meta_follow.comment_rate" in est

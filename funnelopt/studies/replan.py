@@ -6,7 +6,8 @@ period with data is one observation of it, uncertain by PERIOD_RSD (rates drift 
 week to week far more than their binomial counts say, so a million impressions are not a
 million independent trials). The posterior is the precision-weighted mean on the log
 scale, so two periods move a rate a little and ten a lot. CTR comes from clicks per
-impression, the landing rate from visits per click, and the CPM is solved per period
+impression, the landing rate from visits per click, the follow and comment rates from new
+followers and comments per impression, and the CPM is solved per period
 from spend and impressions on the tactic's own delivery curve (saturation included).
 Each estimate carries its prior, posterior (the value used), a 90% interval and the
 evidence.
@@ -159,6 +160,8 @@ def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
         for rate, trials, successes in (
             ("ctr", "impressions", "clicks"),
             ("landing_rate", "clicks", "visits"),
+            ("follow_rate", "impressions", "new_followers"),
+            ("comment_rate", "impressions", "comments"),
         ):
             prior = float(getattr(t, rate))
             if not (actuals.has(trials) and actuals.has(successes)) or not 0 < prior < 1:
