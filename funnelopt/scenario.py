@@ -622,7 +622,9 @@ class Scenario(_Model):
         """A new validated scenario with fields replaced by path.
 
         Paths address list items by id: ``{"budget.total": 120000,
-        "tactics.meta_dark.cpm": 9.5, "goals[0].target": 2000}``. Unknown paths raise
+        "tactics.meta_dark.cpm": 9.5, "goals[0].target": 2000}``; a range is set whole:
+        ``{"uncertainty.tactics.meta_dark.ctr": {"dist": "uniform", "low": 0.008,
+        "high": 0.012}}``. Unknown paths raise
         :class:`ScenarioError` suggesting the nearest valid path. ``self`` is unchanged.
         """
         data = self.model_dump(mode="python", exclude_none=True)
@@ -1471,9 +1473,10 @@ def _split(path: str) -> list[str | int]:
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    if path.startswith("sources."):
-        data.setdefault("sources", {})[path[len("sources.") :]] = value
-        return
+    for table in ("sources", "uncertainty"):  # tables keyed by a field path: one entry
+        if path.startswith(f"{table}."):
+            data.setdefault(table, {})[path[len(table) + 1 :]] = value
+            return
     parts = _split(path)
     node: Any = data
     model: type[BaseModel] | None = Scenario

@@ -1,0 +1,71 @@
+"""Forecast speed: 10,000 draws of the example plan, vectorised vs a Python loop per draw.
+
+    python benchmarks/forecast.py
+
+Not part of the test suite. Both loops are timed in this process on the same draws and
+extrapolated from 300 draws to 10,000 (each draw costs the same); the figures go into
+docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from funnelopt import Scenario, forecast, optimize, simulate  # noqa: E402
+from funnelopt.compiled import draw_inputs, sampled_data  # noqa: E402
+from funnelopt.simulator import forward  # noqa: E402
+
+DRAWS, LOOPED = 10_000, 300
+
+
+def seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``repeats`` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    s = Scenario.from_file(ROOT / "examples" / "disease_awareness.toml")
+    plan = optimize(s)
+    x, y = plan.spend, plan.community
+    values = draw_inputs(s, LOOPED, seed=0)
+
+    def loop_simulate() -> None:  # what a user would write without forecast()
+        for i in range(LOOPED):
+            simulate(
+                s.with_overrides({p: float(v[i]) for p, v in values.items()}), x, y, checks=False
+            )
+
+    def loop_kernel() -> None:  # the same forward model, one draw at a time
+        for i in range(LOOPED):
+            forward(s, sampled_data(s, {p: v[i : i + 1] for p, v in values.items()}, 1), x, y)
+
+    vec = seconds(lambda: forecast(s, plan, draws=DRAWS, seed=0), 7)
+    per_sim = seconds(loop_simulate, 3) / LOOPED
+    per_kernel = seconds(loop_kernel, 3) / LOOPED
+    print(f"{len(s.uncertainty)} ranged inputs, {s.periods} periods, {len(s.tactics)} tactics")
+    print(f"forecast, {DRAWS:,} draws (vectorised):      {vec * 1000:8.0f} ms")
+    print(
+        f"loop of with_overrides + simulate:          {per_sim * DRAWS * 1000:8.0f} ms "
+        f"(x{per_sim * DRAWS / vec:.0f})"
+    )
+    print(
+        f"loop of the forward model, one draw each:   {per_kernel * DRAWS * 1000:8.0f} ms "
+        f"(x{per_kernel * DRAWS / vec:.0f})"
+    )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
