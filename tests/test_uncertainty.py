@@ -263,3 +263,32 @@ def test_bad_forecast_inputs_are_named() -> None:
     with pytest.raises(InputError, match="metric"):
         forecast(s, _plan(s), draws=10).tornado("nope")
 
+
+# -- CLI, schema, plots ----------------------------------------------------------------------
+
+
+def test_cli_forecast_json_follows_its_schema_and_plots(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    import jsonschema
+
+    from funnelopt.cli import main
+    from funnelopt.schemas import schema
+
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"meta_dark": [3000.0] * 26, "meta_follow": [800.0] * 26}))
+    path = str(EXAMPLES / "disease_awareness.toml")
+    png = tmp_path / "fan.png"
+    args = [path, "--plan", str(plan), "--draws", "300", "--seed", "4"]
+    assert main(["forecast", *args, "--format", "json", "--plot", str(png)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, schema("forecast"))
+    assert doc["draws"] == 300 and len(doc["goals"]) == 3 and png.stat().st_size > 0
+    assert doc["tornado"]["swings"][0]["path"] == "tactics.meta_dark.ctr"
+    assert main(["forecast", *args, "--format", "markdown"]) == 0
+    text = capsys.readouterr().out
+    assert "| conversions >= 2,000 by week 26 | hard |" in text
+    assert main(["forecast", path, "--draws", "0", "--format", "json"]) == 2
+    assert json.loads(capsys.readouterr().out)["errors"][0]["path"] == "draws"
