@@ -9,30 +9,20 @@ docs/performance.md.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from run import median_time as seconds  # noqa: E402
 
 from funnelopt import Scenario, forecast, optimize, simulate  # noqa: E402
 from funnelopt.compiled import draw_inputs, sampled_data  # noqa: E402
 from funnelopt.simulator import forward  # noqa: E402
 
 DRAWS, LOOPED = 10_000, 300
-
-
-def seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``repeats`` calls (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
