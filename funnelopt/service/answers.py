@@ -107,6 +107,18 @@ class ReplanRequest(PlanRequest):
     )
 
 
+class ForecastRequest(PlanRequest):
+    """``POST /v1/forecast``: a plan over draws of the scenario's ``[uncertainty]`` ranges."""
+
+    plan: dict[str, Any] | None = Field(
+        None,
+        description='spend per tactic and period ({"meta_dark": [...]}) or a plan answer; '
+        "default: the optimiser's plan",
+    )
+    draws: int = Field(10_000, ge=1, le=100_000, description="number of draws")
+    seed: int = Field(0, ge=0, description="random seed: the same seed, the same answer")
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one request may ask of the server."""
@@ -262,9 +274,17 @@ def _replan(data: Any, limits: Limits) -> dict[str, Any]:
     ).to_dict()
 
 
+def _forecast(data: Any, limits: Limits) -> dict[str, Any]:
+    r = _request(ForecastRequest, data)
+    s = _scenario(r.scenario, "scenario", r.set)
+    spend = app.spend_from_data(r.plan, "plan") if r.plan is not None else None
+    return app.forecast_document(s, app.forecast(s, spend, r.draws, r.seed, _settings(r, limits)))
+
+
 QUESTIONS: dict[str, Callable[[Any, Limits], dict[str, Any]]] = {
     "plan": _plan,
     "simulate": _simulate,
+    "forecast": _forecast,
     "whatif": _whatif,
     "sweep": _sweep,
     "compare": _compare,
@@ -277,6 +297,7 @@ QUESTIONS: dict[str, Callable[[Any, Limits], dict[str, Any]]] = {
 REQUESTS: dict[str, type[BaseModel]] = {
     "plan": PlanRequest,
     "simulate": SimulateRequest,
+    "forecast": ForecastRequest,
     "whatif": WhatIfRequest,
     "sweep": SweepRequest,
     "compare": CompareRequest,
