@@ -32,12 +32,18 @@ class Settings:
     backend: str = "highs"
     tolerance: float = 0.005
     time_limit: float | None = None
+    #: Plan so that hard goals and capacities hold with this probability (None: nominal).
+    confidence: float | None = None
 
 
 def plan(s: Scenario, settings: Settings = Settings()) -> Plan:
     """The optimal plan (or the diagnosis) for a scenario."""
     return optimize(
-        s, backend=settings.backend, tolerance=settings.tolerance, time_limit=settings.time_limit
+        s,
+        backend=settings.backend,
+        tolerance=settings.tolerance,
+        time_limit=settings.time_limit,
+        confidence=settings.confidence,
     )
 
 

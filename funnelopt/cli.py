@@ -109,7 +109,12 @@ def _settings(args: argparse.Namespace) -> Any:
     limit = args.time_limit
     if limit is not None and not 0 < limit <= 86_400:
         raise InputError([Problem("--time-limit", limit, "must be in (0, 86400] seconds")])
-    return Settings(backend=args.backend, tolerance=args.tolerance, time_limit=limit)
+    confidence = getattr(args, "confidence", None)
+    if confidence is not None and not 0 < confidence < 1:
+        raise InputError([Problem("--confidence", confidence, "must be in (0, 1), e.g. 0.9")])
+    return Settings(
+        backend=args.backend, tolerance=args.tolerance, time_limit=limit, confidence=confidence
+    )
 
 
 def _optimize(s: Scenario, args: argparse.Namespace) -> Plan:
@@ -154,7 +159,8 @@ def _report(plan: Plan, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise _unwritable("--report", args.report, exc) from None
         print(f"report written to {written}", file=sys.stderr)
-    return EXIT_OK if plan.optimal else EXIT_INFEASIBLE
+    sure = plan.confidence is None or plan.confidence.met
+    return EXIT_OK if plan.optimal and sure else EXIT_INFEASIBLE
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
@@ -796,6 +802,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--report",
         metavar="PATH",
         help="also write a client report: PATH.html, PATH.pdf (printed by headless Chromium) or PATH.md",
+    )
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        metavar="P",
+        help="plan so that hard goals and capacities hold with probability P under the "
+        "[uncertainty] ranges (exit 1 when P cannot be reached)",
     )
     sets(p)
     fmt(p, (*FORMATS, "xlsx"))

@@ -191,9 +191,28 @@ PLAN: dict[str, Any] = {
                 }
             ),
             "notes": _STR_LIST,
+            # Only in a plan asked for with a confidence (plan --confidence).
+            "confidence": _obj(
+                {
+                    "asked": {"type": "number"},
+                    "met": {"type": "boolean"},
+                    "probabilities": _map({"type": "number"}),
+                    "standard_errors": _map({"type": "number"}),
+                    "tightened": _map({"type": "number"}),
+                    "optimisation_draws": {"type": "integer"},
+                    "validation_draws": {"type": "integer"},
+                    "seed": {"type": "integer"},
+                    "rounds": {"type": "integer"},
+                    "reachable": _NUM,
+                    "required_budget": _NUM,
+                    "method": {"type": "string"},
+                    "text": {"type": "string"},
+                }
+            ),
         }
     ),
 }
+PLAN["required"] = [k for k in PLAN["required"] if k != "confidence"]
 
 SWEEP: dict[str, Any] = {
     "$schema": DRAFT,
@@ -312,7 +331,11 @@ REPLAN = _document(
 #: ``funnelopt whatif --format json``: the base plan and the changed one.
 WHATIF = _document(
     "funnelopt what-if",
-    {"changes": _map({}), "base": _obj(PLAN["properties"]), "whatif": _obj(PLAN["properties"])},
+    {
+        "changes": _map({}),
+        "base": _obj(PLAN["properties"], PLAN["required"]),
+        "whatif": _obj(PLAN["properties"], PLAN["required"]),
+    },
 )
 
 #: ``funnelopt compare --format json``: one plan per scenario file.
@@ -321,7 +344,9 @@ COMPARE = _document(
     {
         "scenarios": {
             "type": "array",
-            "items": _obj({"file": {"type": "string"}, "plan": _obj(PLAN["properties"])}),
+            "items": _obj(
+                {"file": {"type": "string"}, "plan": _obj(PLAN["properties"], PLAN["required"])}
+            ),
         }
     },
 )

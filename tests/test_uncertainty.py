@@ -292,3 +292,54 @@ def test_cli_forecast_json_follows_its_schema_and_plots(
     assert "| conversions >= 2,000 by week 26 | hard |" in text
     assert main(["forecast", path, "--draws", "0", "--format", "json"]) == 2
     assert json.loads(capsys.readouterr().out)["errors"][0]["path"] == "draws"
+    traffic = str(EXAMPLES / "traffic_only.toml")
+    rng = 'uncertainty.site.conversion_rate={"dist":"uniform","low":0.03,"high":0.07}'
+    code = main(["plan", traffic, "--set", rng, "--confidence", "0.8", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, schema("plan"))
+    assert code == 1 and doc["confidence"]["met"] is False  # 80% is out of this budget's reach
+
+
+# -- plans with a confidence -----------------------------------------------------------------
+
+
+def _cheapest(confidence_range: tuple[float, float] = (0.03, 0.07)) -> Scenario:
+    """Traffic only, minimise cost, conversions >= 750: a confident plan must buy more."""
+    low, high = confidence_range
+    return Scenario.from_file(EXAMPLES / "traffic_only.toml").with_overrides(
+        {
+            "uncertainty.site.conversion_rate": {"dist": "uniform", "low": low, "high": high},
+            "objective.minimize": "cost",
+            "objective.maximize": None,
+        }
+    )
+
+
+def test_confident_plan_holds_its_confidence_on_fresh_draws() -> None:
+    """The probability measured on a fresh sample (another seed) is at least the asked
+    confidence minus 3 of its standard errors; the nominal plan's is below it."""
+    from funnelopt import optimize
+
+    s = _cheapest()
+    nominal = forecast(s, optimize(s), draws=5_000, seed=11).goal_probability[0]
+    plan = optimize(s, confidence=0.7)
+    c = plan.confidence
+    assert c is not None and c.met and c.validation_draws >= 10_000
+    (p,) = forecast(s, plan, draws=20_000, seed=12).goal_probability
+    assert p >= 0.7 - 3 * math.sqrt(0.7 * 0.3 / 20_000) and nominal < 0.6
+    assert plan.outcome is not None and plan.outcome.goals[0].target == 750  # as given
+    assert c.tightened["goals[0].target"] > 750
+    assert plan.to_dict()["confidence"]["met"] is True
+
+
+def test_unreachable_confidence_says_what_is_reachable_and_what_budget() -> None:
+    from funnelopt import optimize
+
+    s = _cheapest()
+    plan = optimize(s, confidence=0.85)  # the budget buys ~73% at most
+    c = plan.confidence
+    assert c is not None and not c.met
+    assert c.reachable is not None and 0.6 < c.reachable < 0.85
+    assert c.required_budget is not None and c.required_budget > s.budget.total
+    with pytest.raises(ScenarioError, match="confidence"):
+        optimize(s, confidence=1.0)

@@ -11,6 +11,7 @@ the simulated value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,6 +142,11 @@ class Forecast:
     _scenario: Scenario = field(repr=False, compare=False)
     _spend: FloatArray = field(repr=False, compare=False)
     _community: Mapping[str, bool] = field(repr=False, compare=False)
+    _nominal_per_period: Mapping[str, FloatArray] = field(
+        repr=False, compare=False, default_factory=dict
+    )
+    #: Per capacity, its value in each draw (a capacity can have a range).
+    _capacities: Mapping[str, FloatArray] = field(repr=False, compare=False, default_factory=dict)
     version: str = __version__
 
     @property
@@ -284,7 +290,8 @@ def forecast(
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InputError([Problem("seed", seed, "must be a whole number >= 0")])
     x, y = checked_plan(s, spend, switch)
-    nominal = simulate(s, x, y, checks=False).totals
+    at_nominal = simulate(s, x, y, checks=False)
+    nominal = at_nominal.totals
     arr = sampled_data(s, draw_inputs(s, int(draws), int(seed)), int(draws))
     flows, _, _ = forward(s, arr, x, y)
     for a in flows.values():
@@ -337,6 +344,8 @@ def forecast(
         _scenario=s,
         _spend=x,
         _community=y,
+        _capacities={"webcare_hours": arr.capacity_hours, "ae_cases": arr.ae_capacity},
+        _nominal_per_period=at_nominal.per_period,
     )
 
 
@@ -374,3 +383,86 @@ def _qs(qs: Sequence[float]) -> Sequence[float]:
     if bad:
         raise InputError([Problem("qs", bad, "quantiles must lie in [0, 1]")])
     return qs
+
+
+# -- what a plan with a confidence must hold -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A hard goal or a capacity that a plan with a confidence must hold: ``path`` is the
+    field tightened for the optimisation (a goal's target, a capacity)."""
+
+    label: str
+    path: str
+    nominal: float
+    goal: int | None = None
+
+
+def requirements(s: Scenario) -> tuple[Requirement, ...]:
+    """The scenario's hard goals and capacities, in order."""
+    out = [
+        Requirement(
+            f"goals[{i}]: {g.metric.value} >= {g.target:,.6g} by {s.period_label} "
+            f"{s.goal_period(g)}",
+            f"goals[{i}].target",
+            g.target,
+            i,
+        )
+        for i, g in enumerate(s.goals)
+        if g.hard
+    ]
+    if s.webcare is not None and s.webcare.capacity_hours is not None:
+        out.append(
+            Requirement(
+                "webcare.capacity_hours", "webcare.capacity_hours", s.webcare.capacity_hours
+            )
+        )
+    if s.adverse_events is not None and s.adverse_events.capacity is not None:
+        out.append(
+            Requirement(
+                "adverse_events.capacity", "adverse_events.capacity", s.adverse_events.capacity
+            )
+        )
+    return tuple(out)
+
+
+def margin(f: Forecast, r: Requirement, *, nominal: bool = False) -> FloatArray:
+    """Per draw (or at the nominal values), how the plan fares against a requirement as a
+    ratio that is >= 1 when it holds: a goal's metric over its target; a capacity over the
+    peak load (every period, with the draw's capacity)."""
+    s = f._scenario
+    series = f._nominal_per_period if nominal else f.per_period
+    if r.goal is not None:
+        g = s.goals[r.goal]
+        achieved: FloatArray = goal_values(series, g.metric, s.goal_period(g))
+        return achieved / g.target
+    key = "webcare_hours" if r.path.startswith("webcare") else "ae_cases"
+    cap = np.asarray(r.nominal) if nominal else f._capacities[key]
+    use = (series[key] / cap[..., None]).max(axis=-1)
+    with np.errstate(divide="ignore"):
+        return np.where(use > 0, 1.0 / use, np.inf)
+
+
+def held(f: Forecast, r: Requirement) -> float:
+    """The probability that the requirement holds (the simulator's round-off slack)."""
+    return float((margin(f, r) >= 1.0 - REL_TOL).mean())
+
+
+def tighten(f: Forecast, r: Requirement, confidence: float) -> float:
+    """The value of the requirement's field for the nominal optimisation.
+
+    The draws' margins scale with the plan's nominal margin ``m`` (rates multiply); their
+    ``1 - confidence`` quantile ``q`` says how much the nominal plan must over-deliver: a
+    goal's target becomes ``target * m / q``, a capacity ``capacity * q / m``; never looser
+    than the scenario's own value.
+    """
+    q = float(np.quantile(margin(f, r), 1.0 - confidence))
+    m = float(margin(f, r, nominal=True))
+    if np.isinf(q) or np.isinf(m):  # no load at all: nothing to tighten
+        return r.nominal
+    if q <= 0:  # the goal's metric is zero in too many draws: no scaling reaches it
+        return math.inf
+    if r.goal is not None:
+        return max(r.nominal, r.nominal * m / q)
+    return min(r.nominal, r.nominal * q / m)

@@ -300,6 +300,17 @@ def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> 
     out += [_title("Webcare and pharmacovigilance workload", md), workload_table(o, md), ""]
     if o.goals:
         out += [_title("Goals", md), *goals_lines(o, plan.scenario), ""]
+    if plan.confidence is not None:
+        c = plan.confidence
+        out += [
+            _title(f"Confidence (asked {c.asked:.0%}; {c.validation_draws:,} fresh draws)", md),
+            c.describe(),
+            *(
+                f"- {k}: {p:.1%} (+- {c.standard_errors[k]:.1%})"
+                for k, p in c.probabilities.items()
+            ),
+            "",
+        ]
     if plan.strategies:
         out += [_title("Strategies: a community, or just traffic?", md), *strategy_lines(plan), ""]
     sens = sensitivity_lines(plan)

@@ -52,6 +52,13 @@ class PlanRequest(Options):
     """``POST /v1/plan``: the optimal plan, or the diagnosis."""
 
     scenario: ScenarioInput = Field(description="the scenario: a JSON object or file text")
+    confidence: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="plan so that hard goals and capacities hold with this probability "
+        "under the scenario's [uncertainty] ranges (the CLI's --confidence)",
+    )
 
 
 class CheckRequest(PlanRequest):
@@ -194,7 +201,12 @@ def _settings(r: Options, limits: Limits) -> app.Settings:
     that one plan usually stops on its own before the server stops the request."""
     cap = limits.time_limit * limits.solver_share
     limit = min(r.time_limit, cap) if r.time_limit is not None else cap
-    return app.Settings(backend=r.backend, tolerance=r.tolerance, time_limit=limit)
+    return app.Settings(
+        backend=r.backend,
+        tolerance=r.tolerance,
+        time_limit=limit,
+        confidence=getattr(r, "confidence", None),
+    )
 
 
 def _plan(data: Any, limits: Limits) -> dict[str, Any]:
