@@ -186,31 +186,39 @@ def quantile(r: Range, u: Any, bounds: tuple[float, bool, float, bool]) -> Float
     A lognormal is truncated to the field's allowed values (validation keeps that cut
     below 1%); every draw is clipped into them, open bounds by one ulp, against round-off.
     """
-    from scipy import stats  # imported here to keep `import funnelopt` fast
+    # scipy.special, not scipy.stats: the same functions without stats' import (~0.4 s).
+    from scipy.special import betaincinv, ndtr, ndtri
 
     q = np.asarray(u, dtype=float)
     p = r.parameters()
     lo, lo_open, hi, hi_open = bounds
     if r.dist == "lognormal":
-        dist = stats.lognorm(s=np.log(p["p95"] / p["median"]) / Z95, scale=p["median"])
-        a, b = dist.cdf(lo) if lo > 0 else 0.0, dist.cdf(hi)
-        out = dist.ppf(a + q * (b - a))
+        mu, sigma = np.log(p["median"]), np.log(p["p95"] / p["median"]) / Z95
+        a = ndtr((np.log(lo) - mu) / sigma) if lo > 0 else 0.0
+        b = ndtr((np.log(hi) - mu) / sigma) if np.isfinite(hi) else 1.0
+        out = np.exp(mu + sigma * ndtri(a + q * (b - a)))
     elif r.dist == "beta":
         k = p["mean"] * (1 - p["mean"]) / p["sd"] ** 2 - 1
-        out = stats.beta(p["mean"] * k, (1 - p["mean"]) * k).ppf(q)
+        out = betaincinv(p["mean"] * k, (1 - p["mean"]) * k, q)
     else:
         low, high = p["low"], p["high"]
         width = high - low
-        if width <= 1e-12 * max(abs(low), abs(high)):  # a point (beta's root finding would stall)
+        if width <= 1e-12 * max(abs(low), abs(high)):  # a point
             out = np.full(q.shape, p.get("mode", low))
         elif r.dist == "uniform":
             out = low + q * width
         elif r.dist == "triangular":
-            out = stats.triang((p["mode"] - low) / width, loc=low, scale=width).ppf(q)
+            mode = p["mode"]
+            c = (mode - low) / width
+            out = np.where(
+                q < c,
+                low + np.sqrt(q * width * (mode - low)),
+                high - np.sqrt((1 - q) * width * (high - mode)),
+            )
         else:  # PERT: a beta on [low, high] with shape 4 around the mode
             alpha = 1 + 4 * (p["mode"] - low) / width
             beta = 1 + 4 * (high - p["mode"]) / width
-            out = low + width * stats.beta(alpha, beta).ppf(q)
+            out = low + width * betaincinv(alpha, beta, q)
     low_edge = np.nextafter(lo, np.inf) if lo_open else lo
     high_edge = np.nextafter(hi, -np.inf) if hi_open else hi
     clipped: FloatArray = np.clip(np.asarray(out, dtype=float), low_edge, high_edge)
