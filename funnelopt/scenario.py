@@ -458,14 +458,6 @@ class Range(_Model):
         names = ("low", "mode", "high", "median", "p95", "mean", "sd")
         return {n: v for n in names if (v := getattr(self, n)) is not None}
 
-    def support(self) -> tuple[float, float]:
-        """Where the draws lie before any truncation to the field's allowed values."""
-        if self.dist == "lognormal":
-            return 0.0, math.inf
-        if self.dist == "beta":
-            return 0.0, 1.0
-        return float(self.low or 0.0), float(self.high or 0.0)
-
 
 class Scenario(_Model):
     """A campaign: periods, population, budget, tactics, communities, goals and objective.
