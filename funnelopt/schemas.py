@@ -324,7 +324,7 @@ REPLAN = _document(
                 }
             ),
         },
-        "plan": _obj(PLAN["properties"]),
+        "plan": _obj(PLAN["properties"], PLAN["required"]),
     },
 )
 
