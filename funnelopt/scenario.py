@@ -653,6 +653,9 @@ class Scenario(_Model):
         """The value at a field path (``tactics.meta_dark.cpm``, ``goals[0].target``); None
         where the field is unset. Unknown paths raise :class:`ScenarioError`."""
         node: Any = self.model_dump(mode="python")
+        for table in ("sources", "uncertainty"):  # tables keyed by a field path: one entry
+            if path.startswith(f"{table}."):
+                return node[table].get(path[len(table) + 1 :])
         try:
             parts = _split(path)
             for n, part in enumerate(parts):
