@@ -18,6 +18,7 @@ from funnelopt.valuation import FollowerValue, follower_value
 
 if TYPE_CHECKING:
     from funnelopt.actuals import Actuals, read_actuals
+    from funnelopt.analysis.uncertainty import Forecast, forecast
     from funnelopt.optimizer import optimize
     from funnelopt.plan import Decision, Diagnosis, Plan, Sensitivity, Strategy, Verification
     from funnelopt.studies.frontier import Frontier, frontier
@@ -29,6 +30,8 @@ from funnelopt._version import __version__
 # The optimiser imports the solver stack; it is loaded on first use to keep import fast.
 _LAZY = {
     "optimize": ("funnelopt.optimizer", "optimize"),
+    "forecast": ("funnelopt.analysis.uncertainty", "forecast"),
+    "Forecast": ("funnelopt.analysis.uncertainty", "Forecast"),
     "Plan": ("funnelopt.plan", "Plan"),
     "Decision": ("funnelopt.plan", "Decision"),
     "Diagnosis": ("funnelopt.plan", "Diagnosis"),
@@ -62,6 +65,7 @@ __all__ = [
     "Decision",
     "Diagnosis",
     "FollowerValue",
+    "Forecast",
     "Frontier",
     "FunnelOptError",
     "GoalResult",
@@ -80,6 +84,7 @@ __all__ = [
     "Verification",
     "__version__",
     "follower_value",
+    "forecast",
     "frontier",
     "metrics",
     "optimize",

@@ -14,6 +14,8 @@ from typing import Any
 
 from funnelopt import objective, plausibility
 from funnelopt._json import dumps
+from funnelopt.analysis.uncertainty import Forecast
+from funnelopt.analysis.uncertainty import forecast as _forecast
 from funnelopt.errors import InputError, Problem, ScenarioError
 from funnelopt.optimizer import optimize
 from funnelopt.outcome import Outcome
@@ -30,12 +32,18 @@ class Settings:
     backend: str = "highs"
     tolerance: float = 0.005
     time_limit: float | None = None
+    #: Plan so that hard goals and capacities hold with this probability (None: nominal).
+    confidence: float | None = None
 
 
 def plan(s: Scenario, settings: Settings = Settings()) -> Plan:
     """The optimal plan (or the diagnosis) for a scenario."""
     return optimize(
-        s, backend=settings.backend, tolerance=settings.tolerance, time_limit=settings.time_limit
+        s,
+        backend=settings.backend,
+        tolerance=settings.tolerance,
+        time_limit=settings.time_limit,
+        confidence=settings.confidence,
     )
 
 
@@ -159,12 +167,7 @@ def simulate(
 ) -> Simulation:
     """Evaluate a hand-made plan (spend per tactic and period) and plan the optimum beside
     it. A community in ``auto`` mode counts as on when the plan spends on its follower ads."""
-    community = {c.id: c.mode != "off" for c in s.communities}
-    for c in s.communities:
-        tactic_ids = [t.id for t in s.tactics if t.account == c.id]
-        if c.mode == "auto" and not any(sum(spend.get(t, [])) > 0 for t in tactic_ids):
-            community[c.id] = False  # no follower ads in the plan: read it as "no community"
-    outcome = _simulate(s, spend, community)
+    outcome = _simulate(s, spend, _community_of(s, spend))
     return Simulation(
         outcome,
         objective.score(s, outcome),
@@ -172,6 +175,38 @@ def simulate(
         objective.sense(s),
         plan(s, settings),
     )
+
+
+def forecast(
+    s: Scenario,
+    spend: Mapping[str, Sequence[float]] | None = None,
+    draws: int = 10_000,
+    seed: int = 0,
+    settings: Settings = Settings(),
+) -> Forecast:
+    """A plan's outcome over draws of the scenario's ranges: the given spend (a community
+    in ``auto`` mode runs when the plan buys its follower ads), else the optimiser's plan."""
+    if spend is None:
+        return _forecast(s, plan(s, settings), draws, seed)
+    return _forecast(s, spend, draws, seed, community=_community_of(s, spend))
+
+
+def forecast_document(s: Scenario, f: Forecast) -> dict[str, Any]:
+    """The forecast's JSON document, with the tornado of the objective's metric (total
+    cost when cost is minimised; conversions for a weighted objective)."""
+    name = objective.name(s)
+    return f.to_dict(tornado={"cost": "cost_total", "weighted": "conversions"}.get(name, name))
+
+
+def _community_of(s: Scenario, spend: Mapping[str, Sequence[float]]) -> dict[str, bool]:
+    """Which communities a hand-made plan runs: ``auto`` ones when it buys their
+    follower ads."""
+    community = {c.id: c.mode != "off" for c in s.communities}
+    for c in s.communities:
+        tactic_ids = [t.id for t in s.tactics if t.account == c.id]
+        if c.mode == "auto" and not any(sum(spend.get(t, [])) > 0 for t in tactic_ids):
+            community[c.id] = False  # no follower ads in the plan: read it as "no community"
+    return community
 
 
 def spend_from_data(data: Any, source: str) -> dict[str, list[float]]:

@@ -109,7 +109,12 @@ def _settings(args: argparse.Namespace) -> Any:
     limit = args.time_limit
     if limit is not None and not 0 < limit <= 86_400:
         raise InputError([Problem("--time-limit", limit, "must be in (0, 86400] seconds")])
-    return Settings(backend=args.backend, tolerance=args.tolerance, time_limit=limit)
+    confidence = getattr(args, "confidence", None)
+    if confidence is not None and not 0 < confidence < 1:
+        raise InputError([Problem("--confidence", confidence, "must be in (0, 1), e.g. 0.9")])
+    return Settings(
+        backend=args.backend, tolerance=args.tolerance, time_limit=limit, confidence=confidence
+    )
 
 
 def _optimize(s: Scenario, args: argparse.Namespace) -> Plan:
@@ -154,7 +159,8 @@ def _report(plan: Plan, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise _unwritable("--report", args.report, exc) from None
         print(f"report written to {written}", file=sys.stderr)
-    return EXIT_OK if plan.optimal else EXIT_INFEASIBLE
+    sure = plan.confidence is None or plan.confidence.met
+    return EXIT_OK if plan.optimal and sure else EXIT_INFEASIBLE
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
@@ -563,6 +569,42 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.feasible and outcome.goals_met else EXIT_INFEASIBLE
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from funnelopt import app
+    from funnelopt.report.text import forecast_text
+
+    s = load(args.file, args.set)
+    spend = read_plan_file(args.plan, s) if args.plan else None
+    f = app.forecast(s, spend, args.draws, args.seed, _settings(args))
+    doc = app.forecast_document(s, f)
+    if args.format == "json":
+        _write(app.to_json(doc), args.out)
+    else:
+        _write(forecast_text(f, doc["tornado"]["metric"], args.format == "markdown"), args.out)
+    if args.plot:
+        _plot_forecast(f, args.plot, args.metric or doc["tornado"]["metric"])
+    return EXIT_OK
+
+
+def _plot_forecast(f: Any, path: str, metric: str) -> None:
+    """The fan chart of ``metric`` beside the tornado, in one figure file."""
+    from funnelopt.report import plots
+
+    if metric not in f.per_period:
+        raise InputError(
+            [Problem("--metric", metric, f"is not a metric ({', '.join(f.per_period)})")]
+        )
+    fig, (left, right) = plots._plt().subplots(1, 2, figsize=(13, 4.5))
+    plots.fan(f, metric, ax=left)
+    plots.tornado(f, metric, ax=right)
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=120)
+    except OSError as exc:
+        raise _unwritable("--plot", path, exc) from None
+    print(f"plot written to {path}", file=sys.stderr)
+
+
 def _versus(mine: Outcome, best: Outcome) -> str:
     """Key totals of two plans side by side, in their own units (not score points)."""
     keys = ("conversions", "visits", "followers", "cost_total")
@@ -761,6 +803,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="also write a client report: PATH.html, PATH.pdf (printed by headless Chromium) or PATH.md",
     )
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        metavar="P",
+        help="plan so that hard goals and capacities hold with probability P under the "
+        "[uncertainty] ranges (exit 1 when P cannot be reached)",
+    )
     sets(p)
     fmt(p, (*FORMATS, "xlsx"))
 
@@ -843,6 +893,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PLAN",
         help="PLAN.csv (period + one column per tactic), PLAN.xlsx (plan --format xlsx) or PLAN.json",
     )
+    sets(p)
+    fmt(p, ("table", "json", "markdown"))
+
+    p = command(
+        "forecast",
+        cmd_forecast,
+        "a plan over draws of the scenario's [uncertainty] ranges: goal probabilities, "
+        "P5/P50/P95 bands, overload risks",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--plan",
+        metavar="PLAN",
+        help="PLAN.csv or PLAN.json to forecast (default: the optimiser's plan)",
+    )
+    p.add_argument("--draws", type=int, default=10_000, help="number of draws (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--plot", metavar="PATH", help="also draw the fan chart and tornado (PNG/SVG)")
+    p.add_argument("--metric", help="the metric of the plot (default: the objective's metric)")
     sets(p)
     fmt(p, ("table", "json", "markdown"))
 

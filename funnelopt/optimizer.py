@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from funnelopt import objective, plausibility
@@ -17,13 +17,14 @@ from funnelopt.analysis.decision import decide
 from funnelopt.analysis.diagnosis import diagnose
 from funnelopt.analysis.polish import polish
 from funnelopt.analysis.sensitivity import sensitivity
+from funnelopt.analysis.uncertainty import forecast, held, requirements, tighten
 from funnelopt.backends import Backend, get_backend
 from funnelopt.errors import Problem, ScenarioError, SolverError
 from funnelopt.formulation import Formulation, Options
 from funnelopt.lp import Status
 from funnelopt.metrics import GOODS, KEY_TOTALS, LOADS
 from funnelopt.outcome import FloatArray, Outcome
-from funnelopt.plan import Certificate, Diagnosis, Plan, Strategy, Verification
+from funnelopt.plan import Certificate, Confidence, Diagnosis, Plan, Strategy, Verification
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate
 from funnelopt.solve import Solved, certified, relative_gap, solve
@@ -63,6 +64,9 @@ def optimize(
     time_limit: float | None = None,
     options: Options | None = None,
     gap: float | None = None,
+    confidence: float | None = None,
+    draws: int = 2_000,
+    seed: int = 0,
 ) -> Plan:
     """Optimise a campaign's budget split.
 
@@ -88,6 +92,11 @@ def optimize(
         Formulation variants (advanced; sweeps use it to share one formulation).
     gap
         The optimality gap to certify (default: ``tolerance``); see ``plan.certificate``.
+    confidence
+        Plan so that every hard goal, and every capacity, holds with at least this
+        probability under the scenario's ``[uncertainty]`` ranges (e.g. 0.9; default: plan
+        the nominal values). ``draws`` draws (seed ``seed``) fit the plan; a fresh sample of
+        10,000 measures ``plan.confidence`` (see docs/uncertainty.md).
 
     Examples
     --------
@@ -98,6 +107,20 @@ def optimize(
     >>> plan.verification.passed
     True
     """
+    if confidence is not None:
+        return _with_confidence(
+            scenario,
+            confidence,
+            draws,
+            seed,
+            backend=backend,
+            tolerance=tolerance,
+            strategies=strategies,
+            analysis=analysis,
+            time_limit=time_limit,
+            options=options,
+            gap=gap,
+        )
     check_tolerance(tolerance)
     if gap is not None and not 0 < gap < 1:
         raise ScenarioError([Problem("gap", gap, "must be in (0, 1), e.g. 0.005")])
@@ -424,3 +447,128 @@ def _strategies(
             Strategy(name, choice, "optimal", objective.score(s, res_outcome), totals, chosen)
         )
     return tuple(out)
+
+
+# -- plans with a confidence ------------------------------------------------------------------
+
+#: Draws of the validation sample that measures ``plan.confidence`` (issue 12: >= 10,000).
+VALIDATION_DRAWS = 10_000
+#: Tightening rounds at most (each a nominal optimisation and a forecast).
+CONFIDENCE_ROUNDS = 8
+#: Seed offset of the validation sample: never the draws the plan was fitted on.
+_VALIDATION_SEED = 1_000_003
+
+
+def _with_confidence(s: Scenario, confidence: float, draws: int, seed: int, **kwargs: Any) -> Plan:
+    """A plan whose hard goals and capacities each hold with probability >= confidence.
+
+    Quantile tightening on a sample (a sample approximation of the chance constraints):
+    optimise the nominal model with each hard goal's target raised, and each capacity
+    lowered, by the margin the draws show the plan needs (:func:`tighten`); forecast the
+    plan on ``draws`` draws; re-tighten until every requirement holds in that sample with
+    the confidence plus two standard errors (the approximation's risk); then measure the
+    probabilities on a fresh validation sample, and aim higher if one falls short. When
+    the confidence cannot be reached, the highest one that can is found by bisection
+    (four steps) and its plan returned, with the budget the asked one would need.
+    """
+    if isinstance(confidence, bool) or not 0 < confidence < 1:
+        raise ScenarioError([Problem("confidence", confidence, "must be in (0, 1), e.g. 0.9")])
+    if isinstance(draws, bool) or not isinstance(draws, int) or not 100 <= draws <= 100_000:
+        raise ScenarioError([Problem("draws", draws, "must be a whole number in 100..100,000")])
+    fit = _fit(s, confidence, draws, seed, kwargs)
+    if fit.plan is None:  # not even the nominal plan: the goals cannot be met at all
+        return fit.infeasible if fit.infeasible is not None else optimize(s, **kwargs)
+    asked = fit
+    if not fit.met:
+        lo, hi = min(fit.probs.values(), default=0.0), confidence
+        for _ in range(4):
+            mid = (lo + hi) / 2
+            trial = _fit(s, mid, draws, seed, kwargs)
+            if trial.met:
+                fit, lo = trial, max(mid, min(trial.probs.values(), default=mid))
+            else:
+                hi = mid
+    assert fit.plan is not None
+    n = VALIDATION_DRAWS
+    probs = fit.probs
+    met = all(p >= confidence for p in probs.values())
+    report = Confidence(
+        asked=confidence,
+        probabilities=probs,
+        standard_errors={k: (p * (1 - p) / n) ** 0.5 for k, p in probs.items()},
+        met=met,
+        tightened=dict(fit.used),
+        optimisation_draws=draws,
+        validation_draws=n,
+        seed=seed,
+        rounds=fit.rounds,
+        reachable=None if met else min(probs.values(), default=None),
+        required_budget=(
+            asked.infeasible.diagnosis.required_budget
+            if not met and asked.infeasible is not None and asked.infeasible.diagnosis
+            else None
+        ),
+    )
+    # Reported against the scenario as given: its goals, its capacities.
+    plan = fit.plan
+    assert plan.spend is not None  # an optimal plan has one
+    outcome = simulate(s, plan.spend, plan.community)
+    return replace(
+        plan,
+        outcome=outcome,
+        objective=objective.score(s, outcome),
+        penalty=objective.soft_penalty(s, outcome),
+        scenario=s,
+        confidence=report,
+        notes=(
+            *plan.notes,
+            "planned with a confidence: optimised for tightened targets and capacities ("
+            + ", ".join(f"{k} {v:,.6g}" for k, v in fit.used.items())
+            + "); the certificate is that plan's",
+        ),
+    )
+
+
+@dataclass
+class _Fit:
+    """One tightening run: the best plan found, its validation probabilities, the values
+    it was optimised for, whether it met the confidence, and the last infeasible plan."""
+
+    plan: Plan | None = None
+    probs: dict[str, float] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)
+    met: bool = False
+    rounds: int = 0
+    infeasible: Plan | None = None
+
+
+def _fit(s: Scenario, confidence: float, draws: int, seed: int, kwargs: dict[str, Any]) -> _Fit:
+    reqs = requirements(s)
+    out = _Fit()
+    aim = min(confidence + 2 * (confidence * (1 - confidence) / draws) ** 0.5, 1 - 1 / draws)
+    current = {r.path: r.nominal for r in reqs}
+    for out.rounds in range(1, CONFIDENCE_ROUNDS + 1):
+        try:
+            tightened = s.with_overrides(current) if current else s
+        except ScenarioError:  # e.g. a reach_share target over 1: no plan is that sure
+            break
+        plan = optimize(tightened, **kwargs)
+        if not plan.optimal:
+            out.infeasible = plan
+            break
+        sample = forecast(s, plan, draws, seed)
+        in_sample = min((held(sample, r) for r in reqs), default=1.0)
+        if out.plan is None or in_sample >= aim or in_sample > min(out.probs.values(), default=1):
+            check = forecast(s, plan, VALIDATION_DRAWS, seed + _VALIDATION_SEED)
+            probs = {r.label: held(check, r) for r in reqs}
+            if out.plan is None or min(probs.values(), default=1) >= min(
+                out.probs.values(), default=1
+            ):
+                out.plan, out.probs, out.used = plan, probs, dict(current)
+            if in_sample >= aim:
+                if all(p >= confidence for p in probs.values()):
+                    out.plan, out.probs, out.used, out.met = plan, probs, dict(current), True
+                    break
+                aim = min(aim + confidence - min(probs.values()), 1 - 1 / draws)
+        current = {r.path: tighten(sample, r, aim) for r in reqs}
+    return out

@@ -332,6 +332,71 @@ class Diagnosis:
         }
 
 
+@dataclass(frozen=True)
+class Confidence:
+    """How sure a plan asked for with a confidence is (:func:`funnelopt.optimize` with
+    ``confidence=``): each hard goal and capacity, the probability that it holds measured
+    on a fresh validation sample (never the sample the plan was fitted on)."""
+
+    #: The confidence asked for.
+    asked: float
+    #: Requirement -> probability it holds on the validation sample.
+    probabilities: dict[str, float]
+    #: Requirement -> the probability's standard error, sqrt(p (1 - p) / draws).
+    standard_errors: dict[str, float]
+    #: Whether every probability is at least ``asked``.
+    met: bool
+    #: The tightened targets and capacities the plan was optimised for (field paths).
+    tightened: dict[str, float]
+    optimisation_draws: int
+    validation_draws: int
+    seed: int
+    rounds: int
+    #: When not met: the highest confidence a plan was found for, and the total budget
+    #: that would let the asked-for tightening be planned (None when not computed).
+    reachable: float | None = None
+    required_budget: float | None = None
+    method: str = "quantile-tightened targets and capacities (sample approximation)"
+
+    def describe(self) -> str:
+        """One sentence: met or not, with the weakest requirement."""
+        weakest = min(self.probabilities, key=self.probabilities.__getitem__, default=None)
+        at = (
+            f"; the weakest, {weakest}, holds with {self.probabilities[weakest]:.1%}"
+            if weakest
+            else ""
+        )
+        if self.met:
+            return f"Every hard goal and capacity holds with at least {self.asked:.0%}{at}."
+        reach = (
+            f" The highest confidence reached is {self.reachable:.1%}." if self.reachable else ""
+        )
+        budget = (
+            f" A total budget of about {self.required_budget:,.0f} would allow the asked-for one."
+            if self.required_budget
+            else ""
+        )
+        return f"The asked confidence {self.asked:.0%} is not reached{at}.{reach}{budget}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict with stable keys."""
+        return {
+            "asked": self.asked,
+            "met": self.met,
+            "probabilities": dict(self.probabilities),
+            "standard_errors": dict(self.standard_errors),
+            "tightened": dict(self.tightened),
+            "optimisation_draws": self.optimisation_draws,
+            "validation_draws": self.validation_draws,
+            "seed": self.seed,
+            "rounds": self.rounds,
+            "reachable": _num(self.reachable),
+            "required_budget": _num(self.required_budget),
+            "method": self.method,
+            "text": self.describe(),
+        }
+
+
 @dataclass(frozen=True, eq=False)
 class Plan:
     """The result of :func:`funnelopt.optimize`.
@@ -373,6 +438,9 @@ class Plan:
     warnings: tuple[Problem, ...] = ()
     #: The scenario planned (for reports: goals, sources); not part of ``to_dict()``.
     scenario: Scenario | None = field(default=None, repr=False)
+    #: With ``optimize(confidence=)``: how sure the plan is (else None; in ``to_dict()``
+    #: only when set).
+    confidence: Confidence | None = None
 
     def __post_init__(self) -> None:
         freeze(self.spend)  # results are read-only (see Outcome)
@@ -454,6 +522,7 @@ class Plan:
                 ),
             },
             "notes": list(self.notes),
+            **({"confidence": self.confidence.to_dict()} if self.confidence else {}),
         }
 
     def to_json(self) -> str:

@@ -379,6 +379,86 @@ class Objective(_Model):
         return {str(getattr(k, "value", k)): w for k, w in (self.weights or {}).items()}
 
 
+#: The distributions a range can take, and the parameters each one needs.
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "triangular": ("low", "mode", "high"),
+    "uniform": ("low", "high"),
+    "pert": ("low", "mode", "high"),
+    "lognormal": ("median", "p95"),
+    "beta": ("mean", "sd"),
+}
+
+#: Fields that may carry a range: the model's estimates (rates, costs, sizes). Budgets,
+#: limits, windows and goals are decisions, not estimates, so they take none.
+UNCERTAIN_FIELDS: dict[str, frozenset[str]] = {
+    "": frozenset({"population"}),
+    "site": frozenset({"conversion_rate"}),
+    "tactics": frozenset(
+        {
+            "cpm",
+            "pool",
+            "frequency_cap",
+            "ctr",
+            "landing_rate",
+            "conversion_rate",
+            "follow_rate",
+            "comment_rate",
+        }
+    ),
+    "communities": frozenset(
+        {
+            "initial_followers",
+            "churn",
+            "posts_per_period",
+            "organic_reach_rate",
+            "engagement_rate",
+            "comment_rate",
+            "organic_ctr",
+            "landing_rate",
+            "conversion_rate",
+            "viral_follow_rate",
+            "setup_cost",
+            "content_cost_per_post",
+            "base_hours",
+        }
+    ),
+    "webcare": frozenset({"hourly_rate", "minutes_per_comment", "capacity_hours"}),
+    "adverse_events": frozenset(
+        {"rate", "minutes_per_case", "cost_per_case", "capacity", "valid_share", "serious_share"}
+    ),
+}
+
+#: The share of a lognormal range that may fall outside its field's allowed values (it is
+#: truncated there); more means the range does not describe the field.
+MAX_TRUNCATED = 0.01
+
+#: The standard normal's 95th percentile (a lognormal range gives its median and p95).
+Z95 = 1.6448536269514722
+
+
+class Range(_Model):
+    """An uncertain input: a distribution around a field's nominal value.
+
+    ``triangular`` and ``pert`` take ``low``, ``mode``, ``high``; ``uniform`` takes ``low``
+    and ``high``; ``lognormal`` takes ``median`` and ``p95``; ``beta`` (for rates) takes
+    ``mean`` and ``sd``. Draws are independent between fields.
+    """
+
+    dist: Literal["triangular", "uniform", "pert", "lognormal", "beta"]
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+    median: float | None = None
+    p95: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+
+    def parameters(self) -> dict[str, float]:
+        """The parameters given, by name."""
+        names = ("low", "mode", "high", "median", "p95", "mean", "sd")
+        return {n: v for n in names if (v := getattr(self, n)) is not None}
+
+
 class Scenario(_Model):
     """A campaign: periods, population, budget, tactics, communities, goals and objective.
 
@@ -413,6 +493,10 @@ class Scenario(_Model):
     )
     sources: dict[str, str] = Field(
         default_factory=dict, description="Field path -> where its value comes from."
+    )
+    uncertainty: dict[str, Range] = Field(
+        default_factory=dict,
+        description="Field path -> its range (docs/uncertainty.md); nominal values are planned.",
     )
 
     #: The compiled arrays (:func:`funnelopt.compiled.model_data`), built on first use.
@@ -530,7 +614,9 @@ class Scenario(_Model):
         """A new validated scenario with fields replaced by path.
 
         Paths address list items by id: ``{"budget.total": 120000,
-        "tactics.meta_dark.cpm": 9.5, "goals[0].target": 2000}``. Unknown paths raise
+        "tactics.meta_dark.cpm": 9.5, "goals[0].target": 2000}``; a range is set whole:
+        ``{"uncertainty.tactics.meta_dark.ctr": {"dist": "uniform", "low": 0.008,
+        "high": 0.012}}``. Unknown paths raise
         :class:`ScenarioError` suggesting the nearest valid path. ``self`` is unchanged.
         """
         data = self.model_dump(mode="python", exclude_none=True)
@@ -567,6 +653,9 @@ class Scenario(_Model):
         """The value at a field path (``tactics.meta_dark.cpm``, ``goals[0].target``); None
         where the field is unset. Unknown paths raise :class:`ScenarioError`."""
         node: Any = self.model_dump(mode="python")
+        for table in ("sources", "uncertainty"):  # tables keyed by a field path: one entry
+            if path.startswith(f"{table}."):
+                return node[table].get(path[len(table) + 1 :])
         try:
             parts = _split(path)
             for n, part in enumerate(parts):
@@ -929,6 +1018,7 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
             yield Problem(f"{p}.weight", g.weight, "only soft goals (hard = false) take a weight")
 
     valid = set(_leaf_paths(Scenario, s.model_dump(mode="python"), ""))
+    yield from _uncertainty_problems(s, valid)
     # A source may name a group of fields too ("tactics.meta_dark"): every path's prefixes.
     groups = {v[:i] for v in valid for i, ch in enumerate(v) if ch == "."}
     for key in s.sources:
@@ -938,6 +1028,121 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
                 s.sources[key],
                 "names no field of this scenario" + _suggest(key, valid | groups),
             )
+
+
+def _uncertainty_problems(s: Scenario, valid: set[str]) -> Iterator[Problem]:
+    """The ``[uncertainty]`` table: each key a numeric model input with a value, each range
+    well formed and inside the values its field allows."""
+    for key, r in s.uncertainty.items():
+        p = f"uncertainty.{key}"
+        if key not in valid:
+            yield Problem(p, key, "names no field of this scenario" + _suggest(key, valid))
+            continue
+        table, _, name = key.rpartition(".")
+        group = table.split(".")[0] if table else ""
+        if name not in UNCERTAIN_FIELDS.get(group, frozenset()):
+            yield Problem(
+                p,
+                key,
+                "is not an estimate that can take a range (rates, costs, sizes and capacities "
+                "can; budgets, limits, windows and goals are decisions)",
+            )
+            continue
+        if field_value(s, key) is None:
+            yield Problem(p, key, "the field has no value: give it one (plans use it)")
+            continue
+        yield from _range_problems(p, r, field_bounds(key))
+
+
+def _range_problems(p: str, r: Range, bounds: tuple[float, bool, float, bool]) -> Iterator[Problem]:
+    needs = DISTRIBUTIONS[r.dist]
+    given = r.parameters()
+    missing = [n for n in needs if n not in given]
+    extra = [n for n in given if n not in needs]
+    if missing or extra:
+        yield Problem(
+            p,
+            given,
+            f"{r.dist} takes {', '.join(needs)}"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; {', '.join(extra)} is not one of them" if extra else ""),
+        )
+        return
+    lo, lo_open, hi, hi_open = bounds
+    allowed = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    if r.dist in ("triangular", "uniform", "pert"):
+        low, high = given["low"], given["high"]
+        mode = given.get("mode", low)
+        if not low <= mode <= high:
+            yield Problem(p, given, "needs low <= mode <= high")
+        elif low < lo or (lo_open and low <= lo) or high > hi or (hi_open and high >= hi):
+            yield Problem(p, given, f"draws would leave the field's allowed values {allowed}")
+    elif r.dist == "lognormal":
+        median, p95 = given["median"], given["p95"]
+        if not 0 < median < p95:
+            yield Problem(p, given, "needs 0 < median < p95")
+        elif (out := lognormal_outside(median, p95, lo, hi)) > MAX_TRUNCATED:
+            yield Problem(
+                p,
+                given,
+                f"{out:.1%} of its draws leave the field's allowed values {allowed} (at most "
+                f"{MAX_TRUNCATED:.0%} may, they are cut off): narrow it, or use beta for a rate",
+            )
+    else:
+        mean, sd = given["mean"], given["sd"]
+        if not (0 < mean < 1 and sd > 0 and sd * sd < mean * (1 - mean)):
+            yield Problem(p, given, "needs 0 < mean < 1 and 0 < sd < sqrt(mean * (1 - mean))")
+        elif lo > 0 or hi < 1:
+            yield Problem(
+                p, given, f"beta draws lie in (0, 1) but the field allows {allowed}: use another"
+            )
+
+
+def lognormal_outside(median: float, p95: float, lo: float, hi: float) -> float:
+    """The share of a lognormal (given by its median and p95) outside ``[lo, hi]``."""
+    sigma = math.log(p95 / median) / Z95
+
+    def cdf(v: float) -> float:
+        if v <= 0:
+            return 0.0
+        if math.isinf(v):
+            return 1.0
+        return 0.5 * math.erfc(-(math.log(v) - math.log(median)) / (sigma * math.sqrt(2)))
+
+    return cdf(lo) + 1.0 - cdf(hi)
+
+
+def field_value(s: Scenario, path: str) -> Any:
+    """The value of a leaf field by path (``tactics.meta_dark.ctr``; items by id or index)."""
+    node: Any = s
+    for part in _split(path):
+        if isinstance(node, list):
+            node = node[part] if isinstance(part, int) else next(x for x in node if x.id == part)
+        else:
+            node = getattr(node, str(part))
+    return node
+
+
+def field_bounds(path: str) -> tuple[float, bool, float, bool]:
+    """The values a numeric field allows: ``(low, low_open, high, high_open)``."""
+    model: type[BaseModel] | None = Scenario
+    info = None
+    for part in _split(path):
+        if isinstance(part, int) or model is None or part not in model.model_fields:
+            continue  # a list item's id or index
+        info = model.model_fields[part]
+        model = _submodel(info.annotation) or _list_item_model(info.annotation)
+    lo, lo_open, hi, hi_open = -math.inf, False, math.inf, False
+    for m in info.metadata if info is not None else ():
+        if getattr(m, "ge", None) is not None:
+            lo, lo_open = float(m.ge), False
+        if getattr(m, "gt", None) is not None:
+            lo, lo_open = float(m.gt), True
+        if getattr(m, "le", None) is not None:
+            hi, hi_open = float(m.le), False
+        if getattr(m, "lt", None) is not None:
+            hi, hi_open = float(m.lt), True
+    return lo, lo_open, hi, hi_open
 
 
 # -- validation errors --------------------------------------------------------------------
@@ -1088,6 +1293,9 @@ def _cross_field_too(exc: ValidationError, raw: Any, found: list[Problem]) -> li
     data = copy.deepcopy(dict(raw))
     for err in exc.errors():
         loc = err["loc"]
+        if len(loc) > 2 and loc[0] == "uncertainty" and isinstance(data.get("uncertainty"), dict):
+            data["uncertainty"].pop(loc[1], None)  # a broken range: leave it out
+            continue
         if not loc or loc[-1] in _COMPARED or not _drop(data, loc):
             return []
     token = _STAND_IN.set(True)
@@ -1260,9 +1468,10 @@ def _split(path: str) -> list[str | int]:
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    if path.startswith("sources."):
-        data.setdefault("sources", {})[path[len("sources.") :]] = value
-        return
+    for table in ("sources", "uncertainty"):  # tables keyed by a field path: one entry
+        if path.startswith(f"{table}."):
+            data.setdefault(table, {})[path[len(table) + 1 :]] = value
+            return
     parts = _split(path)
     node: Any = data
     model: type[BaseModel] | None = Scenario
@@ -1339,7 +1548,7 @@ def _flatten(annotation: Any) -> list[Any]:
 
 def _leaf_paths(model: type[BaseModel], data: Mapping[str, Any], prefix: str) -> Iterator[str]:
     for name, info in model.model_fields.items():
-        if name == "sources":
+        if name in ("sources", "uncertainty"):
             continue
         path = f"{prefix}{name}"
         sub = _submodel(info.annotation)

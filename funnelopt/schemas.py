@@ -191,9 +191,28 @@ PLAN: dict[str, Any] = {
                 }
             ),
             "notes": _STR_LIST,
+            # Only in a plan asked for with a confidence (plan --confidence).
+            "confidence": _obj(
+                {
+                    "asked": {"type": "number"},
+                    "met": {"type": "boolean"},
+                    "probabilities": _map({"type": "number"}),
+                    "standard_errors": _map({"type": "number"}),
+                    "tightened": _map({"type": "number"}),
+                    "optimisation_draws": {"type": "integer"},
+                    "validation_draws": {"type": "integer"},
+                    "seed": {"type": "integer"},
+                    "rounds": {"type": "integer"},
+                    "reachable": _NUM,
+                    "required_budget": _NUM,
+                    "method": {"type": "string"},
+                    "text": {"type": "string"},
+                }
+            ),
         }
     ),
 }
+PLAN["required"] = [k for k in PLAN["required"] if k != "confidence"]
 
 SWEEP: dict[str, Any] = {
     "$schema": DRAFT,
@@ -305,14 +324,18 @@ REPLAN = _document(
                 }
             ),
         },
-        "plan": _obj(PLAN["properties"]),
+        "plan": _obj(PLAN["properties"], PLAN["required"]),
     },
 )
 
 #: ``funnelopt whatif --format json``: the base plan and the changed one.
 WHATIF = _document(
     "funnelopt what-if",
-    {"changes": _map({}), "base": _obj(PLAN["properties"]), "whatif": _obj(PLAN["properties"])},
+    {
+        "changes": _map({}),
+        "base": _obj(PLAN["properties"], PLAN["required"]),
+        "whatif": _obj(PLAN["properties"], PLAN["required"]),
+    },
 )
 
 #: ``funnelopt compare --format json``: one plan per scenario file.
@@ -321,7 +344,9 @@ COMPARE = _document(
     {
         "scenarios": {
             "type": "array",
-            "items": _obj({"file": {"type": "string"}, "plan": _obj(PLAN["properties"])}),
+            "items": _obj(
+                {"file": {"type": "string"}, "plan": _obj(PLAN["properties"], PLAN["required"])}
+            ),
         }
     },
 )
@@ -429,6 +454,72 @@ CHECK = _document(
     },
 )
 
+_BAND = _obj({"p5": _NUMS, "p50": _NUMS, "p95": _NUMS})
+
+#: ``funnelopt forecast --format json``: a plan over draws of the scenario's ranges.
+FORECAST = _document(
+    "funnelopt forecast",
+    {
+        "funnelopt_version": {"type": "string"},
+        "scenario": {"type": "string"},
+        "period_label": {"type": "string"},
+        "currency": {"type": "string"},
+        "draws": {"type": "integer", "minimum": 1},
+        "seed": {"type": "integer", "minimum": 0},
+        "inputs": _map({"type": "object", "required": ["dist"]}),
+        "goals": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "metric": {"type": "string"},
+                    "target": {"type": "number"},
+                    "by": {"type": "integer", "minimum": 1},
+                    "hard": {"type": "boolean"},
+                    "probability": {"type": "number", "minimum": 0, "maximum": 1},
+                    "p5": _NUM,
+                    "p50": _NUM,
+                    "p95": _NUM,
+                }
+            ),
+        },
+        "capacity_overload_probability": _obj(
+            {"webcare_hours": _NUM, "ae_cases": _NUM}, extra=False
+        ),
+        "ae_count_overload_probability": _NUM,
+        "budget_overrun_probability": _NUM,
+        "metrics": _map(
+            _obj(
+                {
+                    "nominal": _NUM,
+                    "mean": _NUM,
+                    "p5": _NUM,
+                    "p50": _NUM,
+                    "p95": _NUM,
+                    "per_period": _BAND,
+                }
+            )
+        ),
+        "tornado": _obj(
+            {
+                "metric": {"type": "string"},
+                "swings": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "path": {"type": "string"},
+                            "input_p5": _NUM,
+                            "input_p95": _NUM,
+                            "at_p5": _NUM,
+                            "at_p95": _NUM,
+                        }
+                    ),
+                },
+            }
+        ),
+    },
+)
+FORECAST["required"] = [k for k in FORECAST["required"] if k != "tornado"]
+
 #: Invalid input under ``--format json`` (and the HTTP service's 422 body).
 ERRORS: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -455,6 +546,7 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
     "whatif": WHATIF,
     "compare": COMPARE,
     "simulate": SIMULATE,
+    "forecast": FORECAST,
     "listen": LISTEN,
     "check": CHECK,
     "errors": ERRORS,
@@ -463,7 +555,7 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
 
 def schema(kind: str = "scenario") -> dict[str, Any]:
     """The JSON Schema of ``scenario`` files, or of a JSON output: ``plan``, ``sweep``,
-    ``whatif``, ``compare``, ``simulate``, ``check``, ``listen`` or ``errors``."""
+    ``whatif``, ``compare``, ``simulate``, ``forecast``, ``check``, ``listen`` or ``errors``."""
     if kind == "scenario":
         from funnelopt.scenario import Scenario
 

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from funnelopt import curves
-from funnelopt.compiled import model_data
+from funnelopt.compiled import ModelData, model_data
 from funnelopt.errors import Problem, ScenarioError
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray, GoalResult, Outcome
@@ -77,101 +77,21 @@ def simulate(
     True
     """
     s = scenario
-    x = spend_matrix(s, spend)
-    y = community_switch(s, community)
-    problems = [
-        Problem(f"spend.{t.id}", float(x[:, j].sum()), f"community {t.account} is off: must be 0")
-        for j, t in enumerate(s.tactics)
-        if t.kind == "community" and t.account is not None and not y[t.account] and x[:, j].any()
-    ]
-    if problems:
-        raise ScenarioError(problems)
-
+    x, y = checked_plan(s, spend, community)
     n_t, _ = x.shape
-    arr = model_data(s)
-    impressions = delivery(x, arr.i_sat, arr.sigma)  # T x J, broadcasting per column
-    clicks_j = impressions * arr.ctr
-    visits_j = clicks_j * arr.landing
-    conv_j = visits_j * arr.cvr
-    newf_j = impressions * arr.follow
-    comments_j = impressions * arr.comment
-
-    # Awareness: cumulative unique reach of all paid impressions (design 2.2).
-    # Tactics sharing an audience draw on one pool, so their impressions are pooled first.
-    cum_j = np.cumsum(impressions, axis=0)
-    cum_a = cum_j @ arr.audience_member
-    reach = np.minimum(
-        reach_curve(cum_j.sum(axis=1), s.population, s.reach_curve),
-        reach_curve(cum_a, arr.audience_pool, s.reach_curve).sum(axis=1),
-    )
-
-    # Communities (design 2.3).
-    comm, by_community = _communities(s, y, newf_j)
-    organic, org_clicks = comm["organic_impressions"], comm["clicks"]
-    comm_visits, comm_conv = comm["community_visits"], comm["conversions"]
-    engagements, followers = comm["engagements"], comm["followers"]
-    new_followers, org_comments = comm["new_followers"], comm["comments"]
-    base_hours, cost_community = comm["base_hours"], comm["cost_community"]
-
-    # Webcare and adverse events (design 2.5).
-    comments = comments_j.sum(axis=1) + org_comments
-    ae = s.adverse_events
-    ae_rate = ae.rate if ae is not None else 0.0
-    ae_cases = ae_rate * comments
-    wc = s.webcare
-    minutes_comment = wc.minutes_per_comment if wc is not None else 0.0
-    minutes_case = ae.minutes_per_case if ae is not None else 0.0
-    webcare_hours = base_hours + comments * minutes_comment / 60.0 + ae_cases * minutes_case / 60.0
-
-    # Costs (design 2.6).
-    cost_media = x.sum(axis=1)
-    cost_webcare = (wc.hourly_rate if wc is not None else 0.0) * webcare_hours
-    cost_ae = (ae.cost_per_case if ae is not None else 0.0) * ae_cases
-    cost_total = cost_media + cost_community + cost_webcare + cost_ae
-
-    ad_visits = visits_j.sum(axis=1)
-    per_period: dict[str, FloatArray] = {
-        "spend": cost_media,
-        "impressions": impressions.sum(axis=1),
-        "organic_impressions": organic,
-        "reach": reach,
-        "reach_share": reach / s.population,
-        "clicks": clicks_j.sum(axis=1) + org_clicks,
-        "ad_visits": ad_visits,
-        "community_visits": comm_visits,
-        "visits": ad_visits + comm_visits,
-        "engagements": engagements,
-        "new_followers": new_followers,
-        "followers": followers,
-        "comments": comments,
-        "webcare_hours": webcare_hours,
-        "ae_cases": ae_cases,
-        "ae_cases_p95": poisson_p95(ae_cases) if checks else np.full(n_t, np.nan),
-        "valid_icsrs": ae_cases * (ae.valid_share if ae is not None else 0.0),
-        "serious_icsrs": ae_cases * (ae.valid_share * ae.serious_share if ae is not None else 0.0),
-        "conversions": conv_j.sum(axis=1) + comm_conv,
-        "cost_media": cost_media,
-        "cost_community": cost_community,
-        "cost_webcare": cost_webcare,
-        "cost_ae": cost_ae,
-        "cost_total": cost_total,
-    }
-    totals = {k: float(v[-1]) if k in STOCKS else float(v.sum()) for k, v in per_period.items()}
+    flows, by_tactic, by_community = forward(s, model_data(s), x, y)
+    per_period: dict[str, FloatArray] = {}
+    for k, v in flows.items():
+        per_period[k] = v
+        if k == "ae_cases":
+            per_period["ae_cases_p95"] = poisson_p95(v) if checks else np.full(n_t, np.nan)
+    totals = {k: float(campaign_total(k, v)) for k, v in per_period.items()}
     # A Poisson total's p95 is that of the summed mean, not the sum of weekly p95s.
     totals["ae_cases_p95"] = (
         float(poisson_p95(np.array([totals["ae_cases"]]))[0]) if checks else float("nan")
     )
 
-    by_tactic = {
-        "spend": x,
-        "impressions": impressions,
-        "clicks": clicks_j,
-        "visits": visits_j,
-        "conversions": conv_j,
-        "new_followers": newf_j,
-        "comments": comments_j,
-    }
-    capacity = _capacity(s, webcare_hours, ae_cases)
+    capacity = _capacity(s, per_period["webcare_hours"], per_period["ae_cases"])
     goals = tuple(evaluate_goals(s, per_period))
     return Outcome(
         scenario_name=s.name,
@@ -190,12 +110,110 @@ def simulate(
     )
 
 
+def forward(
+    s: Scenario, arr: ModelData, x: FloatArray, y: Mapping[str, bool]
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, dict[str, FloatArray]]]:
+    """The model's flows per period: per metric, per tactic and per community.
+
+    ``arr`` is :func:`~funnelopt.compiled.model_data` (arrays ``(..., T)`` come out, one
+    period axis last) or :func:`~funnelopt.compiled.sampled_data` (``(S, T)``: the same
+    arithmetic over a leading sample axis, no loop per draw). Per-tactic arrays end in
+    ``(T, J)``. Without ``ae_cases_p95``, which :func:`simulate` adds.
+    """
+
+    def per_tactic(a: FloatArray) -> FloatArray:  # (..., J) -> (..., 1, J)
+        return a[..., None, :]
+
+    def per_period(a: FloatArray) -> FloatArray:  # (...) -> (..., 1)
+        return np.asarray(a)[..., None]
+
+    impressions = delivery(x, per_tactic(arr.i_sat), per_tactic(arr.sigma))  # (..., T, J)
+    clicks_j = impressions * per_tactic(arr.ctr)
+    visits_j = clicks_j * per_tactic(arr.landing)
+    conv_j = visits_j * per_tactic(arr.cvr)
+    newf_j = impressions * per_tactic(arr.follow)
+    comments_j = impressions * per_tactic(arr.comment)
+
+    # Awareness: cumulative unique reach of all paid impressions (design 2.2).
+    # Tactics sharing an audience draw on one pool, so their impressions are pooled first.
+    cum_j = np.cumsum(impressions, axis=-2)
+    cum_a = cum_j @ arr.audience_member
+    population = per_period(arr.population)
+    reach = np.minimum(
+        reach_curve(cum_j.sum(axis=-1), population, s.reach_curve),
+        reach_curve(cum_a, per_tactic(arr.audience_pool), s.reach_curve).sum(axis=-1),
+    )
+
+    # Communities (design 2.3).
+    comm, by_community = _communities(s, arr, y, newf_j)
+    organic, org_clicks = comm["organic_impressions"], comm["clicks"]
+    comm_visits, comm_conv = comm["community_visits"], comm["conversions"]
+    engagements, followers = comm["engagements"], comm["followers"]
+    new_followers, org_comments = comm["new_followers"], comm["comments"]
+    base_hours, cost_community = comm["base_hours"], comm["cost_community"]
+
+    # Webcare and adverse events (design 2.5).
+    comments = comments_j.sum(axis=-1) + org_comments
+    ae_cases = per_period(arr.ae_rate) * comments
+    webcare_hours = (
+        base_hours
+        + comments * per_period(arr.minutes_per_comment) / 60.0
+        + ae_cases * per_period(arr.minutes_per_case) / 60.0
+    )
+
+    # Costs (design 2.6).
+    cost_media = x.sum(axis=-1) + np.zeros_like(comments)  # (..., T) like every flow
+    cost_webcare = per_period(arr.hourly_rate) * webcare_hours
+    cost_ae = per_period(arr.cost_per_case) * ae_cases
+    cost_total = cost_media + cost_community + cost_webcare + cost_ae
+
+    ad_visits = visits_j.sum(axis=-1)
+    valid, serious = per_period(arr.valid_share), per_period(arr.serious_share)
+    flows: dict[str, FloatArray] = {
+        "spend": cost_media,
+        "impressions": impressions.sum(axis=-1),
+        "organic_impressions": organic,
+        "reach": reach,
+        "reach_share": reach / population,
+        "clicks": clicks_j.sum(axis=-1) + org_clicks,
+        "ad_visits": ad_visits,
+        "community_visits": comm_visits,
+        "visits": ad_visits + comm_visits,
+        "engagements": engagements,
+        "new_followers": new_followers,
+        "followers": followers,
+        "comments": comments,
+        "webcare_hours": webcare_hours,
+        "ae_cases": ae_cases,
+        "valid_icsrs": ae_cases * valid,
+        "serious_icsrs": ae_cases * (valid * serious),
+        "conversions": conv_j.sum(axis=-1) + comm_conv,
+        "cost_media": cost_media,
+        "cost_community": cost_community,
+        "cost_webcare": cost_webcare,
+        "cost_ae": cost_ae,
+        "cost_total": cost_total,
+    }
+    by_tactic = {
+        "spend": x,
+        "impressions": impressions,
+        "clicks": clicks_j,
+        "visits": visits_j,
+        "conversions": conv_j,
+        "new_followers": newf_j,
+        "comments": comments_j,
+    }
+    return flows, by_tactic, by_community
+
+
 def _communities(
-    s: Scenario, y: Mapping[str, bool], newf_j: FloatArray
+    s: Scenario, arr: ModelData, y: Mapping[str, bool], newf_j: FloatArray
 ) -> tuple[dict[str, FloatArray], dict[str, dict[str, FloatArray]]]:
     """The communities' flows per period (design 2.3): summed over communities (with every
-    tactic's paid new followers in ``new_followers``), and per community."""
-    n_t = newf_j.shape[0]
+    tactic's paid new followers in ``new_followers``), and per community. Arrays are
+    ``(..., T)``; the loop runs over communities and periods, never over draws."""
+    shape = newf_j.shape[:-1]
+    n_t = shape[-1]
     names = (
         "organic_impressions",
         "clicks",
@@ -207,39 +225,45 @@ def _communities(
         "base_hours",
         "cost_community",
     )
-    sums = {k: np.zeros(n_t) for k in names}
-    sums["new_followers"] = newf_j.sum(axis=1)
+    sums = {k: np.zeros(shape) for k in names}
+    sums["new_followers"] = newf_j.sum(axis=-1)
     by_community: dict[str, dict[str, FloatArray]] = {}
-    for c in s.communities:
+    for k, c in enumerate(s.communities):
+        p = {name: np.asarray(v)[..., k, None] for name, v in arr.community.items()}  # (..., 1)
         # Running: switched on, and between its launch and its last period.
         first, last = s.community_window(c)
         on = np.zeros(n_t)
         on[first - 1 : last] = 1.0 if y[c.id] else 0.0
         cols = [j for j, t in enumerate(s.tactics) if t.account == c.id]
-        paid_new = newf_j[:, cols].sum(axis=1)
-        f = np.empty(n_t)
-        oi = np.empty(n_t)
-        prev = c.initial_followers
+        paid_new = newf_j[..., cols].sum(axis=-1)
+        f = np.empty(shape)
+        oi = np.empty(shape)
+        prev = p["initial_followers"][..., 0]
+        opf, churn, viral_rate = (
+            p["organic_per_follower"][..., 0],
+            p["churn"][..., 0],
+            p["viral_follow_rate"][..., 0],
+        )
         for t in range(n_t):
-            oi[t] = on[t] * c.organic_per_follower * prev
-            prev = (1.0 - c.churn) * prev + paid_new[t] + c.viral_follow_rate * oi[t]
-            f[t] = prev
-        viral = c.viral_follow_rate * oi
-        clicks_c = c.organic_ctr * oi
-        visits_c = c.landing_rate * clicks_c
-        eng_c = c.engagement_rate * oi
-        comments_c = c.comment_rate * oi
-        cost_c = on * c.content_cost_per_post * c.posts_per_period
-        cost_c[first - 1] += on[first - 1] * c.setup_cost
+            oi[..., t] = on[t] * opf * prev
+            prev = (1.0 - churn) * prev + paid_new[..., t] + viral_rate * oi[..., t]
+            f[..., t] = prev
+        viral = p["viral_follow_rate"] * oi
+        clicks_c = p["organic_ctr"] * oi
+        visits_c = p["landing_rate"] * clicks_c
+        eng_c = p["engagement_rate"] * oi
+        comments_c = p["comment_rate"] * oi
+        cost_c = np.zeros(shape) + on * p["content_cost_per_post"] * p["posts_per_period"]
+        cost_c[..., first - 1] += on[first - 1] * p["setup_cost"][..., 0]
         sums["organic_impressions"] += oi
         sums["clicks"] += clicks_c
         sums["community_visits"] += visits_c
-        sums["conversions"] += c.conversion_rate * visits_c
+        sums["conversions"] += p["conversion_rate"] * visits_c
         sums["engagements"] += eng_c
         sums["followers"] += f
         sums["new_followers"] = sums["new_followers"] + viral
         sums["comments"] += comments_c
-        sums["base_hours"] = sums["base_hours"] + on * c.base_hours
+        sums["base_hours"] = sums["base_hours"] + on * p["base_hours"]
         sums["cost_community"] += cost_c
         by_community[c.id] = {
             "followers": f,
@@ -249,11 +273,35 @@ def _communities(
             "engagements": eng_c,
             "clicks": clicks_c,
             "community_visits": visits_c,
-            "conversions": c.conversion_rate * visits_c,
+            "conversions": p["conversion_rate"] * visits_c,
             "comments": comments_c,
             "cost_community": cost_c,
         }
     return sums, by_community
+
+
+def checked_plan(
+    s: Scenario, spend: SpendInput, community: Mapping[str, bool] | None
+) -> tuple[FloatArray, dict[str, bool]]:
+    """The spend matrix and the community switch, checked together: a community tactic
+    spends nothing while its community is off."""
+    x = spend_matrix(s, spend)
+    y = community_switch(s, community)
+    problems = [
+        Problem(f"spend.{t.id}", float(x[:, j].sum()), f"community {t.account} is off: must be 0")
+        for j, t in enumerate(s.tactics)
+        if t.kind == "community" and t.account is not None and not y[t.account] and x[:, j].any()
+    ]
+    if problems:
+        raise ScenarioError(problems)
+    return x, y
+
+
+def campaign_total(metric: str, series: FloatArray) -> FloatArray:
+    """A metric over the campaign, from its ``(..., T)`` series: a stock's final value,
+    a flow's sum."""
+    total: FloatArray = series[..., -1] if metric in STOCKS else series.sum(axis=-1)
+    return total
 
 
 def spend_matrix(scenario: Scenario, spend: SpendInput) -> FloatArray:
@@ -323,10 +371,21 @@ def goal_value(
     scenario: Scenario, per_period: Mapping[str, FloatArray], metric: Metric, by: int
 ) -> float:
     """A goal metric through 1-based period ``by``: cumulative for flows, the stock for stocks."""
+    return float(goal_values(per_period, metric, by))
+
+
+def goal_values(per_period: Mapping[str, FloatArray], metric: Metric, by: int) -> FloatArray:
+    """:func:`goal_value` over any leading axes (one value per draw for ``(S, T)`` series)."""
     series = per_period[metric.value]
-    if metric.value in STOCKS:
-        return float(series[by - 1])
-    return float(series[:by].sum())
+    value: FloatArray = (
+        series[..., by - 1] if metric.value in STOCKS else series[..., :by].sum(axis=-1)
+    )
+    return value
+
+
+def goal_met(target: float, achieved: Any) -> Any:
+    """Whether a goal is met: short by at most the round-off slack (elementwise)."""
+    return np.maximum(0.0, target - achieved) <= REL_TOL * target
 
 
 def evaluate_goals(scenario: Scenario, per_period: Mapping[str, FloatArray]) -> list[GoalResult]:
@@ -345,7 +404,7 @@ def evaluate_goals(scenario: Scenario, per_period: Mapping[str, FloatArray]) -> 
                 weight=g.weight,
                 phase=g.phase,
                 achieved=achieved,
-                met=shortfall <= REL_TOL * g.target,
+                met=bool(goal_met(g.target, achieved)),
                 shortfall=shortfall,
             )
         )

@@ -106,6 +106,11 @@ def test_every_question_is_the_cli_json(
             {"scenario": s, "actuals": (EXAMPLES / "actuals.csv").read_text()},
             ("replan", t, "--actuals", str(EXAMPLES / "actuals.csv")),
         ),
+        (
+            "forecast",
+            {"scenario": scenario(FULL), "draws": 300, "seed": 2},
+            ("forecast", str(FULL), "--draws", "300", "--seed", "2"),
+        ),
         ("check", {"scenario": s}, ("check", t)),
     ]
     for question, body, args in cases:
@@ -120,7 +125,8 @@ def test_every_question_is_the_cli_json(
 
 
 def test_schemas_are_the_cli_schemas(url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    for kind in ("scenario", "plan", "sweep", "whatif", "compare", "simulate", "check", "errors"):
+    kinds = ("scenario", "plan", "sweep", "whatif", "compare", "simulate", "forecast", "check")
+    for kind in (*kinds, "errors"):
         capsys.readouterr()
         main(["schema", kind])
         assert call(f"{url}/v1/schema/{kind}", key=KEY).text == capsys.readouterr().out
@@ -131,7 +137,17 @@ def test_schemas_are_the_cli_schemas(url: str, capsys: pytest.CaptureFixture[str
 
 def test_openapi_lists_the_endpoints(url: str) -> None:
     doc = call(f"{url}/openapi.json").json()
-    for q in ("plan", "simulate", "whatif", "sweep", "compare", "check", "frontier", "replan"):
+    for q in (
+        "plan",
+        "simulate",
+        "whatif",
+        "sweep",
+        "compare",
+        "check",
+        "frontier",
+        "replan",
+        "forecast",
+    ):
         post_op = doc["paths"][f"/v1/{q}"]["post"]
         schema = post_op["requestBody"]["content"]["application/json"]["schema"]
         assert "time_limit" in schema["properties"], q

@@ -599,11 +599,45 @@ def _risks(plan: Plan, scenario: Scenario | None) -> list[Block]:
             )
             + ". They are the first to check against the client's own data."
         )
+    items += _ranged_risks(plan, scenario)
     items.append(
         "The model does not cover creative quality, seasonality, competing campaigns or "
         "platform algorithm changes; it assumes the benchmark rates hold for this audience."
     )
     return [("h2", "Risks and limitations"), ("list", items)]
+
+
+def _ranged_risks(plan: Plan, scenario: Scenario | None) -> list[str]:
+    """With ``[uncertainty]`` ranges: how likely each goal is met and what could overload
+    or overrun, from the plan over 10,000 draws of the ranges (seed 0)."""
+    if scenario is None or not scenario.uncertainty or plan.spend is None:
+        return []
+    from funnelopt.analysis.uncertainty import forecast
+
+    f = forecast(scenario, plan, draws=10_000, seed=0)
+    label = f.period_label
+    chances = "; ".join(
+        f"{g.metric.replace('_', ' ')} by {label} {g.by} {g.probability:.0%}" for g in f.goals
+    )
+    out = []
+    if f.goals:
+        out.append(
+            f"With the ranges given for {len(f.inputs)} inputs ({f.draws:,} draws), the chance "
+            f"that each goal is met: {chances}."
+        )
+    over = [
+        f"{what} {p:.0%}"
+        for key, what in (("webcare_hours", "webcare capacity"), ("ae_cases", "AE capacity"))
+        if (p := f.capacity_overload_probability.get(key)) is not None
+    ]
+    if over:
+        out.append(f"The chance that some {label} exceeds a capacity: " + ", ".join(over) + ".")
+    if f.budget_overrun_probability:
+        out.append(
+            f"The chance that webcare and adverse-event costs push the total over budget: "
+            f"{f.budget_overrun_probability:.0%}."
+        )
+    return out
 
 
 def _sensitivity(plan: Plan, scenario: Scenario | None) -> list[str]:

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from funnelopt import metrics
 from funnelopt.errors import FunnelOptError
 
 if TYPE_CHECKING:
+    from funnelopt.analysis.uncertainty import Forecast
     from funnelopt.listening import Lift
     from funnelopt.outcome import Outcome
     from funnelopt.plan import Plan
@@ -400,4 +402,54 @@ def listening(est: Lift, ax: Any = None) -> Any:
     )
     title = f"Mentions: {est.lift_pct:+.1f}% since the launch ({est.level:.0%} interval {lo:+.1f}% to {hi:+.1f}%)"
     _finish(ax, title, legend=False)
+    return ax
+
+
+def fan(forecast: Forecast, metric: str = "conversions", ax: Any = None) -> Any:
+    """A metric to date per period over the draws: P5-P95 and P25-P75 bands, the median,
+    and each goal on the metric as a marker at its period (with its probability)."""
+    ax = _new_ax(ax)
+    bands = forecast.cumulative_quantiles(metric, (0.05, 0.25, 0.5, 0.75, 0.95))
+    periods = np.arange(1, bands.shape[1] + 1)
+    colour = PALETTE[0]
+    ax.fill_between(periods, bands[0], bands[4], color=colour, alpha=0.2, lw=0, label="P5-P95")
+    ax.fill_between(periods, bands[1], bands[3], color=colour, alpha=0.35, lw=0, label="P25-P75")
+    ax.plot(periods, bands[2], color=colour, lw=2, label="median")
+    for g in forecast.goals:
+        if g.metric == metric:
+            ax.plot(
+                g.by,
+                g.target,
+                marker="D",
+                color=PALETTE[5],
+                ls="none",
+                label=f"goal by {forecast.period_label} {g.by}: P(met) {g.probability:.0%}",
+            )
+    info = metrics.info(metric)
+    ax.set_xlabel(forecast.period_label)
+    ax.set_ylabel(f"{info.label} to date" if metric not in metrics.STOCKS else info.label)
+    if info.unit == "currency":
+        _money(ax.yaxis, forecast.currency)
+    _finish(ax, f"{info.label}: forecast over {forecast.draws:,} draws")
+    return ax
+
+
+def tornado(forecast: Forecast, metric: str = "conversions", top: int = 8, ax: Any = None) -> Any:
+    """The inputs that move a metric most: a bar per input from the metric at the input's
+    P5 to the metric at its P95 (others nominal), around the nominal total."""
+    every = forecast.tornado(metric)
+    largest = every[0].width if every else 0.0
+    swings = [w for w in every if w.width > 0.01 * largest and w.width > 0][:top][::-1]
+    ax = _new_ax(ax, (8, 0.5 + 0.45 * max(len(swings), 1)))
+    base = forecast.nominal[metric]
+    for i, w in enumerate(swings):
+        for end, colour, label in (
+            (w.at_low, PALETTE[4], "input at P5"),
+            (w.at_high, PALETTE[0], "input at P95"),
+        ):
+            ax.barh(i, end - base, left=base, color=colour, label=label if i == 0 else None)
+    ax.set_yticks(range(len(swings)), [w.path for w in swings])
+    ax.axvline(base, color="black", lw=1)
+    ax.set_xlabel(f"{metrics.info(metric).label} (nominal {base:,.0f})")
+    _finish(ax, f"What moves {metrics.info(metric).label} most", legend=bool(swings))
     return ax

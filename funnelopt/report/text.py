@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from funnelopt import metrics
+from funnelopt.analysis.uncertainty import HEADLINE, Forecast
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.outcome import Outcome
 from funnelopt.plan import Plan
@@ -299,6 +300,17 @@ def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> 
     out += [_title("Webcare and pharmacovigilance workload", md), workload_table(o, md), ""]
     if o.goals:
         out += [_title("Goals", md), *goals_lines(o, plan.scenario), ""]
+    if plan.confidence is not None:
+        c = plan.confidence
+        out += [
+            _title(f"Confidence (asked {c.asked:.0%}; {c.validation_draws:,} fresh draws)", md),
+            c.describe(),
+            *(
+                f"- {k}: {p:.1%} (+- {c.standard_errors[k]:.1%})"
+                for k, p in c.probabilities.items()
+            ),
+            "",
+        ]
     if plan.strategies:
         out += [_title("Strategies: a community, or just traffic?", md), *strategy_lines(plan), ""]
     sens = sensitivity_lines(plan)
@@ -648,3 +660,75 @@ def outcome_summary(o: Outcome, markdown: bool = False) -> str:
     if o.violations:
         out += [_title("Broken limits", markdown), *(f"  {v}" for v in o.violations), ""]
     return "\n".join(out)
+
+
+def forecast_text(f: Forecast, tornado: str, markdown: bool = False) -> str:
+    """A forecast for a person: goal probabilities, P5/P50/P95 of the headline metrics,
+    capacity and budget risks, and the inputs that move ``tornado`` most."""
+    label = f.period_label
+    parts = [
+        _title(f"Forecast: {f.scenario_name}", markdown, 1),
+        wrap(f"{f.draws:,} draws of {len(f.inputs)} uncertain inputs (seed {f.seed}), one plan.")
+        if f.inputs
+        else "No [uncertainty] ranges: every draw is the nominal outcome.",
+    ]
+    if f.goals:
+        rows = [
+            [
+                f"{g.metric} >= {metric_value(g.metric, g.target)} by {label} {g.by}",
+                "hard" if g.hard else "soft",
+                f"{g.probability:.1%}",
+                *(metric_value(g.metric, q) for q in g.quantiles),
+            ]
+            for g in f.goals
+        ]
+        parts += [
+            _title("Goals: probability met", markdown),
+            table(["goal", "kind", "P(met)", "P5", "P50", "P95"], rows, markdown, left=2),
+        ]
+    rows = []
+    for m in HEADLINE:
+        p5, p50, p95 = f.quantiles(m)
+        rows.append(
+            [metrics.info(m).label, *(metric_value(m, v) for v in (f.nominal[m], p5, p50, p95))]
+        )
+    parts += [
+        _title("Campaign totals (stocks at the end)", markdown),
+        table(["metric", "nominal", "P5", "P50", "P95"], rows, markdown),
+    ]
+    risks = []
+    names = {
+        "webcare_hours": "webcare hours exceed capacity",
+        "ae_cases": "expected AE cases exceed capacity",
+    }
+    for key, p in f.capacity_overload_probability.items():
+        if p is not None:
+            risks.append(f"P({names[key]} in any {label}) = {p:.1%}")
+    if f.ae_count_overload_probability is not None:
+        risks.append(
+            f"P(AE count, Poisson around the expected cases, exceeds capacity in any {label}) "
+            f"= {f.ae_count_overload_probability:.1%}"
+        )
+    if f.budget_overrun_probability is not None:
+        risks.append(f"P(total cost exceeds budget.total) = {f.budget_overrun_probability:.1%}")
+    if risks:
+        parts += [_title("Risks", markdown), "\n".join(f"- {r}" for r in risks)]
+    swings = [w for w in f.tornado(tornado) if w.width > 0][:5]
+    if swings:
+        rows = [
+            [
+                _short_path(w.path),
+                f"{w.input_low:.4g}",
+                f"{w.input_high:.4g}",
+                metric_value(tornado, w.at_low),
+                metric_value(tornado, w.at_high),
+            ]
+            for w in swings
+        ]
+        parts += [
+            _title(
+                f"What moves {tornado} most (each input at its P5 / P95, others nominal)", markdown
+            ),
+            table(["input", "P5", "P95", f"{tornado} at P5", "at P95"], rows, markdown, left=1),
+        ]
+    return "\n\n".join(parts) + "\n"

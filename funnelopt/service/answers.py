@@ -52,6 +52,13 @@ class PlanRequest(Options):
     """``POST /v1/plan``: the optimal plan, or the diagnosis."""
 
     scenario: ScenarioInput = Field(description="the scenario: a JSON object or file text")
+    confidence: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="plan so that hard goals and capacities hold with this probability "
+        "under the scenario's [uncertainty] ranges (the CLI's --confidence)",
+    )
 
 
 class CheckRequest(PlanRequest):
@@ -105,6 +112,18 @@ class ReplanRequest(PlanRequest):
     ad_sets: dict[str, str] = Field(
         default_factory=dict, description="an export's ad-set name -> tactic id"
     )
+
+
+class ForecastRequest(PlanRequest):
+    """``POST /v1/forecast``: a plan over draws of the scenario's ``[uncertainty]`` ranges."""
+
+    plan: dict[str, Any] | None = Field(
+        None,
+        description='spend per tactic and period ({"meta_dark": [...]}) or a plan answer; '
+        "default: the optimiser's plan",
+    )
+    draws: int = Field(10_000, ge=1, le=100_000, description="number of draws")
+    seed: int = Field(0, ge=0, description="random seed: the same seed, the same answer")
 
 
 @dataclass(frozen=True)
@@ -182,7 +201,12 @@ def _settings(r: Options, limits: Limits) -> app.Settings:
     that one plan usually stops on its own before the server stops the request."""
     cap = limits.time_limit * limits.solver_share
     limit = min(r.time_limit, cap) if r.time_limit is not None else cap
-    return app.Settings(backend=r.backend, tolerance=r.tolerance, time_limit=limit)
+    return app.Settings(
+        backend=r.backend,
+        tolerance=r.tolerance,
+        time_limit=limit,
+        confidence=getattr(r, "confidence", None),
+    )
 
 
 def _plan(data: Any, limits: Limits) -> dict[str, Any]:
@@ -262,9 +286,17 @@ def _replan(data: Any, limits: Limits) -> dict[str, Any]:
     ).to_dict()
 
 
+def _forecast(data: Any, limits: Limits) -> dict[str, Any]:
+    r = _request(ForecastRequest, data)
+    s = _scenario(r.scenario, "scenario", r.set)
+    spend = app.spend_from_data(r.plan, "plan") if r.plan is not None else None
+    return app.forecast_document(s, app.forecast(s, spend, r.draws, r.seed, _settings(r, limits)))
+
+
 QUESTIONS: dict[str, Callable[[Any, Limits], dict[str, Any]]] = {
     "plan": _plan,
     "simulate": _simulate,
+    "forecast": _forecast,
     "whatif": _whatif,
     "sweep": _sweep,
     "compare": _compare,
@@ -277,6 +309,7 @@ QUESTIONS: dict[str, Callable[[Any, Limits], dict[str, Any]]] = {
 REQUESTS: dict[str, type[BaseModel]] = {
     "plan": PlanRequest,
     "simulate": SimulateRequest,
+    "forecast": ForecastRequest,
     "whatif": WhatIfRequest,
     "sweep": SweepRequest,
     "compare": CompareRequest,

@@ -194,6 +194,7 @@ def build(config: Config) -> FastAPI:
 _ANSWERS = {
     "plan": "the plan, or its diagnosis when the goals cannot be met (GET /v1/schema/plan)",
     "simulate": "the hand-made plan's outcome, objective and gap to the optimum",
+    "forecast": "goal and overload probabilities, P5/P50/P95 bands (GET /v1/schema/forecast)",
     "whatif": "{changes, base, whatif}: two plans",
     "sweep": "one point per grid value (GET /v1/schema/sweep)",
     "compare": "{scenarios: [{file, plan}]}",
