@@ -202,3 +202,22 @@ def test_follower_ads_calibrate_the_follow_rate() -> None:
     assert min(prior, 0.003) < follow.posterior < max(prior, 0.003)
     assert follow.low < follow.posterior < follow.high
     assert "tactics.meta_follow.comment_rate" in est
+
+
+def test_an_uncertainty_range_sets_the_priors_spread() -> None:
+    """A narrow range holds the prior firmly, a wide one lets the actuals move it."""
+    text = "week,tactic,spend,impressions,clicks\n" + "".join(
+        f"{w},meta_dark,2500,190000,1400\n" for w in (1, 2, 3)
+    )
+
+    def ctr(low: float, high: float) -> float:
+        s = TRAFFIC.with_overrides(
+            {"uncertainty.tactics.meta_dark.ctr": {"dist": "uniform", "low": low, "high": high}}
+        )
+        a = read_actuals("a.csv", s, text=text)
+        return next(e for e in calibrate(s, a) if e.path.endswith(".ctr")).posterior
+
+    narrow, wide = ctr(0.0098, 0.0102), ctr(0.004, 0.02)
+    seen = 1400 / 190000
+    assert abs(narrow - 0.01) < abs(wide - 0.01)
+    assert seen < wide < narrow <= 0.01

@@ -1,7 +1,8 @@
 """Re-planning a running campaign from its actuals (issue 13): calibrate the rates the
 actuals inform, fix the past to what happened, and re-optimise the rest.
 
-Calibration: each rate's prior is the scenario's value, uncertain by PRIOR_RSD; each
+Calibration: each rate's prior is the scenario's value, uncertain by its
+``[uncertainty]`` range where it has one (the range's 5-95% interval) or else PRIOR_RSD; each
 period with data is one observation of it, uncertain by PERIOD_RSD (rates drift from
 week to week far more than their binomial counts say, so a million impressions are not a
 million independent trials). The posterior is the precision-weighted mean on the log
@@ -175,7 +176,8 @@ def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
             # says the rate is low) and a log stays finite. Weeks are weighted alike only
             # when their counts say more than the drift between weeks (see _shrunk).
             rates = (k[seen] + 0.5) / (n[seen] + 1.0)
-            post = _shrunk(prior, rates, cap=1 - 1e-6, trials=n[seen])  # a rate stays below 1
+            spread = _prior_spread(s, f"{p}.{rate}")
+            post = _shrunk(prior, rates, 1 - 1e-6, n[seen], spread)  # a rate stays below 1
             evidence = f"{k.sum():,.0f} {successes} of {n.sum():,.0f} {trials} in {int(seen.sum())} periods"
             out.append(Estimate(f"{p}.{rate}", prior, *post, evidence))
         if actuals.has("spend") and actuals.has("impressions"):
@@ -188,24 +190,46 @@ def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
                 # money spent (saturation included), per period.
                 cpm = -1000 * spend[ok] / (i_sat * np.log1p(-imps[ok] / i_sat))
                 evidence = f"{spend[ok].sum():,.0f} spent for {imps[ok].sum():,.0f} impressions in {int(ok.sum())} periods"
-                out.append(Estimate(f"{p}.cpm", t.cpm, *_shrunk(t.cpm, cpm), evidence))
+                spread = _prior_spread(s, f"{p}.cpm")
+                out.append(
+                    Estimate(f"{p}.cpm", t.cpm, *_shrunk(t.cpm, cpm, spread=spread), evidence)
+                )
     return out
 
 
+def _prior_spread(s: Scenario, path: str) -> float:
+    """The prior's relative sd (on the log scale): from the field's ``[uncertainty]`` range
+    where it has one (its 5-95% interval), else PRIOR_RSD."""
+    r = s.uncertainty.get(path)
+    if r is None:
+        return PRIOR_RSD
+    from funnelopt.compiled import quantile
+    from funnelopt.scenario import field_bounds
+
+    low, high = (float(v) for v in quantile(r, [0.05, 0.95], field_bounds(path)))
+    if not 0 < low < high:
+        return PRIOR_RSD
+    return math.log(high / low) / (2 * float(stats.norm.ppf(0.95)))
+
+
 def _shrunk(
-    prior: float, seen: np.ndarray, cap: float = math.inf, trials: np.ndarray | None = None
+    prior: float,
+    seen: np.ndarray,
+    cap: float = math.inf,
+    trials: np.ndarray | None = None,
+    spread: float = PRIOR_RSD,
 ) -> tuple[float, float, float]:
     """Posterior (value, low, high) of a positive rate on the log scale: a normal prior at
-    the scenario's value with relative sd PRIOR_RSD, one observation per period with
+    the scenario's value with relative sd ``spread``, one observation per period with
     relative sd PERIOD_RSD (or the periods' own spread, when larger) plus, for a rate of
     successes in ``trials``, the binomial noise of a small week (1/successes)."""
     logs = np.log(seen)
-    spread = float(np.std(logs, ddof=1)) if len(logs) >= 3 else 0.0
-    per = np.full(len(logs), max(PERIOD_RSD, spread) ** 2)
+    drift = float(np.std(logs, ddof=1)) if len(logs) >= 3 else 0.0
+    per = np.full(len(logs), max(PERIOD_RSD, drift) ** 2)
     if trials is not None:
         per = per + 1.0 / np.maximum(seen * (trials + 1.0), 0.5)
     weights = 1.0 / per
-    w_prior, w_data = 1 / PRIOR_RSD**2, float(weights.sum())
+    w_prior, w_data = 1 / spread**2, float(weights.sum())
     mean = (w_prior * math.log(prior) + float(weights @ logs)) / (w_prior + w_data)
     sd = 1 / math.sqrt(w_prior + w_data)
     z = float(stats.norm.ppf((1 + LEVEL) / 2))
