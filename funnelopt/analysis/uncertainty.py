@@ -457,7 +457,9 @@ def tighten(f: Forecast, r: Requirement, confidence: float) -> float:
     goal's target becomes ``target * m / q``, a capacity ``capacity * q / m``; never looser
     than the scenario's own value.
     """
-    q = float(np.quantile(margin(f, r), 1.0 - confidence))
+    # An empirical quantile, no interpolation: draws without any load have an infinite
+    # margin, and interpolating between two of them gave inf - inf (a NaN warning).
+    q = float(np.quantile(margin(f, r), 1.0 - confidence, method="inverted_cdf"))
     m = float(margin(f, r, nominal=True))
     if np.isinf(q) or np.isinf(m):  # no load at all: nothing to tighten
         return r.nominal
