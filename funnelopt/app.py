@@ -14,6 +14,7 @@ from typing import Any
 
 from funnelopt import objective, plausibility
 from funnelopt._json import dumps
+from funnelopt.actuals import Actuals
 from funnelopt.analysis.uncertainty import Forecast
 from funnelopt.analysis.uncertainty import forecast as _forecast
 from funnelopt.errors import InputError, Problem, ScenarioError
@@ -22,6 +23,10 @@ from funnelopt.outcome import Outcome
 from funnelopt.plan import SCHEMA_VERSION, Plan
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate as _simulate
+from funnelopt.studies.frontier import Frontier, Progress
+from funnelopt.studies.frontier import frontier as _frontier
+from funnelopt.studies.replan import Replan
+from funnelopt.studies.replan import replan as _replan
 from funnelopt.studies.sweep import Sweep, parse_values, sweep
 
 
@@ -189,6 +194,39 @@ def forecast(
     if spend is None:
         return _forecast(s, plan(s, settings), draws, seed)
     return _forecast(s, spend, draws, seed, community=_community_of(s, spend))
+
+
+def frontier(
+    s: Scenario,
+    x: str,
+    y: str,
+    points: int,
+    settings: Settings = Settings(),
+    progress: Progress | None = None,
+) -> Frontier:
+    """The trade-off between goods ``x`` and ``y`` (see :func:`funnelopt.frontier`)."""
+    return _frontier(
+        s,
+        x,
+        y,
+        points,
+        backend=settings.backend,
+        tolerance=settings.tolerance,
+        time_limit=settings.time_limit,
+        progress=progress,
+    )
+
+
+def replan(s: Scenario, actuals: Actuals, settings: Settings = Settings()) -> Replan:
+    """Calibrate on actuals, keep the past, re-optimise the rest (see
+    :func:`funnelopt.replan`)."""
+    return _replan(
+        s,
+        actuals,
+        backend=settings.backend,
+        tolerance=settings.tolerance,
+        time_limit=settings.time_limit,
+    )
 
 
 def forecast_document(s: Scenario, f: Forecast) -> dict[str, Any]:

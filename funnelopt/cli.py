@@ -236,21 +236,13 @@ def _progress_bar(done: int, total: int) -> None:
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
+    from funnelopt import app
     from funnelopt.report.text import frontier_table, wrap
-    from funnelopt.studies.frontier import frontier
 
     s = load(args.file, args.set)
     show = sys.stderr.isatty() and not args.quiet
-    front = frontier(
-        s,
-        args.x,
-        args.y,
-        args.points,
-        backend=args.backend,
-        tolerance=args.tolerance,
-        time_limit=args.time_limit,
-        progress=_progress_bar if show else None,
-    )
+    progress = _progress_bar if show else None
+    front = app.frontier(s, args.x, args.y, args.points, _settings(args), progress)
     if show:
         sys.stderr.write("\n")
     if args.format == "json":
@@ -264,20 +256,14 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
 
 def cmd_replan(args: argparse.Namespace) -> int:
+    from funnelopt import app
     from funnelopt.actuals import read_actuals
     from funnelopt.report.text import render_plan, replan_lines, wrap
-    from funnelopt.studies.replan import replan
 
     s = load(args.file, args.set)
     names = dict(_pair(v, "--ad-set") for v in args.ad_set or [])
     actuals = read_actuals(args.actuals, s, start_date=args.start_date, names=names)
-    result = replan(
-        s,
-        actuals,
-        backend=args.backend,
-        tolerance=args.tolerance,
-        time_limit=args.time_limit,
-    )
+    result = app.replan(s, actuals, _settings(args))
     _warn(result.plan.warnings)
     if args.plot:
         _save_plot(lambda plots: plots.plan_vs_actual(result, args.metric), args.plot)

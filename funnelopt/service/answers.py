@@ -248,26 +248,13 @@ def _simulate(data: Any, limits: Limits) -> dict[str, Any]:
 
 
 def _frontier(data: Any, limits: Limits) -> dict[str, Any]:
-    from funnelopt.studies.frontier import frontier
-
     r = _request(FrontierRequest, data)
     s = _scenario(r.scenario, "scenario", r.set)
-    settings = _settings(r, limits)
-    front = frontier(
-        s,
-        r.x,
-        r.y,
-        r.points,
-        backend=settings.backend,
-        tolerance=settings.tolerance,
-        time_limit=settings.time_limit,
-    )
-    return front.to_dict()
+    return app.frontier(s, r.x, r.y, r.points, _settings(r, limits)).to_dict()
 
 
 def _replan(data: Any, limits: Limits) -> dict[str, Any]:
     from funnelopt.actuals import read_actuals
-    from funnelopt.studies.replan import replan
 
     r = _request(ReplanRequest, data)
     s = _scenario(r.scenario, "scenario", r.set)
@@ -276,14 +263,7 @@ def _replan(data: Any, limits: Limits) -> dict[str, Any]:
         ("actuals.csv", given) if isinstance(given, str) else ("actuals.json", json.dumps(given))
     )
     actuals = read_actuals(source, s, text=text, start_date=r.start_date, names=r.ad_sets)
-    settings = _settings(r, limits)
-    return replan(
-        s,
-        actuals,
-        backend=settings.backend,
-        tolerance=settings.tolerance,
-        time_limit=settings.time_limit,
-    ).to_dict()
+    return app.replan(s, actuals, _settings(r, limits)).to_dict()
 
 
 def _forecast(data: Any, limits: Limits) -> dict[str, Any]:
