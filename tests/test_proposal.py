@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
+from browser import browser_page
 from conftest import EXAMPLES
 
 from funnelopt import FunnelOptError, Scenario, ScenarioError, optimize
@@ -132,16 +132,6 @@ def test_plan_csv_has_dates_and_simulate_reads_it_back(
     assert "comma- or semicolon-separated" in capsys.readouterr().err
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 A4 = {"width": 794, "height": 1123}  # 210 x 297 mm at 96 dpi
 
 
@@ -153,28 +143,16 @@ def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_report_in_a_real_browser(report_html: Path, tmp_path: Path) -> None:
     """The client report as a person sees it: every section, the figures loaded, dates and
     names, no console errors, nothing wider than an A4 page."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            page = browser.new_page(viewport=A4)
-            problems: list[str] = []
-            page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(report_html.as_uri())
-            text = page.inner_text("body")
-            images = page.evaluate(
-                "[...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0])"
-            )
-            overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            page.screenshot(path=str(tmp_path / "page1.png"))
-        finally:
-            browser.close()
+    with browser_page(viewport=A4) as (page, problems):
+        page.goto(report_html.as_uri())
+        text = page.inner_text("body")
+        images = page.evaluate(
+            "[...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0])"
+        )
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        page.screenshot(path=str(tmp_path / "page1.png"))
     assert not problems, problems
     headings = [
         "Executive summary", "Campaign goals", "Flighting plan", "By week", "By month",

@@ -4,46 +4,22 @@ see the plan change; no console errors."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import browser_page
 from serving import running
 
 from funnelopt.service import Config
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
-    with running(Config(workers=1)) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            tab = browser.new_page()
-            problems: list[str] = []
-            tab.on("console", lambda m: m.type == "error" and problems.append(m.text))
-            tab.on("pageerror", lambda e: problems.append(str(e)))
-            tab.goto(url + "/")
-            tab.problems = problems
-            yield tab
-        finally:
-            browser.close()
+    with running(Config(workers=1)) as url, browser_page() as (tab, problems):
+        tab.goto(url + "/")
+        tab.problems = problems
+        yield tab
 
 
 def plans(tab: Any) -> int:
