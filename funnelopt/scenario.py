@@ -1488,6 +1488,13 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
         fields = model.model_fields if model is not None else {}
         if part not in fields:
             raise _PathError("no such field" + _suggest_from(path, data))
+        if n == len(parts) - 2 and _is_map(fields[part].annotation):
+            # A table keyed by metric (objective.weights.conversions, objective.values.followers):
+            # the key is checked by validation like every value.
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node[part][str(parts[-1])] = value
+            return
         sub_model = _submodel(fields[part].annotation)
         if last:
             if sub_model is not None or _is_list_of_models(fields[part].annotation):
@@ -1521,6 +1528,14 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
         if isinstance(cand, type) and issubclass(cand, BaseModel):
             return cand
     return None
+
+
+def _is_map(annotation: Any) -> bool:
+    """A field that is a dict (possibly optional): its keys are data, not fields."""
+    return any(
+        getattr(a, "__origin__", None) is dict
+        for a in (annotation, *getattr(annotation, "__args__", ()))
+    )
 
 
 def _is_list_of_models(annotation: Any) -> bool:

@@ -322,3 +322,12 @@ def test_field_and_cross_field_problems_come_in_one_pass() -> None:
     bad_rate = build(budget={"total": 100, "period_min": 30})
     bad_rate["budget"]["period_max"] = -1
     assert problems_of(bad_rate) == ["budget.period_max = -1: must be > 0"]
+
+
+def test_overrides_reach_into_tables_keyed_by_metric() -> None:
+    data = build(objective={"maximize": "net_value", "values": {"conversions": 100}})
+    s = Scenario.from_dict(data).with_overrides({"objective.values.visits": 2})
+    assert {m.value: v for m, v in s.objective.values.items()} == {"conversions": 100, "visits": 2}
+    assert s.value_at("objective.values.visits") == 2
+    with pytest.raises(ScenarioError, match="did you mean 'visits'"):
+        s.with_overrides({"objective.values.visit": 2})

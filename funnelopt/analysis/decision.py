@@ -98,7 +98,7 @@ def _break_even(
     of lines, one per plan), so Newton steps on the two current plans' lines reach the
     crossing; re-optimising just either side confirms it.
     """
-    w = _current(s, path)
+    w = float(s.value_at(path))
     for _ in range(MAX_STEPS):
         with_it = _line(s, path, w, community, True, backend, tolerance, fixed)
         without = _line(s, path, w, community, False, backend, tolerance, fixed)
@@ -122,21 +122,6 @@ def _break_even(
     return w if below is not None and above is not None and below != above else None
 
 
-def _current(s: Scenario, path: str) -> float:
-    if path.startswith("goals["):
-        return s.goals[int(path[len("goals[") : path.index("]")])].weight
-    metric = path.rsplit(".", 1)[1]
-    return next(v for m, v in (s.objective.values or {}).items() if m.value == metric)
-
-
-def _set(s: Scenario, path: str, value: float) -> Scenario:
-    if path.startswith("goals["):
-        return s.with_overrides({path: value})
-    data = s.to_dict()
-    data["objective"]["values"][path.rsplit(".", 1)[1]] = value
-    return Scenario.from_dict(data)
-
-
 def _line(
     s: Scenario,
     path: str,
@@ -149,7 +134,7 @@ def _line(
 ) -> tuple[float, float] | None:
     """The best plan at ``w`` with the community on (off) as a line in that number:
     (intercept, slope) of its score, in the maximising sense."""
-    sw = _set(s, path, w)
+    sw = s.with_overrides({path: w})
     opts = Options(community={community: on}, fixed_spend=fixed)
     run = solve(sw, backend, tolerance, opts, cheapest=False)
     if run.status is not Status.OPTIMAL:

@@ -261,11 +261,8 @@ def strategy_lines(plan: Plan) -> list[str]:
 
 
 def _now(plan: Plan, path: str) -> str:
-    """The scenario's current value at a ``goals[i].weight`` path."""
-    if plan.scenario is None or not path.startswith("goals["):
-        return "?"
-    i = int(path[len("goals[") : path.index("]")])
-    return f"{plan.scenario.goals[i].weight:,.4g}"
+    """The scenario's current value at a break-even path."""
+    return "?" if plan.scenario is None else f"{plan.scenario.value_at(path):,.4g}"
 
 
 def render_plan(plan: Plan, fmt: str = "table", budget: float | None = None) -> str:
