@@ -658,12 +658,19 @@ class Scenario(_Model):
                 return node[table].get(path[len(table) + 1 :])
         try:
             parts = _split(path)
+            keyed = False  # inside a table keyed by metric: a key not given is unset
+            model: type[BaseModel] | None = type(self)
             for n, part in enumerate(parts):
                 if isinstance(node, list):
                     node = node[_list_index(node, part, parts[n - 1] if n else "")]
                 elif isinstance(node, dict) and isinstance(part, str) and part in node:
                     node = node[part]
-                elif node is None:
+                    info = model.model_fields.get(part) if model is not None else None
+                    keyed = info is not None and _is_map(info.annotation)
+                    if info is not None:
+                        sub = _submodel(info.annotation) or _list_item_model(info.annotation)
+                        model = sub
+                elif node is None or keyed:
                     return None
                 else:
                     raise _PathError("no such field" + _suggest_from(path, self.to_dict()))
