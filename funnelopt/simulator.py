@@ -474,17 +474,11 @@ def violations(
     out: list[str] = []
     label = s.period_label
 
-    def over(value: float, cap: float) -> bool:
-        return bool(value > cap * (1 + REL_TOL) + REL_TOL)
-
-    def under(value: float, floor: float) -> bool:
-        return value < floor * (1 - REL_TOL) - REL_TOL
-
     cost = float(per_period["cost_total"].sum())
     media = float(per_period["cost_media"].sum())
-    if b.total is not None and over(cost, b.total):
+    if b.total is not None and exceeds(cost, b.total):
         out.append(f"budget.total: total cost {cost:,.2f} exceeds {b.total:,.2f}")
-    if b.media is not None and over(media, b.media):
+    if b.media is not None and exceeds(media, b.media):
         out.append(f"budget.media: media spend {media:,.2f} exceeds {b.media:,.2f}")
     m = per_period["cost_media"]
     if b.period_max is not None:
@@ -492,7 +486,7 @@ def violations(
             "budget.period_max",
             label,
             m,
-            m > b.period_max * (1 + REL_TOL) + REL_TOL,
+            exceeds(m, b.period_max),
             "spends",
             ">",
             b.period_max,
@@ -501,7 +495,7 @@ def violations(
         "budget.period_min",
         label,
         m,
-        m < b.period_min * (1 - REL_TOL) - REL_TOL,
+        falls_short(m, b.period_min),
         "spends",
         "<",
         b.period_min,
@@ -519,9 +513,9 @@ def violations(
     max_spend = np.array([t.max_spend if t.max_spend is not None else np.inf for t in tac])
     min_active = np.array([t.min_spend_if_active for t in tac])
     outside = ~active & (x > REL_TOL)
-    low = active & floors & (x < min_spend * (1 - REL_TOL) - REL_TOL)
-    high = x > max_spend * (1 + REL_TOL) + REL_TOL
-    between = (x > REL_TOL) & (x < min_active * (1 - REL_TOL) - REL_TOL)
+    low = active & floors & falls_short(x, min_spend)
+    high = exceeds(x, max_spend)
+    between = (x > REL_TOL) & falls_short(x, min_active)
     for j in map(int, np.flatnonzero((outside | low | high | between).any(axis=0))):
         f, col = f"tactics.{tac[j].id}", x[:, j]
         if outside[:, j].any():
@@ -544,9 +538,9 @@ def violations(
     totals = x.sum(axis=0)
     for j, t_j in enumerate(tac):
         total = float(totals[j])
-        if floors[j] and under(total, t_j.min_total):
+        if floors[j] and falls_short(total, t_j.min_total):
             out.append(f"tactics.{t_j.id}.min_total: spends {total:,.2f} < {t_j.min_total:,.2f}")
-        if t_j.max_total is not None and over(total, t_j.max_total):
+        if t_j.max_total is not None and exceeds(total, t_j.max_total):
             out.append(f"tactics.{t_j.id}.max_total: spends {total:,.2f} > {t_j.max_total:,.2f}")
     wc, ae = s.webcare, s.adverse_events
     capacities = (
@@ -562,10 +556,18 @@ def violations(
     for name, key, cap, verb, unit in capacities:
         if cap is not None:
             y = per_period[key]
-            out += _breaches(
-                name, label, y, y > cap * (1 + REL_TOL) + REL_TOL, verb, ">", cap, unit=unit
-            )
+            out += _breaches(name, label, y, exceeds(y, cap), verb, ">", cap, unit=unit)
     return out
+
+
+def exceeds(value: Any, cap: Any) -> Any:
+    """``value`` above ``cap`` beyond solver round-off (elementwise for arrays)."""
+    return value > cap * (1 + REL_TOL) + REL_TOL
+
+
+def falls_short(value: Any, floor: Any) -> Any:
+    """``value`` below ``floor`` beyond solver round-off (elementwise for arrays)."""
+    return value < floor * (1 - REL_TOL) - REL_TOL
 
 
 def _periods(label: str, periods: Sequence[int] | NDArray[np.intp]) -> str:

@@ -29,6 +29,7 @@ from funnelopt.simulator import (
     SpendInput,
     campaign_total,
     checked_plan,
+    exceeds,
     forward,
     goal_met,
     goal_values,
@@ -337,7 +338,7 @@ def forecast(
             _count_over(flows["ae_cases"], arr.ae_capacity) if has_cases else None
         ),
         budget_overrun_probability=(
-            float((totals["cost_total"] > s.budget.total * (1 + REL_TOL) + REL_TOL).mean())
+            float(exceeds(totals["cost_total"], s.budget.total).mean())
             if s.budget.total is not None
             else None
         ),
@@ -366,7 +367,7 @@ def _over(series: FloatArray, capacity: FloatArray) -> float:
     """The share of draws in which any period exceeds the capacity (with the simulator's
     round-off slack)."""
     cap = capacity[..., None]
-    return float((series > cap * (1 + REL_TOL) + REL_TOL).any(axis=-1).mean())
+    return float(exceeds(series, cap).any(axis=-1).mean())
 
 
 def _count_over(mean_cases: FloatArray, capacity: FloatArray) -> float:
