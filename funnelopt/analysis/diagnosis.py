@@ -152,12 +152,6 @@ _CAPACITIES = (
 )
 
 
-def _capacity(s: Scenario, field: str) -> float | None:
-    if field == "webcare.capacity_hours":
-        return s.webcare.capacity_hours if s.webcare else None
-    return s.adverse_events.capacity if s.adverse_events else None
-
-
 _CAPACITY_STEPS = 8
 
 
@@ -168,7 +162,7 @@ def _capacity_needed(
     the hard goals be met (within the budget, or with none), by bisection on re-solves."""
     out = []
     for field, load, unit in _CAPACITIES:
-        now = _capacity(s, field)
+        now = s.value_at(field)
         if now is None or not any(field in line for line in limits):
             continue
         label = s.period_label
