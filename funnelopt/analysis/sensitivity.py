@@ -196,7 +196,7 @@ def _one_sided(solved: Solved, backend: Backend, caps: dict[str, int]) -> dict[s
     with two caps, of both, on the plan's own model (same breakpoints, decisions fixed)."""
     lp = solved.form.lp
     lp = fix_integers(lp, solved.primary.x) if lp.is_mip else lp
-    base = backend.solve(lp)
+    base = solved.primary  # this very LP, solved already
     if base.status is not Status.OPTIMAL:
         return None
     raises = {k: [k] for k in caps} | ({BOTH: list(caps)} if len(caps) == 2 else {})
