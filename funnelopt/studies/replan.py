@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtri  # the normal quantile, without scipy.stats' import (~0.3 s)
 
 from funnelopt.actuals import Actuals, ActualsError
 from funnelopt.errors import Problem
@@ -209,7 +209,7 @@ def _prior_spread(s: Scenario, path: str) -> float:
     low, high = (float(v) for v in quantile(r, [0.05, 0.95], field_bounds(path)))
     if not 0 < low < high:
         return PRIOR_RSD
-    return math.log(high / low) / (2 * float(stats.norm.ppf(0.95)))
+    return math.log(high / low) / (2 * float(ndtri(0.95)))
 
 
 def _shrunk(
@@ -232,5 +232,5 @@ def _shrunk(
     w_prior, w_data = 1 / spread**2, float(weights.sum())
     mean = (w_prior * math.log(prior) + float(weights @ logs)) / (w_prior + w_data)
     sd = 1 / math.sqrt(w_prior + w_data)
-    z = float(stats.norm.ppf((1 + LEVEL) / 2))
+    z = float(ndtri((1 + LEVEL) / 2))
     return tuple(min(math.exp(mean + k * z * sd), cap) for k in (0, -1, 1))  # type: ignore[return-value]
