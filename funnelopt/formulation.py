@@ -25,7 +25,7 @@ from funnelopt.errors import Problem, ScenarioError
 from funnelopt.lp import INF, Block, LinearProgram
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray
-from funnelopt.scenario import Metric, Objective, Scenario, Tactic
+from funnelopt.scenario import Community, Metric, Objective, Scenario, Tactic
 
 IntArray = NDArray[np.int64]
 
@@ -449,6 +449,17 @@ class _Builder:
         self.f_col: dict[str, IntArray] = {}
         self.oi_col: dict[str, IntArray] = {}
         self.f_max: dict[str, FloatArray] = {}
+        # Follower ads whose comments are bounded by tangents (opt.load_tangents) may fill
+        # their segments out of order and claim fewer followers than their spend grows;
+        # loads then read organic comments off an upper follower trajectory that counts the
+        # tangents' impressions (benefits keep the claimed, lower one).
+        self.upper_needed = {
+            a
+            for _, j in self.opt.load_tangents
+            if (a := s.tactics[j].account) is not None and fixed.get(a) is not False
+        }
+        self.fu_col: dict[str, IntArray] = {}
+        self.oiu_col: dict[str, IntArray] = {}
         for c in s.communities:
             on = fixed.get(c.id)
             lo = 1.0 if (on is True or (on is None and c.mode == "on")) else 0.0
@@ -467,20 +478,24 @@ class _Builder:
             if self.outer:  # the tangents may claim up to 1 / (1 - excess) of the true followers
                 f_max = f_max / (1.0 - self.excess)
             self.f_max[c.id] = f_max
-            self.f_col[c.id] = cols.add(
-                f"followers[{c.id}]",
-                n_t,
-                0.0,
-                f_max,
-                _per_period(f"followers[{c.id},", label_t),
-            )
-            self.oi_col[c.id] = cols.add(
-                f"organic[{c.id}]",
-                n_t,
-                0.0,
-                INF,
-                _per_period(f"organic_impressions[{c.id},", label_t),
-            )
+            tags = ("", "_upper") if c.id in self.upper_needed else ("",)
+            for tag in tags:
+                f_c = cols.add(
+                    f"followers{tag}[{c.id}]",
+                    n_t,
+                    0.0,
+                    f_max if not tag else INF,
+                    _per_period(f"followers{tag}[{c.id},", label_t),
+                )
+                oi_c = cols.add(
+                    f"organic{tag}[{c.id}]",
+                    n_t,
+                    0.0,
+                    INF,
+                    _per_period(f"organic_impressions{tag}[{c.id},", label_t),
+                )
+                (self.fu_col if tag else self.f_col)[c.id] = f_c
+                (self.oiu_col if tag else self.oi_col)[c.id] = oi_c
 
     def reach_columns(self) -> None:
         """Cumulative impressions up to the last reach period, and reach at each one."""
@@ -583,6 +598,7 @@ class _Builder:
         comment_slope, comment_const = _load_slopes(
             opt, self.cell_t, self.cell_j, self.seg_cell, self.seg_width, seg_slope
         )
+        self.load_slope, self.load_const = comment_slope, comment_const
         paid_comments_m = _triplets(seg_t, seg_col, comment_slope * t_comment[seg_j], shape_t)
         if len(self.one_col):
             per_cell = comment_const * t_comment[self.cell_j]
@@ -608,7 +624,8 @@ class _Builder:
             )
             acc["engagements"].append((per_t, oi, np.full(n_t, c.engagement_rate)))
             acc["followers"].append((per_t, self.f_col[c.id], np.ones(n_t)))
-            acc["organic_comments"].append((per_t, oi, np.full(n_t, c.comment_rate)))
+            loads_from = self.oiu_col.get(c.id, oi)
+            acc["organic_comments"].append((per_t, loads_from, np.full(n_t, c.comment_rate)))
             acc["base_hours"].append((per_t, y, running * c.base_hours))
             content = running * c.content_cost_per_post * c.posts_per_period
             content[first - 1] += c.setup_cost
@@ -667,69 +684,40 @@ class _Builder:
 
     def community_rows(self) -> None:
         """Follower dynamics, organic impressions, and follower ads tied to their community."""
-        s, rows, n, label_t, n_t = self.s, self.rows, self.n, self.label_t, self.s.periods
+        s, rows, n, n_t = self.s, self.rows, self.n, self.s.periods
         shape_t = (n_t, n)
         seg_t, seg_j, seg_col, seg_slope = self.seg_t, self.seg_j, self.seg_col, self.seg_slope
-        per_t = np.arange(n_t)
         for c in s.communities:
             fc, oi, yc = self.f_col[c.id], self.oi_col[c.id], self.y_col[c.id]
-            # F[t] - (1-churn) F[t-1] - paid - viral * OI[t] = (1-churn) F0 at t=1.
             follow = np.array([t.follow_rate if t.account == c.id else 0.0 for t in s.tactics])
             mask = follow[seg_j] > 0
             paid = _triplets(
                 seg_t[mask], seg_col[mask], -seg_slope[mask] * follow[seg_j[mask]], shape_t
             )
-            r = np.concatenate([per_t, per_t[1:], per_t])
-            cc = np.concatenate([fc, fc[:-1], oi])
-            v = np.concatenate(
-                [np.ones(n_t), np.full(n_t - 1, -(1 - c.churn)), np.full(n_t, -c.viral_follow_rate)]
-            )
-            rhs = np.zeros(n_t)
-            rhs[0] = (1 - c.churn) * c.initial_followers
-            dyn = _triplets(r, cc, v, shape_t) + paid
-            rows.add(
-                f"followers[{c.id}]", dyn, rhs, rhs, _per_period(f"followers[{c.id},", label_t)
-            )
-
-            # Organic impressions = y * rate * F[t-1] while it runs (0 before launch and
-            # after the end), linearised with a tight big-M.
-            rate = c.organic_per_follower
-            first, last = s.community_window(c)
-            running = np.zeros(n_t, dtype=bool)
-            running[first - 1 : last] = True
-            prev_bound = np.concatenate([[c.initial_followers], self.f_max[c.id][:-1]])
-            big_m = rate * prev_bound * running
-            const = np.zeros(n_t)
-            const[0] = rate * c.initial_followers
-            lin = _triplets(
-                np.concatenate([per_t, per_t[1:]]),
-                np.concatenate([oi, fc[:-1]]),
-                np.concatenate([np.ones(n_t), np.full(n_t - 1, -rate)]),
-                shape_t,
-            )
-            rows.add(
-                f"organic_le_rate[{c.id}]",
-                lin,
-                -INF,
-                const,
-                _per_period(f"organic<=rate*followers[{c.id},", label_t),
-            )
-            y_m = _triplets(per_t, np.full(n_t, yc), -big_m, shape_t)
-            oi_m = _triplets(per_t, oi, np.ones(n_t), shape_t)
-            rows.add(
-                f"organic_le_on[{c.id}]",
-                oi_m + y_m,
-                -INF,
-                0.0,
-                _per_period(f"organic<=M*on[{c.id},", label_t),
-            )
-            rows.add(
-                f"organic_ge[{c.id}]",
-                lin + y_m,
-                np.where(running, const - big_m, -INF),
-                INF,
-                _per_period(f"organic>=rate*followers-M*(1-on)[{c.id},", label_t),
-            )
+            self._trajectory(c, fc, oi, paid, self.f_max[c.id], "")
+            if c.id in self.fu_col:
+                # The upper trajectory: paid follows from the loads' (tangent) impressions.
+                mine = follow[self.cell_j] > 0
+                per_cell = self.load_const * follow[self.cell_j]
+                paid_up = _triplets(
+                    seg_t[mask],
+                    seg_col[mask],
+                    -self.load_slope[mask] * follow[seg_j[mask]],
+                    shape_t,
+                ) + _triplets(
+                    self.cell_t[mine],
+                    np.full(int(mine.sum()), self.one_col[0]),
+                    -per_cell[mine],
+                    shape_t,
+                )
+                most = np.bincount(
+                    self.seg_cell, self.load_slope * self.seg_width, minlength=len(self.cell_t)
+                )
+                paid_max = np.bincount(
+                    self.cell_t, (most + self.load_const) * follow[self.cell_j], minlength=n_t
+                ).astype(float)
+                f_up = _grown(c, paid_max)
+                self._trajectory(c, self.fu_col[c.id], self.oiu_col[c.id], paid_up, f_up, "_upper")
 
             # Follower ads run only with their community; their floors apply only then.
             cell_j = self.cell_j
@@ -751,6 +739,78 @@ class _Builder:
                     c.id,
                     self.cell_t[mine] + 1,
                 )
+
+    def _trajectory(
+        self,
+        c: Community,
+        fc: IntArray,
+        oi: IntArray,
+        paid: sparse.csr_matrix,
+        f_bound: FloatArray,
+        tag: str,
+    ) -> None:
+        """Rows of one follower trajectory: ``fc`` grown by ``paid`` (minus paid follows per
+        period, as a matrix) and by the organic impressions ``oi`` it earns."""
+        s, rows, label_t, n_t = self.s, self.rows, self.label_t, self.s.periods
+        shape_t = (n_t, self.n)
+        per_t = np.arange(n_t)
+        yc = self.y_col[c.id]
+        # F[t] - (1-churn) F[t-1] - paid - viral * OI[t] = (1-churn) F0 at t=1.
+        r = np.concatenate([per_t, per_t[1:], per_t])
+        cc = np.concatenate([fc, fc[:-1], oi])
+        v = np.concatenate(
+            [np.ones(n_t), np.full(n_t - 1, -(1 - c.churn)), np.full(n_t, -c.viral_follow_rate)]
+        )
+        rhs = np.zeros(n_t)
+        rhs[0] = (1 - c.churn) * c.initial_followers
+        dyn = _triplets(r, cc, v, shape_t) + paid
+        rows.add(
+            f"followers{tag}[{c.id}]",
+            dyn,
+            rhs,
+            rhs,
+            _per_period(f"followers{tag}[{c.id},", label_t),
+        )
+
+        # Organic impressions = y * rate * F[t-1] while it runs (0 before launch and
+        # after the end), linearised with a tight big-M.
+        rate = c.organic_per_follower
+        first, last = s.community_window(c)
+        running = np.zeros(n_t, dtype=bool)
+        running[first - 1 : last] = True
+        prev_bound = np.concatenate([[c.initial_followers], f_bound[:-1]])
+        big_m = rate * prev_bound * running
+        const = np.zeros(n_t)
+        const[0] = rate * c.initial_followers
+        lin = _triplets(
+            np.concatenate([per_t, per_t[1:]]),
+            np.concatenate([oi, fc[:-1]]),
+            np.concatenate([np.ones(n_t), np.full(n_t - 1, -rate)]),
+            shape_t,
+        )
+        rows.add(
+            f"organic_le_rate{tag}[{c.id}]",
+            lin,
+            -INF,
+            const,
+            _per_period(f"organic{tag}<=rate*followers[{c.id},", label_t),
+        )
+        y_m = _triplets(per_t, np.full(n_t, yc), -big_m, shape_t)
+        oi_m = _triplets(per_t, oi, np.ones(n_t), shape_t)
+        rows.add(
+            f"organic_le_on{tag}[{c.id}]",
+            oi_m + y_m,
+            -INF,
+            0.0,
+            _per_period(f"organic{tag}<=M*on[{c.id},", label_t),
+        )
+        rows.add(
+            f"organic_ge{tag}[{c.id}]",
+            lin + y_m,
+            np.where(running, const - big_m, -INF),
+            INF,
+            _per_period(f"organic{tag}>=rate*followers-M*(1-on)[{c.id},", label_t),
+        )
 
     def limit_rows(self) -> None:
         """Spend floors and tactic totals."""
@@ -1165,10 +1225,15 @@ def _follower_bound(
             paid_max[cell_t[i]] += t.follow_rate * float(
                 curves.saturating(upper[i], t.saturation_impressions, t.saturation_spend)
             )
-    out = np.empty(s.periods)
+    return _grown(c, paid_max)
+
+
+def _grown(c: Community, paid_max: FloatArray) -> FloatArray:
+    """Most followers per period when at most ``paid_max`` are bought in each."""
+    out = np.empty(len(paid_max))
     prev = c.initial_followers
     growth = 1 - c.churn + c.viral_follow_rate * c.organic_per_follower
-    for t_i in range(s.periods):
+    for t_i in range(len(paid_max)):
         prev = max(growth, 1 - c.churn) * prev + paid_max[t_i]
         out[t_i] = prev
     # A little slack so the bound never cuts off a feasible point through round-off.

@@ -171,10 +171,16 @@ def optimize(
         scenario=scenario,
         warnings=tuple(plausibility.warnings(scenario)),
     )
-    if run.status is Status.INFEASIBLE:
+    checked = _verified(scenario, run, be) if run.status is not Status.INFEASIBLE else None
+    if checked is None:
+        if run.status is not Status.INFEASIBLE:
+            # Time ran out before the comment figures of the floored tactics were settled,
+            # and the simulation refuses the unsettled plan: no plan was found in time.
+            none = replace(run.primary, status=Status.INFEASIBLE)
+            run = replace(run, primary=none, final=none, stopped="time")
         diagnosis = diagnose(scenario, be, tolerance, options) if analysis else None
         return _infeasible(run, target, diagnosis, common)
-    outcome, verification, predicted, notes = _verified(scenario, run, be)
+    outcome, verification, predicted, notes = checked
     spend = run.spend
     # Spend that already happened (re-planning) is not moved between weeks.
     polished = None if run.form.options.fixed_spend else _polished(scenario, run, outcome)
@@ -310,11 +316,17 @@ def _infeasible(
 
 def _verified(
     s: Scenario, run: Solved, be: Backend
-) -> tuple[Outcome, Verification, dict[str, float], tuple[str, ...]]:
-    """The run's plan simulated and checked; raises SolverError when the check fails."""
+) -> tuple[Outcome, Verification, dict[str, float], tuple[str, ...]] | None:
+    """The run's plan simulated and checked; raises SolverError when the check fails.
+
+    None for a plan whose comment figures the time limit left unsettled and that the
+    simulation refuses: it is no plan, and no error of the solver's either.
+    """
     outcome, verification, predicted = verify(s, run.form, run.final.x)
-    hard_met = all(r.met for g, r in zip(s.goals, outcome.goals, strict=True) if g.hard)
-    if not verification.passed and not run.settled and hard_met and not outcome.violations:
+    if not verification.passed and not run.settled:
+        hard_met = all(r.met for g, r in zip(s.goals, outcome.goals, strict=True) if g.hard)
+        if not hard_met or outcome.violations:
+            return None
         # The fill-order safeguard ran out of time; the simulation is the truth, and it
         # accepts the plan (its certificate is measured on the simulation too).
         note = (

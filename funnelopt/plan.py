@@ -70,6 +70,12 @@ class Certificate:
             )
         if self.proven:
             return "proven: no plan meets every hard goal within the limits"
+        if self.stopped == "time":
+            return (
+                "not proven: no plan that meets the goals was settled before the time limit "
+                "(or the fill-order rounds) ran out, but an optimistic model meets them; "
+                "allow more time (time_limit)"
+            )
         return (
             "not proven: the conservative model cannot meet the goals, but an optimistic one "
             "can, so they may be just reachable; try a smaller tolerance"

@@ -155,3 +155,58 @@ def test_relaxed_milp_bound_is_used_when_the_relaxation_milp_times_out(
     monkeypatch.setattr(solve_module, "MAX_INTEGERS", 0)
     loose = solve_module.solve(s, be, 0.005, Options(bound="outer"), cheapest=False)
     assert loose.primary.objective >= full.primary.objective * (1 - 1e-9)
+
+
+def _example(budget: float, cpm: float, dark_cpm: float, **more: float) -> Scenario:
+    """The shipped example with a big budget and cheap impressions."""
+    s = Scenario.from_file(Path(__file__).parents[1] / "examples" / "disease_awareness.toml")
+    names = {"period_min": "budget.period_min", "webcare_hours": "webcare.capacity_hours"}
+    return s.with_overrides(
+        {
+            "budget.total": budget,
+            "budget.media": budget,
+            "tactics.meta_follow.cpm": cpm,
+            "tactics.meta_dark.cpm": dark_cpm,
+            **{names[k]: v for k, v in more.items()},
+        }
+    )
+
+
+def test_an_unsettled_plan_the_simulation_refuses_is_no_plan_and_no_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Floors on very cheap impressions (CPM 0.05) force more comments than webcare can
+    take. With no fill-order round, the LP fills the floor's segments out of order and
+    claims a quarter of the comments; the tangent loads then find no plan. The answer is
+    an unproven "infeasible" that says to allow more time - not a solver failure (it was
+    exit 3 before)."""
+    s = _example(budget=1e8, cpm=0.05, dark_cpm=0.05)
+    monkeypatch.setattr(solve_module, "MAX_ROUNDS", 1)
+    be = get_backend("highs")
+    run = solve_module.solve(s, be, 0.005)
+    assert run.status.name == "OPTIMAL" and not run.settled  # the plan the check refuses
+    plan = optimize(s, be, strategies=False)
+    assert plan.status == "infeasible"
+    cert = plan.certificate
+    assert cert is not None and not cert.proven and cert.stopped == "time"
+    assert "allow more time" in cert.describe()
+    assert plan.diagnosis is not None
+
+
+def test_tangent_loads_bound_the_organic_comments_of_follower_ads_filled_out_of_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Period floors force follower-ad spend; with no fill-order round the LP may fill its
+    segments out of order and claim fewer followers (so fewer organic comments) than
+    the spend grows. Loads now read an upper follower trajectory from the tangents'
+    impressions, so the plan passes the simulation (it failed it before: weeks 19-26
+    needed 20.07 h of a 20 h webcare desk)."""
+    s = _example(budget=1e6, cpm=8.0, dark_cpm=1.0, period_min=1000, webcare_hours=20)
+    monkeypatch.setattr(solve_module, "MAX_ROUNDS", 1)
+    plan = optimize(s, strategies=False, analysis=False)
+    assert plan.status == "optimal"
+    assert plan.verification is not None and plan.verification.passed
+    assert not plan.outcome.violations
+    hours = plan.outcome.per_period["webcare_hours"]
+    assert hours.max() <= 20 * (1 + 1e-9)
+    assert plan.community == {"patients_de": True}
