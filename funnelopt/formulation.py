@@ -195,6 +195,15 @@ class Formulation:
         merged = {**(self.options.community or {}), **choice}
         return replace(self, lp=new_lp, options=replace(self.options, community=merged))
 
+    def scored_by(self, s: Scenario) -> Formulation:
+        """The same formulation with ``s``'s objective: ``s`` differs from this one's
+        scenario only in the objective's weights and values and in soft goals' weights
+        (what moves no row or bound), so no rebuild is needed."""
+        c = _objective_vector(
+            s, self.options, self.metrics, self.goal_rows, self.shortfall_col, self.lp.n_cols
+        )
+        return replace(self, scenario=s, lp=replace(self.lp, c=c))
+
     def chord_impressions(self, spend: FloatArray) -> FloatArray:
         """Impressions the chords give for a spend plan when segments fill in order."""
         s = self.scenario
@@ -1067,19 +1076,9 @@ class _Builder:
 
     def objective(self) -> FloatArray:
         """The objective vector (maximised), shortfall penalties included."""
-        s, opt = self.s, self.opt
-        spec = opt.objective if opt.objective is not None else s.objective
-        obj = _objective(s, spec, self.metrics, self.goal_exprs, self.n)
-        obj_vec = np.asarray(obj.todense()).ravel()
-        for g_i, col in self.shortfall_col.items():
-            g = s.goals[g_i]
-            if spec == "elastic":
-                # Relative shortfall, so goals in different units weigh alike; the scenario's
-                # own soft goals do not take part in "how close can the hard goals get?".
-                obj_vec[col] -= 1.0 / g.target if g.hard else 0.0
-            else:
-                obj_vec[col] -= g.weight
-        return obj_vec
+        return _objective_vector(
+            self.s, self.opt, self.metrics, self.goal_exprs, self.shortfall_col, self.n
+        )
 
     def assemble(self) -> Formulation:
         """The LinearProgram and the maps back to the user's terms."""
@@ -1390,6 +1389,29 @@ def _goal_expr(
     if metric.value in STOCKS:
         return sparse.csr_matrix(m[by - 1])
     return sparse.csr_matrix(m[:by].sum(axis=0))
+
+
+def _objective_vector(
+    s: Scenario,
+    opt: Options,
+    metrics: Mapping[str, sparse.csr_matrix],
+    goal_rows: Mapping[int, sparse.csr_matrix],
+    shortfall_col: Mapping[int, int],
+    n: int,
+) -> FloatArray:
+    """The objective vector (maximised), shortfall penalties included."""
+    spec = opt.objective if opt.objective is not None else s.objective
+    obj = _objective(s, spec, metrics, goal_rows, n)
+    obj_vec = np.asarray(obj.todense()).ravel()
+    for g_i, col in shortfall_col.items():
+        g = s.goals[g_i]
+        if spec == "elastic":
+            # Relative shortfall, so goals in different units weigh alike; the scenario's
+            # own soft goals do not take part in "how close can the hard goals get?".
+            obj_vec[col] -= 1.0 / g.target if g.hard else 0.0
+        else:
+            obj_vec[col] -= g.weight
+    return obj_vec
 
 
 def _objective(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -153,6 +154,9 @@ class RawSolution:
     message: str = ""
     iterations: int = 0
     solve_seconds: float = 0.0
+    #: The optimal basis, opaque, from backends that keep one (:attr:`Feature.WARM`): a
+    #: start for another LP of the same shape (``WarmBackend.solve(start=)``).
+    basis: Any = None
 
 
 def _name(blocks: Sequence[Block], i: int) -> str:

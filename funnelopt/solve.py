@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -129,22 +130,27 @@ def solve(
     ranging: bool = False,
     deadline: float | None = None,
     order_deadline: float | None = None,
+    starts: Mapping[frozenset[tuple[str, bool]], Any] | None = None,
+    built: Formulation | None = None,
 ) -> Solved:
     """Build and solve (see the module docstring); the best plan and, if any, its alternatives.
 
     ``deadline`` (a :func:`time.monotonic` instant) bounds each solver run by what is
     left of it (at least MIN_RUN seconds); ``order_deadline`` the fill-order rounds of an
-    outer relaxation.
+    outer relaxation. ``starts`` gives, per community choice (:func:`choice`), a basis
+    to start its LP from (see :func:`bases`); ``built``, the formulation of ``scenario``
+    and ``options`` when the caller has it (see :meth:`Formulation.scored_by`).
     """
     opt = options or Options()
     limit = _Limit(time_limit, deadline, order_deadline)
-    job = _Job(scenario, backend, tolerance, cheapest, limit, ranging)
+    job = _Job(scenario, backend, tolerance, cheapest, limit, ranging, dict(starts or {}))
     fixed = dict(opt.community or {})
     auto = [c.id for c in scenario.communities if c.mode == "auto" and c.id not in fixed]
     if not auto or len(auto) > MAX_AUTO:
-        return _solve_one(job, opt)
+        return _solve_one(job, opt, built)
     runs = []
-    base = build(scenario, tolerance, opt)  # one build: the choices differ only in switches
+    # One build: the choices differ only in switches.
+    base = built if built is not None else build(scenario, tolerance, opt)
     for on in itertools.product((True, False), repeat=len(auto)):
         choice = {**fixed, **dict(zip(auto, on, strict=True))}
         form = base.with_community(choice)
@@ -192,6 +198,19 @@ class _Job:
     cheapest: bool
     limit: _Limit
     ranging: bool
+    starts: dict[frozenset[tuple[str, bool]], Any]
+
+
+def choice(opt: Options) -> frozenset[tuple[str, bool]]:
+    """The community choice a run was solved for, as a key."""
+    return frozenset((opt.community or {}).items())
+
+
+def bases(run: Solved) -> dict[frozenset[tuple[str, bool]], Any]:
+    """Each community choice's optimal basis (LPs on warm backends): a start for the
+    outer relaxation, whose LP has the same shape until refinement adds breakpoints."""
+    runs = run.alternatives or (run,)
+    return {choice(r.form.options): r.primary.basis for r in runs if r.primary.basis is not None}
 
 
 def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Solved:
@@ -220,8 +239,9 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
                 # HiGHS overruns its time limit on the root LP of such MILPs (52 x 200
                 # with 10,400 binaries: 60 s for a limit of 10 s, measured).
                 raise SolverError("too many integer variables to search in time")
+            start = job.starts.get(choice(opt)) if round_no == 0 else None
             sol = (
-                _generated(form, kept, seconds_left)
+                _generated(form, kept, seconds_left, start)
                 if kept is not None
                 else _checked(be.solve(form.lp, seconds_left), be)
             )
@@ -382,7 +402,9 @@ def _widen(
     return frozenset((t, j) for j in tactics for t in range(s.periods))
 
 
-def _generated(form: Formulation, be: WarmBackend, time_limit: float | None) -> RawSolution:
+def _generated(
+    form: Formulation, be: WarmBackend, time_limit: float | None, start: Any = None
+) -> RawSolution:
     """Solve the LP by column generation over spend segments (backends that re-solve warm).
 
     Most cells use only their first few segments, so the LP is first solved with the rest
@@ -395,10 +417,10 @@ def _generated(form: Formulation, be: WarmBackend, time_limit: float | None) -> 
     # Segments with a lower bound (below a floor) stay in: they are filled anyway.
     left_out = form.seg_col[(form.seg_rank >= CG_START) & (form.lp.col_lo[form.seg_col] <= 0)]
     if not len(left_out):
-        return _checked(be.solve(lp, time_limit), be)
+        return _checked(be.solve(lp, time_limit, start), be)
     hi = lp.col_hi.copy()
     hi[left_out] = 0.0
-    sol = _checked(be.solve(replace(lp, col_hi=hi), time_limit), be)
+    sol = _checked(be.solve(replace(lp, col_hi=hi), time_limit, start), be)
     resolve = be.resolve
     if sol.status is not Status.OPTIMAL:
         # The restriction may be what is infeasible: release everything and decide on the full LP.
@@ -680,6 +702,7 @@ def certified(
                 time_limit=time_limit,
                 deadline=deadline,
                 order_deadline=order_deadline,
+                starts=bases(run),
             )
         except SolverError:
             outer = None

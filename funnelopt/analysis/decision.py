@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from funnelopt import metrics, objective
 from funnelopt.backends import Backend
-from funnelopt.formulation import Options
+from funnelopt.formulation import Options, build
 from funnelopt.lp import Status
 from funnelopt.plan import Decision, Strategy
 from funnelopt.scenario import Metric, Scenario
 from funnelopt.simulator import simulate
-from funnelopt.solve import solve
+from funnelopt.solve import bases, solve
 
 #: Newton steps on the two strategies' score lines before a break-even is given up.
 MAX_STEPS = 8
@@ -50,7 +51,7 @@ def decide(
     for path in paths:
         if deadline is not None and time.monotonic() > deadline:
             break
-        w = _break_even(s, path, auto[0], backend, tolerance, fixed)
+        w = _break_even(_Lines(s, path, auto[0], backend, tolerance, fixed))
         if w is not None:
             flips[path] = w
     return Decision(dict(chosen.community), _reason(s, chosen, other, flips), flips)
@@ -82,15 +83,8 @@ def _reason(s: Scenario, chosen: Strategy, other: Strategy, flips: dict[str, flo
     return said
 
 
-def _break_even(
-    s: Scenario,
-    path: str,
-    community: str,
-    backend: Backend,
-    tolerance: float,
-    fixed: Mapping[tuple[int, int], float],
-) -> float | None:
-    """The value at ``path`` (a soft goal's weight or a money value) at which the best
+def _break_even(lines: _Lines) -> float | None:
+    """The value at ``lines.path`` (a soft goal's weight or a money value) at which the best
     plans with and without the community score the same, or None when no value in
     (0, MAX_WEIGHT] flips the choice.
 
@@ -98,10 +92,9 @@ def _break_even(
     of lines, one per plan), so Newton steps on the two current plans' lines reach the
     crossing; re-optimising just either side confirms it.
     """
-    w = float(s.value_at(path))
+    w = float(lines.s.value_at(lines.path))
     for _ in range(MAX_STEPS):
-        with_it = _line(s, path, w, community, True, backend, tolerance, fixed)
-        without = _line(s, path, w, community, False, backend, tolerance, fixed)
+        with_it, without = lines(w, True), lines(w, False)
         if with_it is None or without is None:
             return None
         (a_on, b_on), (a_off, b_off) = with_it, without
@@ -115,50 +108,62 @@ def _break_even(
         w = nxt
     else:
         return None
-    below, above = (
-        _choice(s, path, w * k, community, backend, tolerance, fixed)
-        for k in (1 - CONFIRM, 1 + CONFIRM)
-    )
+    below, above = (lines.choice(w * k) for k in (1 - CONFIRM, 1 + CONFIRM))
     return w if below is not None and above is not None and below != above else None
 
 
-def _line(
-    s: Scenario,
-    path: str,
-    w: float,
-    community: str,
-    on: bool,
-    backend: Backend,
-    tolerance: float,
-    fixed: Mapping[tuple[int, int], float],
-) -> tuple[float, float] | None:
-    """The best plan at ``w`` with the community on (off) as a line in that number:
-    (intercept, slope) of its score, in the maximising sense."""
-    sw = s.with_overrides({path: w})
-    opts = Options(community={community: on}, fixed_spend=fixed)
-    run = solve(sw, backend, tolerance, opts, cheapest=False)
-    if run.status is not Status.OPTIMAL:
-        return None
-    outcome = simulate(sw, run.spend, run.community, checks=False)
-    if path.startswith("goals["):
-        slope = -outcome.goals[int(path[len("goals[") : path.index("]")])].shortfall
-    else:
-        slope = objective.metric_total(sw, outcome, Metric(path.rsplit(".", 1)[1]))
-    sign = -1.0 if objective.sense(sw) == "min" else 1.0
-    return sign * objective.score(sw, outcome) - slope * w, slope
+class _Lines:
+    """The best plan with the community on (off) as a line in the number at ``path``.
 
+    The number moves only the objective, so each setting's model is built once and
+    re-scored (:meth:`Formulation.scored_by`), and each re-solve starts from the last
+    optimal basis of the same setting.
+    """
 
-def _choice(
-    s: Scenario,
-    path: str,
-    w: float,
-    community: str,
-    backend: Backend,
-    tolerance: float,
-    fixed: Mapping[tuple[int, int], float],
-) -> bool | None:
-    """Whether the community is worth it at ``w`` (re-optimised both ways)."""
-    lines = [_line(s, path, w, community, on, backend, tolerance, fixed) for on in (True, False)]
-    if lines[0] is None or lines[1] is None:
-        return None if lines[0] is None and lines[1] is None else lines[1] is None
-    return lines[0][0] + w * lines[0][1] > lines[1][0] + w * lines[1][1]
+    def __init__(
+        self,
+        s: Scenario,
+        path: str,
+        community: str,
+        backend: Backend,
+        tolerance: float,
+        fixed: Mapping[tuple[int, int], float],
+    ) -> None:
+        self.s, self.path, self.community = s, path, community
+        self.backend, self.tolerance = backend, tolerance
+        self.forms = {
+            on: build(s, tolerance, Options(community={community: on}, fixed_spend=fixed))
+            for on in (True, False)
+        }
+        self.starts: dict[bool, dict[frozenset[tuple[str, bool]], Any]] = {True: {}, False: {}}
+
+    def __call__(self, w: float, on: bool) -> tuple[float, float] | None:
+        """(intercept, slope) of the best plan's score at ``w``, in the maximising sense."""
+        sw, path = self.s.with_overrides({self.path: w}), self.path
+        form = self.forms[on].scored_by(sw)
+        run = solve(
+            sw,
+            self.backend,
+            self.tolerance,
+            form.options,
+            cheapest=False,
+            built=form,
+            starts=self.starts[on],
+        )
+        if run.status is not Status.OPTIMAL:
+            return None
+        self.starts[on] = bases(run)
+        outcome = simulate(sw, run.spend, run.community, checks=False)
+        if path.startswith("goals["):
+            slope = -outcome.goals[int(path[len("goals[") : path.index("]")])].shortfall
+        else:
+            slope = objective.metric_total(sw, outcome, Metric(path.rsplit(".", 1)[1]))
+        sign = -1.0 if objective.sense(sw) == "min" else 1.0
+        return sign * objective.score(sw, outcome) - slope * w, slope
+
+    def choice(self, w: float) -> bool | None:
+        """Whether the community is worth it at ``w`` (re-optimised both ways)."""
+        on, off = self(w, True), self(w, False)
+        if on is None or off is None:
+            return None if on is None and off is None else off is None
+        return on[0] + w * on[1] > off[0] + w * off[1]

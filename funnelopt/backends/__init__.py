@@ -45,6 +45,13 @@ class Backend(Protocol):
 class WarmBackend(Backend, Protocol):
     """A backend with :attr:`Feature.WARM`: it keeps the model of its last ``solve``."""
 
+    def solve(
+        self, lp: LinearProgram, time_limit: float | None = None, start: object = None
+    ) -> RawSolution:
+        """Solve ``lp``, from ``start`` (a :attr:`RawSolution.basis` of an LP of the same
+        shape) when given."""
+        ...
+
     def resolve(
         self,
         *,

@@ -59,10 +59,20 @@ class HighsBackend:
         h.passModel(model)
         return h
 
-    def solve(self, lp: LinearProgram, time_limit: float | None = None) -> RawSolution:
-        """Load and solve ``lp``; the solver state is kept for :meth:`resolve`."""
+    def solve(
+        self, lp: LinearProgram, time_limit: float | None = None, start: Any = None
+    ) -> RawSolution:
+        """Load and solve ``lp``; the solver state is kept for :meth:`resolve`.
+
+        ``start``: a basis of an LP of the same shape (another model's optimum) to begin
+        from; simplex then skips presolve and starts near the answer.
+        """
         self._h = self._load(lp)
         self._lp = lp
+        if start is not None and not lp.is_mip:
+            cols, rows = len(start.col_status), len(start.row_status)
+            if (cols, rows) == (lp.n_cols, lp.n_rows):
+                self._h.setBasis(start)
         return self._run(time_limit)
 
     def resolve(
@@ -143,6 +153,8 @@ class HighsBackend:
             )
         sol = h.getSolution()
         has_duals = bool(sol.dual_valid) and status is Status.OPTIMAL
+        mip = self._lp is not None and self._lp.is_mip
+        basis = h.getBasis() if has_duals and not mip else None
         return RawSolution(
             status=status,
             x=np.array(sol.col_value, dtype=float),
@@ -154,6 +166,7 @@ class HighsBackend:
             message=h.modelStatusToString(ms),
             iterations=int(info.simplex_iteration_count),
             solve_seconds=seconds,
+            basis=basis,
         )
 
     def bound_range(self, row: int) -> tuple[float, float] | None:
