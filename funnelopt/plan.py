@@ -467,6 +467,13 @@ class Plan:
             return {}
         return {tid: [float(v) for v in self.spend[:, j]] for j, tid in enumerate(self.tactic_ids)}
 
+    def period_starts(self) -> list[str] | None:
+        """The first day of each period as an ISO date (None without a ``start_date``)."""
+        s = self.scenario
+        if s is None or s.start_date is None:
+            return None
+        return [str(s.period_start(t)) for t in range(1, s.periods + 1)]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict with stable keys (the ``plan`` schema of the CLI)."""
         out = self.outcome
@@ -484,6 +491,8 @@ class Plan:
             },
             "community": dict(sorted(self.community.items())),
             "totals": {k: _num(v) for k, v in out.totals.items()} if out else {},
+            # First day of each period (ISO), with the scenario's start_date; else null.
+            "period_start": self.period_starts(),
             # The funnel and the workload per period, as simulated (empty without a plan).
             "per_period": (
                 {k: [_num(x) for x in out.per_period[k]] for k in METRICS} if out else {}

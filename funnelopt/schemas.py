@@ -150,6 +150,12 @@ PLAN: dict[str, Any] = {
             "spend": _map(_NUMS),
             "community": _map({"type": "boolean"}),
             "totals": _obj({m: _NUM for m in METRICS}, required=[], extra=_NUM),
+            "period_start": {
+                "oneOf": [
+                    {"type": "array", "items": {"type": "string", "format": "date"}},
+                    {"type": "null"},
+                ]
+            },
             "per_period": _obj({m: _NUMS for m in METRICS}, required=[]),
             "capacity": _map(CAPACITY),
             "kpis": _map(_NUM),

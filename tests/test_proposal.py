@@ -276,3 +276,24 @@ def test_report_brands_with_a_logo_and_says_when_charts_are_missing(
     text = document.to_markdown(document.blocks(PLAN, PLAN.scenario))
     assert "they need matplotlib" in text and "funnelopt\\[notebook\\]" in text
     assert "![" not in text
+
+
+def test_plan_json_and_frame_carry_each_periods_first_day() -> None:
+    """With a start_date the plan JSON and its DataFrame say when each period begins;
+    without one the JSON says null and the frame has no date column."""
+    import jsonschema
+
+    from funnelopt.schemas import DOCUMENTS
+
+    data = PLAN.to_dict()
+    assert data["period_start"][0] == "2027-01-04"
+    assert data["period_start"][4] == "2027-02-01"
+    assert len(data["period_start"]) == DATED.periods
+    jsonschema.validate(data, DOCUMENTS["plan"])
+    frame = PLAN.to_frame()
+    assert list(frame.columns[:2]) == ["period", "start"]
+    week5 = frame[frame["period"] == 5]["start"]
+    assert (week5 == "2027-02-01").all()
+    undated = optimize(BASE, strategies=False, analysis=False)
+    assert undated.to_dict()["period_start"] is None
+    assert "start" not in undated.to_frame().columns

@@ -104,13 +104,18 @@ def totals_frame(outcome: Outcome) -> pd.DataFrame:
 
 
 def plan_frame(plan: Plan) -> pd.DataFrame:
-    """The plan's simulated outcome as :func:`outcome_frame` (empty if infeasible)."""
-    if plan.outcome is None:
-        require_pandas()
-        import pandas as pd
+    """The plan's simulated outcome as :func:`outcome_frame` (empty if infeasible), with
+    a ``start`` column (each period's first day) when the scenario has a ``start_date``."""
+    require_pandas()
+    import pandas as pd
 
-        return pd.DataFrame(columns=list(COLUMNS))
-    return outcome_frame(plan.outcome)
+    frame = (
+        pd.DataFrame(columns=list(COLUMNS)) if plan.outcome is None else outcome_frame(plan.outcome)
+    )
+    starts = plan.period_starts()
+    if starts is not None:
+        frame.insert(1, "start", pd.to_datetime([starts[t - 1] for t in frame["period"]]))
+    return frame
 
 
 def sweep_frame(sw: Sweep) -> pd.DataFrame:
