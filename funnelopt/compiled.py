@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from funnelopt import curves
 from funnelopt.scenario import (
     UNCERTAIN_FIELDS,
     Z95,
@@ -37,9 +38,12 @@ FloatArray = NDArray[np.float64]
 class ModelData:
     """Read-only arrays of one scenario (see the module docstring for shapes)."""
 
-    #: Saturation impressions and spend of each tactic's delivery curve.
+    #: Saturation impressions and spend of each tactic's delivery curve (its level and
+    #: spend scale), and its normalised shape (``"exponential"`` unless the tactic gives a
+    #: curve; docs/curves.md).
     i_sat: FloatArray
     sigma: FloatArray
+    shapes: tuple[curves.Shape, ...]
     ctr: FloatArray
     landing: FloatArray
     #: Conversion rate per tactic (the site's where the tactic sets none).
@@ -89,16 +93,26 @@ def _compile(s: Scenario, value: Callable[[str], Any]) -> ModelData:
     def tactic(name: str) -> list[Any]:
         return [value(f"tactics.{t.id}.{name}") for t in ts]
 
-    # Same arithmetic as Tactic.saturation_impressions / saturation_spend.
-    i_sat = [p * f for p, f in zip(tactic("pool"), tactic("frequency_cap"), strict=True)]
-    sigma = [i * c / 1000.0 for i, c in zip(i_sat, tactic("cpm"), strict=True)]
+    # Same arithmetic as Tactic.saturation_impressions / saturation_spend. A tactic with
+    # its own curve has no cpm or frequency_cap: its level and scale are the curve's (no
+    # ranges; pool * 0 gives them the draws' shape).
+    pools = tactic("pool")
+    i_sat = [
+        p * value(f"tactics.{t.id}.frequency_cap")
+        if t.exponential
+        else p * 0 + t.saturation_impressions
+        for p, t in zip(pools, ts, strict=True)
+    ]
+    sigma = [
+        i * value(f"tactics.{t.id}.cpm") / 1000.0 if t.exponential else p * 0 + t.saturation_spend
+        for i, p, t in zip(i_sat, pools, ts, strict=True)
+    ]
     cvr = [
         value(f"tactics.{t.id}.conversion_rate")
         if t.conversion_rate is not None
         else value("site.conversion_rate")
         for t in ts
     ]
-    pools = tactic("pool")
     # A shared audience's pool is the largest pool among its tactics (draw by draw).
     audience_pool = [
         np.maximum.reduce([pools[j] for j in cols]) if len(cols) > 1 else pools[cols[0]]
@@ -124,6 +138,7 @@ def _compile(s: Scenario, value: Callable[[str], Any]) -> ModelData:
     return ModelData(
         i_sat=_frozen(i_sat),
         sigma=_frozen(sigma),
+        shapes=tuple(t.shape for t in ts),
         ctr=_frozen(tactic("ctr")),
         landing=_frozen(tactic("landing_rate")),
         cvr=_frozen(cvr),

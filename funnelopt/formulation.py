@@ -34,6 +34,21 @@ FLOOR_SNAP = 1e-4
 
 #: Spend per period, in saturation spends, beyond which a tactic's curve counts as flat.
 SATURATED = 40.0
+#: A tactic's own curve counts as flat where it is this close to its level (relative);
+#: at most CURVE_SATURATED saturation spends (a Hill curve with a small slope is never).
+CURVE_FLAT = 1e-9
+CURVE_SATURATED = 1e6
+
+
+def saturated(t: Tactic) -> float:
+    """Spend per period past which more buys (almost) nothing: 40 sigma for the
+    exponential curve (exp(-40)), the last point of a table, where any other curve is
+    within CURVE_FLAT of its level."""
+    if t.exponential:
+        return SATURATED * t.saturation_spend
+    x = min(curves.get(t.shape).flat_beyond(CURVE_FLAT), CURVE_SATURATED)
+    return x * t.saturation_spend
+
 
 ObjectiveSpec = Objective | Literal["elastic", "cost"] | tuple[Literal["goal"], int]
 
@@ -208,7 +223,7 @@ class Formulation:
             norm = np.clip(spend[self.cell_t[cols], j], 0, upper) / t.saturation_spend
             extra = _delivery_points(t, self.options, j)
             out[self.cell_t[cols], j] = t.saturation_impressions * pwl.chord_value(
-                norm, "exponential", self.tolerance, x_max, extra
+                norm, t.shape, self.tolerance, x_max, extra
             )
         return out
 
@@ -354,6 +369,8 @@ class _Builder:
             caps.append(b.period_max)
         cell_t_l, cell_j_l, cell_u_l = [], [], []
         seg_cell_l, seg_w_l, seg_slope_l, seg_k_l, seg_end_l = [], [], [], [], []
+        seg_load_l: list[FloatArray] = []
+        ordered_l: list[NDArray[np.bool_]] = []
         n_cells = 0
         for j, t in enumerate(s.tactics):
             first, last = s.active_window(t)
@@ -365,15 +382,23 @@ class _Builder:
             forced = max(
                 t.min_spend, t.min_spend_if_active, t.min_total / active_periods, b.period_min
             )
-            upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
+            upper = min([*limits, max(saturated(t), forced)])
             if upper <= 0:
                 continue
             extra = _delivery_points(t, opt, j)
             x_top = upper / t.saturation_spend
-            widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
+            widths, lower, upper_slope = pwl.segments(t.shape, eps, x_top, extra)
             slopes = upper_slope if self.outer else lower  # inner: chords; outer: tangents
+            # What loads (comments) count per segment: the goods' impressions, times kappa
+            # below; for a tactic's own curve the other function, which bounds the curve
+            # from the other side (no relative tolerance holds where an S-curve starts
+            # flat), divided by kappa to cancel it.
+            loads = slopes if t.exponential else (lower if self.outer else upper_slope) / self.kappa
             widths = widths * t.saturation_spend
             slopes = slopes * t.saturation_impressions / t.saturation_spend
+            loads = loads * t.saturation_impressions / t.saturation_spend
+            prefix = 0 if t.exponential else _rising_prefix(slopes)
+            ordered_l.append(np.tile(np.arange(len(widths)) < prefix, last - first + 1))
             periods = np.arange(first - 1, last)
             k = len(widths)
             cell_ids = n_cells + np.arange(len(periods))
@@ -383,6 +408,7 @@ class _Builder:
             seg_cell_l.append(np.repeat(cell_ids, k))
             seg_w_l.append(np.tile(widths, len(periods)))
             seg_slope_l.append(np.tile(slopes, len(periods)))
+            seg_load_l.append(np.tile(loads, len(periods)))
             seg_k_l.append(np.tile(np.arange(k), len(periods)))
             seg_end_l.append(np.tile(np.cumsum(widths), len(periods)))
             n_cells += len(periods)
@@ -392,6 +418,9 @@ class _Builder:
         self.seg_cell = _cat(seg_cell_l, np.int64)
         self.seg_width = _cat(seg_w_l, np.float64)
         self.seg_slope = _cat(seg_slope_l, np.float64)
+        self.seg_load = _cat(seg_load_l, np.float64)
+        #: Segments of a non-concave curve's rising start, filled in order by binaries.
+        self.seg_ordered = _cat(ordered_l, np.bool_)
         self.seg_k = _cat(seg_k_l, np.int64)
         self.seg_end = _cat(seg_end_l, np.float64)
         self.seg_t = self.cell_t[self.seg_cell]
@@ -554,18 +583,20 @@ class _Builder:
         ordered = np.zeros((s.periods, len(s.tactics)), dtype=bool)
         for t_i, j_i in opt.fill_order:
             ordered[t_i, j_i] = True
-        fo_segs = np.flatnonzero(ordered[self.seg_t, self.seg_j])
-        self.fo_segs = fo_segs
-        self.fo_col = cols.add(
-            "filled",
-            len(fo_segs),
-            0.0,
-            1.0,
-            lambda i: "filled:" + self._seg_label(int(fo_segs[i])),
-            integer=True,
-        )
+        self.fo_segs = np.flatnonzero(ordered[self.seg_t, self.seg_j])
+        self.fo_col = self._segment_binaries("filled", self.fo_segs)
+        # A non-concave curve's rising start: one binary per segment (incremental MILP).
+        self.curve_segs = np.flatnonzero(self.seg_ordered)
+        self.curve_col = self._segment_binaries("curve_order", self.curve_segs)
         self.one_col = cols.add("one", 1 if opt.load_tangents else 0, 1.0, 1.0, _fixed("one"))
         self.n = cols.n
+
+    def _segment_binaries(self, name: str, segs: IntArray) -> IntArray:
+        """One binary per segment in ``segs``: 1 when the segment is full."""
+        label = self._seg_label
+        return self.cols.add(
+            name, len(segs), 0.0, 1.0, lambda i: f"{name}:" + label(int(segs[i])), integer=True
+        )
 
     # -- what the columns mean ------------------------------------------------------------
 
@@ -581,7 +612,7 @@ class _Builder:
         ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
         ad_conv_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
         comment_slope, comment_const = _load_slopes(
-            opt, self.cell_t, self.cell_j, self.seg_cell, self.seg_width, seg_slope
+            opt, self.cell_t, self.cell_j, self.seg_cell, self.seg_width, self.seg_load
         )
         paid_comments_m = _triplets(seg_t, seg_col, comment_slope * t_comment[seg_j], shape_t)
         if len(self.one_col):
@@ -973,6 +1004,16 @@ class _Builder:
             self.y_col,
             n,
         )
+        if len(self.curve_segs):
+            _curve_order_rows(
+                rows,
+                self.curve_segs,
+                self.curve_col,
+                self.seg_cell,
+                self.seg_col,
+                self.seg_width,
+                n,
+            )
         # Fill order: segment k+1 only once segment k is full (incremental MILP formulation).
         if len(self.fo_segs):
             _fill_order_rows(
@@ -1163,7 +1204,7 @@ def _follower_bound(
         t = s.tactics[cell_j[i]]
         if t.account == cid:
             paid_max[cell_t[i]] += t.follow_rate * float(
-                curves.saturating(upper[i], t.saturation_impressions, t.saturation_spend)
+                curves.saturating(upper[i], t.saturation_impressions, t.saturation_spend, t.shape)
             )
     out = np.empty(s.periods)
     prev = c.initial_followers
@@ -1277,26 +1318,65 @@ def _fill_order_rows(
     """``u[k] >= w[k] z[k]`` and ``u[k+1] <= w[k+1] z[k]`` for consecutive segments of a cell."""
     same_next = seg_cell[fo_segs[:-1]] == seg_cell[fo_segs[1:]]
     k_idx = np.flatnonzero(same_next)
-    cur, nxt = fo_segs[k_idx], fo_segs[k_idx + 1]
-    z = fo_col[k_idx]
-    m = len(k_idx)
-    if not m:
+    if not len(k_idx):
         return
-    ar = np.arange(m)
-    full = _triplets(
-        np.concatenate([ar, ar]),
-        np.concatenate([seg_col[cur], z]),
-        np.concatenate([np.ones(m), -seg_width[cur]]),
-        (m, n),
-    )
+    z = fo_col[k_idx]
+    full = _gated(fo_segs[k_idx], z, seg_col, seg_width, n)
     rows.add("fill_full", full, 0.0, INF, lambda i: f"fill_order_full[{i}]")
-    nxt_m = _triplets(
+    nxt = _gated(fo_segs[k_idx + 1], z, seg_col, seg_width, n)
+    rows.add("fill_next", nxt, -INF, 0.0, lambda i: f"fill_order_next[{i}]")
+
+
+def _gated(
+    segs: IntArray, z: IntArray, seg_col: IntArray, seg_width: FloatArray, n: int
+) -> sparse.csr_matrix:
+    """Rows ``u[segs[i]] - w[segs[i]] * z[i]``: a segment against a binary."""
+    m = len(segs)
+    ar = np.arange(m)
+    return _triplets(
         np.concatenate([ar, ar]),
-        np.concatenate([seg_col[nxt], z]),
-        np.concatenate([np.ones(m), -seg_width[nxt]]),
+        np.concatenate([seg_col[segs], z]),
+        np.concatenate([np.ones(m), -seg_width[segs]]),
         (m, n),
     )
-    rows.add("fill_next", nxt_m, -INF, 0.0, lambda i: f"fill_order_next[{i}]")
+
+
+def _rising_prefix(slopes: FloatArray) -> int:
+    """How many leading segments must be filled in order by binaries: all before the
+    last rise in slope (0 for a concave curve, whose segments an optimiser wanting more
+    fills in order anyway)."""
+    rises = np.flatnonzero(np.diff(slopes) > 1e-12 * max(1.0, float(np.max(slopes, initial=0.0))))
+    return int(rises[-1]) + 1 if len(rises) else 0
+
+
+def _curve_order_rows(
+    rows: _Rows,
+    segs: IntArray,
+    z_col: IntArray,
+    seg_cell: IntArray,
+    seg_col: IntArray,
+    seg_width: FloatArray,
+    n: int,
+) -> None:
+    """The incremental formulation of a non-concave curve's start: ``u[k] >= w[k] z[k]``
+    for each of its segments, and every later segment of the cell (the next ordered one,
+    or any beyond the start) ``u <= w z[k]``: no output from further up the curve before
+    the segments below are full."""
+    full = _gated(segs, z_col, seg_col, seg_width, n)
+    rows.add("curve_full", full, 0.0, INF, lambda i: f"curve_order_full[{i}]")
+    # Each later segment of a cell waits for the binary of the ordered segment before it:
+    # its predecessor within the ordered start, the start's last one beyond it.
+    n_seg = len(seg_cell)
+    first = np.r_[True, seg_cell[1:] != seg_cell[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(n_seg), 0))
+    rank = np.arange(n_seg) - start
+    z_of = np.full(n_seg, -1, dtype=np.int64)
+    z_of[segs] = np.arange(len(segs))
+    count = np.bincount(seg_cell[segs], minlength=int(seg_cell.max()) + 1)[seg_cell]
+    after = np.flatnonzero((rank >= 1) & (count > 0))
+    gate = z_of[start[after] + np.minimum(rank[after] - 1, count[after] - 1)]
+    waits = _gated(after, z_col[gate], seg_col, seg_width, n)
+    rows.add("curve_next", waits, -INF, 0.0, lambda i: f"curve_order_next[{i}]")
 
 
 def _y_terms(

@@ -20,13 +20,15 @@ from contextvars import ContextVar
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -34,7 +36,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from funnelopt import metrics
+from funnelopt import curves, metrics
 from funnelopt._json import dumps
 from funnelopt.errors import _MISSING, InputError, Problem, ScenarioError
 
@@ -112,6 +114,82 @@ class Site(_Model):
     )
 
 
+#: Points of a breakpoint table at most.
+MAX_POINTS = 200
+
+
+class ExponentialCurve(_Model):
+    """Delivery ``pool * frequency_cap * (1 - exp(-spend / sigma))`` from the tactic's
+    ``cpm``, ``pool`` and ``frequency_cap`` (the default; design 2.1)."""
+
+    kind: Literal["exponential"]
+
+
+class BreakpointsCurve(_Model):
+    """Impressions per period at given spends (the ad platform's delivery estimate),
+    piecewise-linear between the points; spend beyond the last point buys nothing more."""
+
+    kind: Literal["breakpoints"]
+    spend: list[Annotated[float, Field(ge=0, le=1e12)]] = Field(
+        ..., min_length=2, max_length=MAX_POINTS, description="Spend per period, from 0, rising."
+    )
+    impressions: list[Annotated[float, Field(ge=0, le=1e13)]] = Field(
+        ...,
+        min_length=2,
+        max_length=MAX_POINTS,
+        description="Impressions per period at each spend, from 0, never falling.",
+    )
+
+
+class HillCurve(_Model):
+    """``max * s^slope / (s^slope + half^slope)``: S-shaped for slope > 1."""
+
+    kind: Literal["hill"]
+    max: float = Field(..., ge=1e-6, le=1e13, description="Impressions per period at saturation.")
+    half: float = Field(..., ge=1e-6, le=1e12, description="Spend per period giving max / 2.")
+    slope: float = Field(
+        ..., ge=0.1, le=10, description="Hill exponent: > 1 S-shaped, <= 1 concave."
+    )
+
+
+class LogisticCurve(_Model):
+    """``max * (1 - exp(-lam * s)) / (1 + exp(-lam * s))`` (PyMC-Marketing's logistic)."""
+
+    kind: Literal["logistic"]
+    max: float = Field(..., ge=1e-6, le=1e13, description="Impressions per period at saturation.")
+    lam: float = Field(
+        ..., ge=1e-12, le=1e6, description="Steepness per unit of spend (max * lam / 2 at 0)."
+    )
+
+
+#: The curve kinds by name (their table's ``kind``).
+CURVE_KINDS: dict[str, type[_Model]] = {
+    "exponential": ExponentialCurve,
+    "breakpoints": BreakpointsCurve,
+    "hill": HillCurve,
+    "logistic": LogisticCurve,
+}
+
+
+def _curve_tag(value: Any) -> str | None:
+    kind = value.get("kind") if isinstance(value, Mapping) else getattr(value, "kind", None)
+    # The tag carries brackets, which error paths leave out (see _merged_unions).
+    return f"curve[{kind}]" if kind in CURVE_KINDS else None
+
+
+CurveSpec = Annotated[
+    Annotated[ExponentialCurve, Tag("curve[exponential]")]
+    | Annotated[BreakpointsCurve, Tag("curve[breakpoints]")]
+    | Annotated[HillCurve, Tag("curve[hill]")]
+    | Annotated[LogisticCurve, Tag("curve[logistic]")],
+    Discriminator(
+        _curve_tag,
+        custom_error_type="curve_kind",
+        custom_error_message="needs kind = 'exponential', 'breakpoints', 'hill' or 'logistic'",
+    ),
+]
+
+
 class Tactic(_Model):
     """A paid-social tactic: dark posts (traffic) or follower ads (community)."""
 
@@ -129,8 +207,11 @@ class Tactic(_Model):
     )
     # Lower bounds well above zero: a denormal CPM or frequency cap (5e-324) passes gt=0
     # but makes the saturation spend 0 and the curves NaN.
-    cpm: float = Field(
-        ..., ge=1e-4, le=10_000, description="Cost per 1000 impressions at low delivery."
+    cpm: float | None = Field(
+        None,
+        ge=1e-4,
+        le=10_000,
+        description="Cost per 1000 impressions at low delivery (the exponential curve).",
     )
     pool: float = Field(..., ge=1, description="People this targeting can reach.")
     audience: str | None = Field(
@@ -138,8 +219,16 @@ class Tactic(_Model):
         pattern=_ID_PATTERN,
         description="Tactics naming the same audience reach the same people (default: their own).",
     )
-    frequency_cap: float = Field(
-        ..., ge=1e-6, le=100, description="Impressions per person per period at saturation."
+    frequency_cap: float | None = Field(
+        None,
+        ge=1e-6,
+        le=100,
+        description="Impressions per person per period at saturation (the exponential curve).",
+    )
+    curve: CurveSpec | None = Field(
+        None,
+        description="Delivery curve: impressions per period by spend (default: exponential "
+        "from cpm, pool and frequency_cap; docs/curves.md).",
     )
     ctr: float = Field(0.0, ge=0, lt=1, description="Link clicks per impression.")
     landing_rate: float = Field(
@@ -167,14 +256,47 @@ class Tactic(_Model):
     end: int | None = Field(None, ge=1, description="Last active period (1-based); default last.")
 
     @property
+    def exponential(self) -> bool:
+        """Whether delivery follows the exponential curve of cpm, pool and frequency_cap."""
+        return self.curve is None or isinstance(self.curve, ExponentialCurve)
+
+    @property
     def saturation_impressions(self) -> float:
-        """Impressions per period at saturation: pool * frequency_cap."""
-        return self.pool * self.frequency_cap
+        """Impressions per period at saturation (exponential: pool * frequency_cap): the
+        level of the delivery curve."""
+        c = self.curve
+        if isinstance(c, BreakpointsCurve):
+            return c.impressions[-1]
+        if isinstance(c, HillCurve | LogisticCurve):
+            return c.max
+        return self.pool * (self.frequency_cap or 0.0)
 
     @property
     def saturation_spend(self) -> float:
-        """Spend scale sigma of the delivery curve: saturation impressions at base CPM."""
-        return self.saturation_impressions * self.cpm / 1000.0
+        """Spend scale of the delivery curve (exponential: sigma, saturation impressions at
+        base CPM; hill: half; logistic: 1 / lam; breakpoints: the last spend)."""
+        c = self.curve
+        if isinstance(c, BreakpointsCurve):
+            return c.spend[-1]
+        if isinstance(c, HillCurve):
+            return c.half
+        if isinstance(c, LogisticCurve):
+            return 1.0 / c.lam
+        return self.saturation_impressions * (self.cpm or 0.0) / 1000.0
+
+    @property
+    def shape(self) -> curves.Shape:
+        """The delivery curve's normalised shape (spend / saturation_spend ->
+        impressions / saturation_impressions)."""
+        c = self.curve
+        if isinstance(c, BreakpointsCurve):
+            x, y = c.spend[-1], c.impressions[-1]
+            return curves.Table(tuple(v / x for v in c.spend), tuple(v / y for v in c.impressions))
+        if isinstance(c, HillCurve):
+            return curves.Hill(c.slope) if c.slope != 1 else "hyperbolic"
+        if isinstance(c, LogisticCurve):
+            return "logistic"
+        return "exponential"
 
     @property
     def display_name(self) -> str:
@@ -907,6 +1029,7 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
 
     for t in s.tactics:
         p = f"tactics.{t.id}"
+        yield from _curve_problems(t, p)
         if t.pool > s.population:
             yield Problem(
                 f"{p}.pool",
@@ -1037,6 +1160,59 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
             )
 
 
+def _curve_problems(t: Tactic, p: str) -> Iterator[Problem]:
+    """A tactic's delivery: cpm and frequency_cap for the exponential curve, or a curve
+    that sets delivery alone; a breakpoint table from 0, spend rising, impressions not
+    falling."""
+    c = t.curve
+    if t.exponential:
+        for name in ("cpm", "frequency_cap"):
+            if getattr(t, name) is None:
+                yield Problem(
+                    f"{p}.{name}",
+                    _MISSING,
+                    "is required for the exponential delivery curve (or give a curve = {...}, "
+                    "docs/curves.md)",
+                )
+        return
+    for name in ("cpm", "frequency_cap"):
+        if getattr(t, name) is not None:
+            yield Problem(
+                f"{p}.{name}",
+                getattr(t, name),
+                f"the tactic's {getattr(c, 'kind', '')} curve sets its delivery: remove {name}",
+            )
+    if not isinstance(c, BreakpointsCurve):
+        return
+    q = f"{p}.curve"
+    if len(c.spend) != len(c.impressions):
+        yield Problem(
+            f"{q}.impressions",
+            f"{len(c.impressions)} values",
+            f"needs one per spend point ({len(c.spend)})",
+        )
+        return
+    for name, values in (("spend", c.spend), ("impressions", c.impressions)):
+        if values[0] != 0:
+            yield Problem(f"{q}.{name}[0]", values[0], "must be 0: the curve starts at no spend")
+    rising = [i for i in range(1, len(c.spend)) if not c.spend[i] > c.spend[i - 1]]
+    if rising:
+        i = rising[0]
+        yield Problem(
+            f"{q}.spend[{i}]", c.spend[i], f"must be > the point before ({c.spend[i - 1]:g})"
+        )
+    falling = [i for i in range(1, len(c.impressions)) if c.impressions[i] < c.impressions[i - 1]]
+    if falling:
+        i = falling[0]
+        yield Problem(
+            f"{q}.impressions[{i}]",
+            c.impressions[i],
+            f"must be >= the point before ({c.impressions[i - 1]:g}): more spend never buys less",
+        )
+    if c.impressions[-1] <= 0:
+        yield Problem(f"{q}.impressions", c.impressions[-1], "the last point must be > 0")
+
+
 def _uncertainty_problems(s: Scenario, valid: set[str]) -> Iterator[Problem]:
     """The ``[uncertainty]`` table: each key a numeric model input with a value, each range
     well formed and inside the values its field allows."""
@@ -1161,6 +1337,8 @@ _RULES: dict[str, str] = {
     "less_than": "must be < {lt}",
     "less_than_equal": "must be <= {le}",
     "finite_number": "must be a finite number (not NaN or infinity)",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
     "missing": "is required",
     "extra_forbidden": "is not a known field",
     "literal_error": "must be one of {expected}",
@@ -1576,6 +1754,8 @@ def _leaf_paths(model: type[BaseModel], data: Mapping[str, Any], prefix: str) ->
         sub = _submodel(info.annotation)
         item = _list_item_model(info.annotation)
         value = data.get(name)
+        if name == "curve" and isinstance(value, Mapping):
+            sub = CURVE_KINDS.get(value.get("kind", ""), sub)
         if item is not None:
             for i, entry in enumerate(value or []):
                 key = entry.get("id") if name in _ID_LISTS else None

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from funnelopt import curves
 from funnelopt.backends import Backend, Feature, WarmBackend, warm
 from funnelopt.errors import SolverError
 from funnelopt.formulation import Formulation, Options, build
@@ -291,7 +292,8 @@ def _order_free(job: _Job, opt: Options, unsettled: Solved) -> Solved:
     least as good as the last; the certificate measures what remains.
     """
     s = job.s
-    floored = _floored(s)
+    # A tangent bounds the comments of a concave curve only: S-curves keep their order.
+    floored = frozenset(j for j in _floored(s) if curves.is_concave(s.tactics[j].shape))
     best: Solved | None = None
     # First tangents where the unsettled plan's claimed impressions sit on the curve
     # (filled in order), not at its spend: money spent on a flat end would put them
@@ -361,13 +363,16 @@ def _in_order(form: Formulation, sol: RawSolution, cells: list[tuple[int, int]])
 
 
 def _floored(s: Scenario) -> frozenset[int]:
-    """Tactics whose spend a floor can force (per period, per activity, in total)."""
+    """Tactics whose out-of-order cells need the fill order enforced rather than refilled:
+    those whose spend a floor can force (per period, per activity, in total), and those
+    with their own curve, whose comments follow another function than their goods (so
+    refilling in order could raise the comments a capacity allowed)."""
     if s.budget.period_min > 0:
         return frozenset(range(len(s.tactics)))
     return frozenset(
         j
         for j, t in enumerate(s.tactics)
-        if t.min_spend > 0 or t.min_spend_if_active > 0 or t.min_total > 0
+        if t.min_spend > 0 or t.min_spend_if_active > 0 or t.min_total > 0 or not t.exponential
     )
 
 

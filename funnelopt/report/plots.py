@@ -355,7 +355,7 @@ def response_curves(scenario: Scenario, plan: Plan | None = None, ax: Any = None
         ls = "--" if t.kind == "community" else "-"
         ax.plot(
             grid,
-            delivery(grid, t.saturation_impressions, t.saturation_spend),
+            delivery(grid, t.saturation_impressions, t.saturation_spend, t.shape),
             color=colour,
             ls=ls,
             label=t.id,
@@ -363,7 +363,7 @@ def response_curves(scenario: Scenario, plan: Plan | None = None, ax: Any = None
         if spend is not None and spend[:, j].sum() > 0:
             active = spend[:, j][spend[:, j] > 0]
             s_mean = float(active.mean())
-            ax.plot([s_mean], [float(delivery(s_mean, t.saturation_impressions, t.saturation_spend))], "o",
+            ax.plot([s_mean], [float(delivery(s_mean, t.saturation_impressions, t.saturation_spend, t.shape))], "o",
                     color=colour, ms=7, markeredgecolor="black")  # fmt: skip
     ax.set_xlabel(f"spend per {scenario.period_label} ({scenario.currency})")
     _money(ax.xaxis, scenario.currency)

@@ -75,6 +75,6 @@ def saturation(plan: Plan) -> dict[str, float]:
     for j, t in enumerate(s.tactics):
         peak = float(plan.spend[:, j].max())
         if peak > 0:
-            got = float(delivery(peak, t.saturation_impressions, t.saturation_spend))
+            got = float(delivery(peak, t.saturation_impressions, t.saturation_spend, t.shape))
             out[t.id] = got / t.saturation_impressions
     return out

@@ -1,0 +1,246 @@
+"""A tactic's own delivery curve (docs/curves.md): validation, known answers for concave,
+S-shaped and tabulated curves, and the promise kept on constructed scenarios."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import build
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq
+from test_properties import FAST, _f, scenarios
+
+from funnelopt import Scenario, ScenarioError, curves, optimize, pwl, simulate
+
+TOL = 0.005
+#: Conversions per impression of conftest's tactic: ctr x landing rate x conversion rate.
+VALUE = 0.01 * 0.8 * 0.05
+
+
+def with_curves(*curve: dict[str, Any], periods: int = 1, media: float = 3000.0) -> Scenario:
+    """conftest's traffic tactic once per curve (ids t0, t1, ...), the curve instead of cpm."""
+    data = build(periods=periods, budget={"media": media})
+    base = {k: v for k, v in data["tactics"][0].items() if k not in ("cpm", "frequency_cap")}
+    data["tactics"] = [dict(base, id=f"t{i}", curve=c) for i, c in enumerate(curve)]
+    return Scenario.from_dict(data)
+
+
+# -- the file form ----------------------------------------------------------------------------
+
+
+def _problems(curve: Any, **tactic: Any) -> list[tuple[str, str]]:
+    data = build()
+    t = {k: v for k, v in data["tactics"][0].items() if k not in ("cpm", "frequency_cap")}
+    data["tactics"] = [{**t, "curve": curve, **tactic}]
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(data)
+    return [(p.path, p.rule) for p in err.value.problems]
+
+
+def test_curve_errors_name_the_field_and_the_rule() -> None:
+    hill = _problems({"kind": "hill", "max": 5e5, "half": -3, "slope": 20})
+    assert [p for p, _ in hill] == ["tactics.dark.curve.half", "tactics.dark.curve.slope"]
+    assert hill[1][1] == "must be <= 10"
+    table = _problems({"kind": "breakpoints", "spend": [10, 5, 20], "impressions": [0, 3, 1]})
+    assert [p for p, _ in table] == [
+        "tactics.dark.curve.spend[0]",
+        "tactics.dark.curve.spend[1]",
+        "tactics.dark.curve.impressions[2]",
+    ]
+    (kind,) = _problems({"kind": "sigmoid", "max": 1})
+    assert kind[0] == "tactics.dark.curve" and "'hill'" in kind[1]
+    both = _problems({"kind": "logistic", "max": 5e5, "lam": 1e-3}, cpm=10.0)
+    assert both == [
+        ("tactics.dark.cpm", "the tactic's logistic curve sets its delivery: remove cpm")
+    ]
+    (length,) = _problems({"kind": "breakpoints", "spend": [0, 5], "impressions": [0, 3, 4]})
+    assert length[0] == "tactics.dark.curve.impressions"
+
+
+def test_the_exponential_curve_needs_cpm_and_frequency_cap() -> None:
+    missing = _problems(None)
+    assert [p for p, _ in missing] == ["tactics.dark.cpm", "tactics.dark.frequency_cap"]
+
+
+def test_an_explicit_exponential_curve_is_the_default() -> None:
+    data = build(periods=3)
+    plain = optimize(Scenario.from_dict(data), **FAST)
+    data["tactics"][0]["curve"] = {"kind": "exponential"}
+    explicit = optimize(Scenario.from_dict(data), **FAST)
+    assert np.array_equal(plain.spend, explicit.spend)
+
+
+def test_a_curve_survives_the_file_round_trip() -> None:
+    s = with_curves({"kind": "hill", "max": 5e5, "half": 3000, "slope": 1.6})
+    again = Scenario.from_toml(s.to_toml())
+    assert again.tactics[0].curve == s.tactics[0].curve
+    assert again.tactics[0].shape == curves.Hill(1.6)
+
+
+# -- known answers -----------------------------------------------------------------------------
+
+
+def test_a_single_concave_curve_stops_where_its_margin_meets_the_moneys_value() -> None:
+    """Net value v * conversions - spend on one logistic curve: the closed-form optimum
+    ``v * r * max * lam / 2 * sech^2(lam s / 2) = 1``."""
+    m, lam, v = 400_000.0, 4e-4, 100.0
+    data = build(periods=1, budget={"media": 50_000})
+    base = {k: x for k, x in data["tactics"][0].items() if k not in ("cpm", "frequency_cap")}
+    data["tactics"] = [dict(base, curve={"kind": "logistic", "max": m, "lam": lam})]
+    data["objective"] = {"maximize": "net_value", "values": {"conversions": v}}
+    s = Scenario.from_dict(data)
+    exact_spend = 2 / lam * math.acosh(math.sqrt(v * VALUE * m * lam / 2))
+    exact = v * VALUE * m * math.tanh(lam * exact_spend / 2) - exact_spend
+    plan = optimize(s, **FAST)
+    assert plan.status == "optimal"
+    got = v * plan.outcome.totals["conversions"] - plan.outcome.totals["spend"]
+    assert exact - TOL * v * VALUE * m <= got <= exact + 1e-6
+    assert plan.spend[0, 0] == pytest.approx(exact_spend, rel=0.05)
+
+
+def test_two_curves_meet_at_equal_marginal_returns() -> None:
+    """A logistic and a concave Hill curve share a budget: where their margins are equal."""
+    lo = {"kind": "logistic", "max": 300_000.0, "lam": 5e-4}
+    hi = {"kind": "hill", "max": 200_000.0, "half": 1500.0, "slope": 0.8}
+    s = with_curves(lo, hi, media=3000.0)
+    f = [
+        lambda x: lo["max"] * math.tanh(lo["lam"] * x / 2),
+        lambda x: hi["max"] * (x / hi["half"]) ** 0.8 / (1 + (x / hi["half"]) ** 0.8),
+    ]
+
+    def margin(j: int, x: float, h: float = 1e-3) -> float:
+        return (f[j](x + h) - f[j](max(x - h, 0.0))) / (x + h - max(x - h, 0.0))
+
+    s1 = brentq(lambda x: margin(0, x) - margin(1, 3000 - x), 1e-6, 3000 - 1e-6)
+    exact = VALUE * (f[0](s1) + f[1](3000 - s1))
+    plan = optimize(s, **FAST)
+    got = plan.outcome.totals["conversions"]
+    assert exact * (1 - TOL) <= got <= exact * (1 + 1e-9)
+    assert plan.spend[0, 0] == pytest.approx(s1, rel=0.05)
+
+
+def test_an_s_curve_gets_its_global_all_or_nothing_optimum() -> None:
+    """Hill slope 3, half 3000, 6000 over 12 weeks: 3000 in two weeks (1.0 of max),
+    not spread thin (the start where a local method stays: 12 x 500 gives 0.055), and
+    not all in one week (0.889)."""
+    hill = {"kind": "hill", "max": 100_000.0, "half": 3000.0, "slope": 3.0}
+    s = with_curves(hill, periods=12, media=6000.0)
+    plan = optimize(s, strategies=False)
+    assert plan.status == "optimal"
+    best = VALUE * hill["max"] * 1.0
+    got = plan.outcome.totals["conversions"]
+    assert best * (1 - TOL) <= got <= best * (1 + 1e-9)
+    assert (plan.spend[:, 0] > 1).sum() == 2
+    spread = simulate(s, {"t0": [500.0] * 12}).totals["conversions"]
+    assert spread < 0.06 * best
+    # The certificate's bound really bounds the exact optimum, and holds the plan.
+    cert = plan.certificate
+    assert cert is not None and cert.met
+    assert best * (1 - 1e-9) <= cert.bound and got >= cert.bound * (1 - cert.target)
+
+
+def _table_best(spend: list[float], imps: list[float], budget: float) -> float:
+    """Brute force over three periods on a grid holding every breakpoint and the budget
+    (a piecewise-linear optimum has at most one period off a breakpoint, and that one
+    spends the rest): every pair of the first two, the third the rest (the curve never
+    falls)."""
+    step = 50.0
+    grid = np.arange(0, spend[-1] + 1, step)
+    f = np.interp(grid, spend, imps)
+    pair = grid[:, None] + grid[None, :]
+    rest = np.clip(np.floor((budget - pair) / step).astype(int), -1, len(grid) - 1)
+    third = np.where(rest >= 0, f[np.maximum(rest, 0)], -np.inf)
+    return float(np.max(f[:, None] + f[None, :] + third))
+
+
+@pytest.mark.parametrize(
+    "imps",
+    [
+        [0, 150_000, 260_000, 400_000, 520_000],  # concave: an LP
+        [0, 20_000, 260_000, 300_000, 520_000],  # rises twice: binaries
+    ],
+)
+def test_breakpoint_tables_match_a_brute_force_grid(imps: list[float]) -> None:
+    spend = [0.0, 1000.0, 2000.0, 4000.0, 8000.0]
+    curve = {"kind": "breakpoints", "spend": spend, "impressions": imps}
+    for budget in (2500.0, 5000.0, 9000.0):
+        s = with_curves(curve, periods=3, media=budget)
+        plan = optimize(s, **FAST)
+        best = VALUE * _table_best(spend, imps, budget)
+        got = plan.outcome.totals["conversions"]
+        # The table is its own model: exact up to solver round-off.
+        assert got == pytest.approx(best, rel=1e-6), budget
+        assert plan.certificate is not None and plan.certificate.bound >= best * (1 - 1e-6)
+
+
+def test_the_table_spends_nothing_past_its_last_point() -> None:
+    curve = {"kind": "breakpoints", "spend": [0, 1000], "impressions": [0, 100_000]}
+    s = with_curves(curve, periods=2, media=10_000.0)
+    plan = optimize(s, **FAST)
+    assert plan.spend.max() <= 1000 * (1 + 1e-9)
+    assert simulate(s, {"t0": [5000.0, 0.0]}).totals["impressions"] == 100_000
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [curves.Hill(0.5), curves.Hill(1.6), curves.Hill(4.0), curves.Table((0, 0.3, 1), (0, 0.1, 1))],
+)
+def test_inner_and_outer_functions_bound_the_curve_from_both_sides(shape: curves.Curve) -> None:
+    for x_max in (0.4, 5.0, 300.0):
+        widths, lower, upper = pwl.segments(shape, TOL, x_max, (0.2, 0.35))
+        grid = np.r_[0.0, np.cumsum(widths)]
+        xs = np.linspace(0, x_max, 20_001)
+        f = shape.value(xs)
+        assert np.all(np.interp(xs, grid, np.r_[0.0, np.cumsum(widths * lower)]) <= f + 1e-12)
+        assert np.all(np.interp(xs, grid, np.r_[0.0, np.cumsum(widths * upper)]) >= f - 1e-12)
+
+
+# -- the promise, on constructed scenarios ---------------------------------------------------
+
+
+@st.composite
+def curve_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """scenarios() with every tactic on a drawn curve of each kind."""
+    data = copy.deepcopy(draw(scenarios()))
+    for t in data["tactics"]:
+        t.pop("cpm"), t.pop("frequency_cap")
+        kind = draw(st.sampled_from(["hill", "logistic", "breakpoints"]))
+        level = draw(_f(10_000, 200_000))
+        if kind == "hill":
+            t["curve"] = {
+                "kind": kind,
+                "max": level,
+                "half": draw(_f(200, 3000)),
+                "slope": draw(_f(0.5, 4)),
+            }
+        elif kind == "logistic":
+            t["curve"] = {"kind": kind, "max": level, "lam": draw(_f(1e-4, 3e-3))}
+        else:
+            n = draw(st.integers(2, 6))
+            steps = [draw(_f(100, 2000)) for _ in range(n - 1)]
+            rises = [draw(_f(0, 1)) for _ in range(n - 1)]
+            rises[-1] += 0.01
+            spend = np.r_[0.0, np.cumsum(steps)]
+            imps = np.r_[0.0, np.cumsum(rises)] / sum(rises) * level
+            t["curve"] = {"kind": kind, "spend": spend.tolist(), "impressions": imps.tolist()}
+    return data
+
+
+@settings(max_examples=25)
+@given(data=curve_scenarios())
+def test_plans_on_any_curve_keep_every_promise(data: dict[str, Any]) -> None:
+    """The simulated plan delivers at least the goods promised and no more loads, the
+    budget is never exceeded and hard goals are met, whatever the curves."""
+    s = Scenario.from_dict(data)
+    plan = optimize(s, **FAST)
+    assert plan.status in ("optimal", "infeasible")
+    if plan.status == "optimal":
+        assert plan.verification.goods_ok and plan.verification.loads_ok
+        assert not plan.outcome.violations
+        assert plan.outcome.totals["cost_total"] <= s.budget.total * (1 + 1e-6)
+        assert all(g.met for g in plan.outcome.goals if g.hard)
