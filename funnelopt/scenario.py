@@ -1680,7 +1680,7 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
                 node[part] = {}
             node[part][str(parts[-1])] = value
             return
-        sub_model = _submodel(fields[part].annotation)
+        sub_model = _submodel_of(part, fields[part].annotation, node.get(part))
         if last:
             if sub_model is not None or _is_list_of_models(fields[part].annotation):
                 raise _PathError("addresses a table; name one of its fields")
@@ -1713,6 +1713,13 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
         if isinstance(cand, type) and issubclass(cand, BaseModel):
             return cand
     return None
+
+
+def _submodel_of(name: str, annotation: Any, value: Any) -> type[BaseModel] | None:
+    """The model of a field's table: a curve's by its kind (a union of tables)."""
+    if name == "curve" and isinstance(value, Mapping):
+        return CURVE_KINDS.get(value.get("kind", ""), ExponentialCurve)
+    return _submodel(annotation)
 
 
 def _is_map(annotation: Any) -> bool:
@@ -1751,11 +1758,9 @@ def _leaf_paths(model: type[BaseModel], data: Mapping[str, Any], prefix: str) ->
         if name in ("sources", "uncertainty"):
             continue
         path = f"{prefix}{name}"
-        sub = _submodel(info.annotation)
-        item = _list_item_model(info.annotation)
         value = data.get(name)
-        if name == "curve" and isinstance(value, Mapping):
-            sub = CURVE_KINDS.get(value.get("kind", ""), sub)
+        sub = _submodel_of(name, info.annotation, value)
+        item = _list_item_model(info.annotation)
         if item is not None:
             for i, entry in enumerate(value or []):
                 key = entry.get("id") if name in _ID_LISTS else None

@@ -244,3 +244,12 @@ def test_plans_on_any_curve_keep_every_promise(data: dict[str, Any]) -> None:
         assert not plan.outcome.violations
         assert plan.outcome.totals["cost_total"] <= s.budget.total * (1 + 1e-6)
         assert all(g.met for g in plan.outcome.goals if g.hard)
+
+
+def test_curve_fields_take_what_if_edits_by_path() -> None:
+    s = Scenario.from_file("examples/platform_curves.toml")
+    flat = s.with_overrides({"tactics.video_story.curve.slope": 0.9})
+    assert flat.tactics[1].shape == curves.Hill(0.9)
+    assert flat.overridden == {"tactics.video_story.curve.slope": 2.2}
+    with pytest.raises(ScenarioError, match="tactics.video_story.curve.lam"):
+        s.with_overrides({"tactics.video_story.curve.lam": 0.1})
