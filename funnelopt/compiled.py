@@ -35,6 +35,24 @@ FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
+class Response:
+    """A response tactic (column ``j``): conversions per period ``level * shape(a / scale)``
+    of its adstocked spend ``a`` (``weights`` per lag, ``before``: spend before period 1)."""
+
+    j: int
+    shape: curves.Shape
+    level: float
+    scale: float
+    weights: FloatArray
+    before: tuple[float, ...]
+
+    def conversions(self, spend: FloatArray) -> FloatArray:
+        """Conversions per period for the tactic's spend per period (last axis)."""
+        a = curves.adstocked(spend, self.weights, self.before)
+        return curves.saturating(a, self.level, self.scale, self.shape)
+
+
+@dataclass(frozen=True)
 class ModelData:
     """Read-only arrays of one scenario (see the module docstring for shapes)."""
 
@@ -44,6 +62,8 @@ class ModelData:
     i_sat: FloatArray
     sigma: FloatArray
     shapes: tuple[curves.Shape, ...]
+    #: The response tactics: conversions per period from their adstocked spend.
+    response: tuple[Response, ...]
     ctr: FloatArray
     landing: FloatArray
     #: Conversion rate per tactic (the site's where the tactic sets none).
@@ -95,17 +115,21 @@ def _compile(s: Scenario, value: Callable[[str], Any]) -> ModelData:
 
     # Same arithmetic as Tactic.saturation_impressions / saturation_spend. A tactic with
     # its own curve has no cpm or frequency_cap: its level and scale are the curve's (no
-    # ranges; pool * 0 gives them the draws' shape).
+    # ranges; ctr * 0 gives them the draws' shape). A response tactic delivers no
+    # impressions (level 0, scale 1): its curve gives conversions (ModelData.response).
     pools = tactic("pool")
+    zero = [v * 0 for v in tactic("ctr")]
     i_sat = [
         p * value(f"tactics.{t.id}.frequency_cap")
         if t.exponential
-        else p * 0 + t.saturation_impressions
-        for p, t in zip(pools, ts, strict=True)
+        else z + (0.0 if t.response else t.saturation_impressions)
+        for p, z, t in zip(pools, zero, ts, strict=True)
     ]
     sigma = [
-        i * value(f"tactics.{t.id}.cpm") / 1000.0 if t.exponential else p * 0 + t.saturation_spend
-        for i, p, t in zip(i_sat, pools, ts, strict=True)
+        i * value(f"tactics.{t.id}.cpm") / 1000.0
+        if t.exponential
+        else z + (1.0 if t.response else t.saturation_spend)
+        for i, z, t in zip(i_sat, zero, ts, strict=True)
     ]
     cvr = [
         value(f"tactics.{t.id}.conversion_rate")
@@ -138,7 +162,19 @@ def _compile(s: Scenario, value: Callable[[str], Any]) -> ModelData:
     return ModelData(
         i_sat=_frozen(i_sat),
         sigma=_frozen(sigma),
-        shapes=tuple(t.shape for t in ts),
+        shapes=tuple("exponential" if t.response else t.shape for t in ts),
+        response=tuple(
+            Response(
+                j,
+                t.shape,
+                t.saturation_impressions,
+                t.saturation_spend,
+                t.adstock_weights,
+                t.spend_before,
+            )
+            for j, t in enumerate(ts)
+            if t.response
+        ),
         ctr=_frozen(tactic("ctr")),
         landing=_frozen(tactic("landing_rate")),
         cvr=_frozen(cvr),

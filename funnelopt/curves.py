@@ -208,3 +208,26 @@ def is_concave(shape: Shape) -> bool:
 def saturating(x: Any, level: Any, scale: Any, name: Shape = "exponential") -> FloatArray:
     """``level * f(x / scale)``: a curve in the user's units."""
     return np.asarray(level * get(name).value(np.asarray(x, dtype=float) / scale), dtype=float)
+
+
+def adstock_weights(alpha: float, l_max: int, normalize: bool) -> FloatArray:
+    """Geometric adstock weights ``alpha^l`` for lags ``l = 0 .. l_max - 1`` (divided by
+    their sum when ``normalize``): PyMC-Marketing's ``geometric_adstock``."""
+    w = float(alpha) ** np.arange(l_max, dtype=float)
+    return np.asarray(w / w.sum() if normalize else w, dtype=float)
+
+
+def adstocked(spend: Any, weights: FloatArray, before: Any = ()) -> FloatArray:
+    """Adstocked spend per period (last axis): ``a[t] = sum_l weights[l] * s[t - l]``,
+    where the periods before the first are ``before`` (oldest first), else 0."""
+    x = np.asarray(spend, dtype=float)
+    b = np.broadcast_to(np.asarray(before, dtype=float), (*x.shape[:-1], len(before)))
+    full = np.concatenate([b, x], axis=-1)
+    n_b, n_t = b.shape[-1], x.shape[-1]
+    out = np.zeros_like(x)
+    for lag, w in enumerate(weights):
+        start = n_b - lag  # full[start + t] is s[t - lag]
+        lo = max(0, -start)
+        if lo < n_t:
+            out[..., lo:] += w * full[..., start + lo : start + n_t]
+    return out

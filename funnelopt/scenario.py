@@ -150,6 +150,12 @@ class HillCurve(_Model):
     slope: float = Field(
         ..., ge=0.1, le=10, description="Hill exponent: > 1 S-shaped, <= 1 concave."
     )
+    spend_scale: float = Field(
+        1.0, ge=1e-9, le=1e12, description="A fitted model's spend scaler: half is in spend / it."
+    )
+    target_scale: float = Field(
+        1.0, ge=1e-9, le=1e12, description="A fitted model's target scaler: max is in target / it."
+    )
 
 
 class LogisticCurve(_Model):
@@ -159,6 +165,12 @@ class LogisticCurve(_Model):
     max: float = Field(..., ge=1e-6, le=1e13, description="Impressions per period at saturation.")
     lam: float = Field(
         ..., ge=1e-12, le=1e6, description="Steepness per unit of spend (max * lam / 2 at 0)."
+    )
+    spend_scale: float = Field(
+        1.0, ge=1e-9, le=1e12, description="A fitted model's spend scaler: lam is per spend / it."
+    )
+    target_scale: float = Field(
+        1.0, ge=1e-9, le=1e12, description="A fitted model's target scaler: max is in target / it."
     )
 
 
@@ -190,8 +202,33 @@ CurveSpec = Annotated[
 ]
 
 
+class Adstock(_Model):
+    """Geometric adstock of a response tactic's spend before its curve (PyMC-Marketing's
+    ``geometric_adstock``): ``a[t] = sum_l w[l] * spend[t - l]`` over ``l < l_max``,
+    ``w[l] = alpha^l`` (divided by their sum when ``normalize``)."""
+
+    alpha: float = Field(
+        ..., ge=0, lt=1, description="Share of the effect carried to the next period."
+    )
+    l_max: int = Field(
+        12, ge=1, le=104, description="Periods the effect lasts (lags 0 .. l_max - 1)."
+    )
+    normalize: bool = Field(False, description="Divide the weights by their sum.")
+    before: list[Annotated[float, Field(ge=0, le=1e12)]] = Field(
+        default_factory=list,
+        max_length=103,
+        description="Spend per period before the campaign, oldest first (carry-over).",
+    )
+
+    @property
+    def weights(self) -> Any:
+        """The weights per lag."""
+        return curves.adstock_weights(self.alpha, self.l_max, self.normalize)
+
+
 class Tactic(_Model):
-    """A paid-social tactic: dark posts (traffic) or follower ads (community)."""
+    """A paid-social tactic: dark posts (traffic), follower ads (community), or a channel
+    of a fitted marketing-mix model whose curve gives conversions directly (response)."""
 
     id: str = Field(..., pattern=_ID_PATTERN, description="Unique tactic id.")
     # Display name: what a client reads in reports, tables and charts (ids stay the keys).
@@ -199,8 +236,10 @@ class Tactic(_Model):
         None, min_length=1, max_length=80, description="Display name (default: the id)."
     )
     platform: str = Field("facebook", min_length=1, max_length=64)
-    kind: Literal["traffic", "community"] = Field(
-        ..., description="traffic (dark posts) or community (follower ads)."
+    kind: Literal["traffic", "community", "response"] = Field(
+        ...,
+        description="traffic (dark posts), community (follower ads) or response (a fitted "
+        "model's channel: its curve gives conversions).",
     )
     account: str | None = Field(
         None, description="Community account this tactic grows (community tactics only)."
@@ -213,7 +252,9 @@ class Tactic(_Model):
         le=10_000,
         description="Cost per 1000 impressions at low delivery (the exponential curve).",
     )
-    pool: float = Field(..., ge=1, description="People this targeting can reach.")
+    pool: float | None = Field(
+        None, ge=1, description="People this targeting can reach (traffic and community)."
+    )
     audience: str | None = Field(
         None,
         pattern=_ID_PATTERN,
@@ -228,7 +269,11 @@ class Tactic(_Model):
     curve: CurveSpec | None = Field(
         None,
         description="Delivery curve: impressions per period by spend (default: exponential "
-        "from cpm, pool and frequency_cap; docs/curves.md).",
+        "from cpm, pool and frequency_cap); for a response tactic, conversions per period "
+        "by adstocked spend (docs/curves.md).",
+    )
+    adstock: Adstock | None = Field(
+        None, description="Carry-over of a response tactic's spend (geometric adstock)."
     )
     ctr: float = Field(0.0, ge=0, lt=1, description="Link clicks per impression.")
     landing_rate: float = Field(
@@ -258,7 +303,28 @@ class Tactic(_Model):
     @property
     def exponential(self) -> bool:
         """Whether delivery follows the exponential curve of cpm, pool and frequency_cap."""
-        return self.curve is None or isinstance(self.curve, ExponentialCurve)
+        return self.kind != "response" and (
+            self.curve is None or isinstance(self.curve, ExponentialCurve)
+        )
+
+    @property
+    def response(self) -> bool:
+        """Whether the curve gives conversions (of adstocked spend), not impressions."""
+        return self.kind == "response"
+
+    @property
+    def adstock_weights(self) -> Any:
+        """Weights per lag of the spend's carry-over (``[1.0]``: none)."""
+        return (
+            self.adstock.weights
+            if self.adstock is not None
+            else curves.adstock_weights(0, 1, False)
+        )
+
+    @property
+    def spend_before(self) -> tuple[float, ...]:
+        """Spend per period before the campaign, oldest first (carry-over)."""
+        return tuple(self.adstock.before) if self.adstock is not None else ()
 
     @property
     def saturation_impressions(self) -> float:
@@ -268,8 +334,8 @@ class Tactic(_Model):
         if isinstance(c, BreakpointsCurve):
             return c.impressions[-1]
         if isinstance(c, HillCurve | LogisticCurve):
-            return c.max
-        return self.pool * (self.frequency_cap or 0.0)
+            return c.max * c.target_scale
+        return (self.pool or 0.0) * (self.frequency_cap or 0.0)
 
     @property
     def saturation_spend(self) -> float:
@@ -279,9 +345,9 @@ class Tactic(_Model):
         if isinstance(c, BreakpointsCurve):
             return c.spend[-1]
         if isinstance(c, HillCurve):
-            return c.half
+            return c.half * c.spend_scale
         if isinstance(c, LogisticCurve):
-            return 1.0 / c.lam
+            return c.spend_scale / c.lam
         return self.saturation_impressions * (self.cpm or 0.0) / 1000.0
 
     @property
@@ -906,6 +972,8 @@ class Scenario(_Model):
         groups: dict[str, tuple[float, list[int]]] = {}
         named = {t.audience for t in self.tactics if t.audience is not None}
         for j, t in enumerate(self.tactics):
+            if t.pool is None:
+                continue  # a response tactic: no impressions, no reach
             # A tactic without an audience reaches its own people, even when another
             # tactic's audience has the same name as its id.
             key = t.audience if t.audience is not None else t.id
@@ -1029,8 +1097,13 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
 
     for t in s.tactics:
         p = f"tactics.{t.id}"
-        yield from _curve_problems(t, p)
-        if t.pool > s.population:
+        if t.response:
+            yield from _response_problems(t, p)
+        else:
+            yield from _curve_problems(t, p)
+        if t.pool is None and not t.response:
+            yield Problem(f"{p}.pool", _MISSING, f"is required for a {t.kind} tactic")
+        elif t.pool is not None and t.pool > s.population:
             yield Problem(
                 f"{p}.pool",
                 t.pool,
@@ -1048,7 +1121,7 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
                 yield Problem(
                     f"{p}.follow_rate", t.follow_rate, "must be > 0 for a community tactic"
                 )
-        else:
+        elif t.kind == "traffic":
             if t.account is not None:
                 yield Problem(f"{p}.account", t.account, "only community tactics have an account")
             if t.follow_rate > 0:
@@ -1160,11 +1233,41 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
             )
 
 
+def _response_problems(t: Tactic, p: str) -> Iterator[Problem]:
+    """A response tactic: a hill or logistic curve giving conversions, optional adstock,
+    and none of the funnel fields (its curve is the whole funnel)."""
+    if not isinstance(t.curve, HillCurve | LogisticCurve):
+        yield Problem(
+            f"{p}.curve",
+            getattr(t.curve, "kind", _MISSING),
+            "a response tactic needs a hill or logistic curve giving conversions per period",
+        )
+    funnel = ("cpm", "frequency_cap", "pool", "audience", "account", "conversion_rate")
+    rates = ("ctr", "landing_rate", "follow_rate", "comment_rate")
+    for name in (*funnel, *rates):
+        value = getattr(t, name)
+        if value is not None and value != 0:
+            yield Problem(
+                f"{p}.{name}",
+                value,
+                "a response tactic's curve gives its conversions directly: remove " + name,
+            )
+    a = t.adstock
+    if a is not None and len(a.before) > a.l_max - 1:
+        yield Problem(
+            f"{p}.adstock.before",
+            f"{len(a.before)} values",
+            f"at most l_max - 1 = {a.l_max - 1} periods before the campaign carry over",
+        )
+
+
 def _curve_problems(t: Tactic, p: str) -> Iterator[Problem]:
     """A tactic's delivery: cpm and frequency_cap for the exponential curve, or a curve
     that sets delivery alone; a breakpoint table from 0, spend rising, impressions not
     falling."""
     c = t.curve
+    if t.adstock is not None:
+        yield Problem(f"{p}.adstock", "a table", "only response tactics carry spend over")
     if t.exponential:
         for name in ("cpm", "frequency_cap"):
             if getattr(t, name) is None:

@@ -149,6 +149,8 @@ def forward(
     clicks_j = impressions * per_tactic(arr.ctr)
     visits_j = clicks_j * per_tactic(arr.landing)
     conv_j = visits_j * per_tactic(arr.cvr)
+    for r in arr.response:  # a fitted model's channel: conversions straight from spend
+        conv_j[..., r.j] = r.conversions(x[..., r.j])
     newf_j = impressions * per_tactic(arr.follow)
     comments_j = impressions * per_tactic(arr.comment)
 

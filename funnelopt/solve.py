@@ -736,10 +736,17 @@ def _operating_points(run: Solved) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     x = run.primary.x
     spend = form.spend(x)
+    adstocked = np.bincount(
+        form.resp_seg_cell, weights=x[form.resp_col], minlength=len(form.resp_cell_t)
+    )
     for j, t in enumerate(s.tactics):
-        v = spend[:, j][spend[:, j] > 0] / t.saturation_spend
+        if t.response:  # where the curve is read: adstocked spend
+            a = adstocked[form.resp_cell_j == j]
+            key, v = f"response[{t.id}]", a[a > 0] / t.saturation_spend
+        else:
+            key, v = f"delivery[{t.id}]", spend[:, j][spend[:, j] > 0] / t.saturation_spend
         if len(v):
-            out[f"delivery[{t.id}]"] = list(v)
+            out[key] = list(v)
     if form.reach_col:
         periods = sorted(form.reach_col)
         out["reach"] = [float(x[form.cum_col[t - 1]]) / s.population for t in periods]
