@@ -396,9 +396,15 @@ class _Builder:
                 continue
             self.upper_of[j] = upper
             if t.response:
-                # Spend of a response tactic buys no impressions: one segment; its
-                # conversions come from the curve of adstocked spend (response_columns).
-                widths, lower, upper_slope = np.array([upper]), np.zeros(1), np.zeros(1)
+                # Spend of a response tactic buys no impressions: segments of slope 0, cut
+                # at its floors and at spend already made; its conversions come from the
+                # curve of adstocked spend (response_columns).
+                cuts = np.asarray(_delivery_points(t, opt, j)) * t.saturation_spend
+                grid = np.unique(
+                    np.concatenate([[0.0], cuts[(cuts > 0) & (cuts < upper)], [upper]])
+                )
+                widths = np.diff(grid)
+                lower = upper_slope = np.zeros(len(widths))
             else:
                 extra = _delivery_points(t, opt, j)
                 x_top = upper / t.saturation_spend

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 from test_properties import FAST, _f, scenarios
 
-from funnelopt import Scenario, ScenarioError, curves, optimize, pwl, simulate
+from funnelopt import Scenario, ScenarioError, curves, optimize, pwl, read_actuals, replan, simulate
 
 TOL = 0.005
 #: Conversions per impression of conftest's tactic: ctr x landing rate x conversion rate.
@@ -360,3 +360,19 @@ def test_the_fitted_model_examples_plan_and_verify(name: str) -> None:
     plan = optimize(s, **FAST)
     assert plan.status == "optimal" and plan.verification.passed
     assert plan.certificate is not None and plan.certificate.met
+
+
+def test_a_response_tactic_keeps_its_floor_and_the_spend_already_made(tmp_path: Any) -> None:
+    s = Scenario.from_file("examples/mmm_logistic.toml").with_overrides(
+        {"tactics.display.min_spend": 700.0}
+    )
+    plan = optimize(s, **FAST)
+    assert plan.spend[:, 2].min() >= 700 * (1 - 1e-9)
+    actuals = tmp_path / "actuals.csv"
+    actuals.write_text(
+        "week,tactic,spend\n1,meta,5000\n2,meta,5000\n1,search,4000\n2,search,4000\n"
+        "1,display,800\n2,display,800\n"
+    )
+    again = replan(s, read_actuals(actuals, s))
+    assert again.plan.spend[:2].tolist() == [[5000, 4000, 800], [5000, 4000, 800]]
+    assert again.plan.verification.passed

@@ -351,6 +351,8 @@ def response_curves(scenario: Scenario, plan: Plan | None = None, ax: Any = None
     grid = np.linspace(0, top, 200)
     spend = plan.spend if plan is not None else None
     for j, t in enumerate(scenario.tactics[:8]):
+        if t.response:
+            continue  # its curve gives conversions of adstocked spend, not impressions
         colour = PALETTE[j % len(PALETTE)]
         ls = "--" if t.kind == "community" else "-"
         ax.plot(
@@ -368,7 +370,8 @@ def response_curves(scenario: Scenario, plan: Plan | None = None, ax: Any = None
     ax.set_xlabel(f"spend per {scenario.period_label} ({scenario.currency})")
     _money(ax.xaxis, scenario.currency)
     ax.set_ylabel(f"impressions per {scenario.period_label}")
-    _finish(ax, "Response curves (dots: the plan's average active spend)")
+    drawn = any(not t.response for t in scenario.tactics[:8])
+    _finish(ax, "Response curves (dots: the plan's average active spend)", legend=drawn)
     return ax
 
 
