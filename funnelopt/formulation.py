@@ -514,7 +514,7 @@ class _Builder:
             a_max = float(w.sum()) * self.upper_of.get(j, 0.0) + float(carry.max(initial=0.0))
             if a_max <= 0:
                 continue
-            extra = opt.breakpoints.get(f"response[{t.id}]", ())
+            extra = _refined(t, opt.breakpoints.get(f"response[{t.id}]", ()))
             widths, lower, upper = pwl.segments(t.shape, eps, a_max / t.saturation_spend, extra)
             slopes = (upper if self.outer else lower) * t.saturation_impressions
             slopes = slopes / t.saturation_spend
@@ -1277,7 +1277,15 @@ def _delivery_points(t: Tactic, opt: Options, j: int) -> tuple[float, ...]:
     done = sorted(
         {v / t.saturation_spend for (_, k), v in opt.fixed_spend.items() if k == j and v > 0}
     )
-    return (*opt.breakpoints.get(f"delivery[{t.id}]", ()), *floors, *done)
+    return (*_refined(t, opt.breakpoints.get(f"delivery[{t.id}]", ())), *floors, *done)
+
+
+def _refined(t: Tactic, points: Sequence[float]) -> tuple[float, ...]:
+    """The refinement's breakpoints on a tactic's curve, none on an S-curve's convex start:
+    each there would be one more binary per cell, where plans rarely stay (its grid is
+    coarse on purpose, pwl.CONVEX_SLACK)."""
+    start = curves.get(t.shape).inflection
+    return tuple(p for p in points if p >= start)
 
 
 def _ordered_floors(
