@@ -208,6 +208,7 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
         if last is not None and limit.passed(order_deadline):
             break  # no time for another fill-order round
         form = first if (first is not None and round_no == 0) else build(s, tolerance, opt)
+        _searchable(form)
         kept = None if form.lp.is_mip else warm(be)
         generate = kept is not None
         # A relaxation's MILP (semicontinuous spend) has the fill-order share of the time
@@ -280,6 +281,20 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
         return last
     settled = _order_free(job, last.form.options, last)
     return settled if settled.status is Status.OPTIMAL else last
+
+
+def _searchable(form: Formulation) -> None:
+    """Raise a SolverError that says what to change when the binaries of non-concave
+    curves alone are more than a MILP search can take (MAX_INTEGERS)."""
+    lp = form.lp
+    names = ("curve_order", "response_order")
+    count = sum(lp.col_block(n).size for n in names if lp.has_col_block(n))
+    if count > MAX_INTEGERS:
+        raise SolverError(
+            f"the S-shaped curves need {count:,} binaries ({form.scenario.periods} periods); "
+            f"at most {MAX_INTEGERS:,} can be searched in time: plan fewer periods or fewer "
+            "tactics with S-shaped curves at once, or a larger tolerance (fewer segments)"
+        )
 
 
 def _order_free(job: _Job, opt: Options, unsettled: Solved) -> Solved:

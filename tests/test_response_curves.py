@@ -15,7 +15,17 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 from test_properties import FAST, _f, scenarios
 
-from funnelopt import Scenario, ScenarioError, curves, optimize, pwl, read_actuals, replan, simulate
+from funnelopt import (
+    Scenario,
+    ScenarioError,
+    SolverError,
+    curves,
+    optimize,
+    pwl,
+    read_actuals,
+    replan,
+    simulate,
+)
 
 TOL = 0.005
 #: Conversions per impression of conftest's tactic: ctr x landing rate x conversion rate.
@@ -376,3 +386,10 @@ def test_a_response_tactic_keeps_its_floor_and_the_spend_already_made(tmp_path: 
     again = replan(s, read_actuals(actuals, s))
     assert again.plan.spend[:2].tolist() == [[5000, 4000, 800], [5000, 4000, 800]]
     assert again.plan.verification.passed
+
+
+def test_too_many_s_curve_binaries_say_what_to_change() -> None:
+    hill = {"kind": "hill", "max": 1e6, "half": 4000.0, "slope": 2.2}
+    s = with_curves(*[hill] * 5, periods=52, media=130_000.0)
+    with pytest.raises(SolverError, match="S-shaped curves need 2,340 binaries"):
+        optimize(s, **FAST)
