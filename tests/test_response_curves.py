@@ -402,3 +402,35 @@ def test_too_many_s_curve_binaries_say_what_to_change() -> None:
     s = with_curves(*[hill] * 5, periods=52, media=130_000.0)
     with pytest.raises(SolverError, match="S-shaped curves need 2,340 binaries"):
         optimize(s, **FAST)
+
+
+@settings(max_examples=15)
+@given(
+    half=_f(500, 3000),
+    slope=_f(1.2, 4.0),
+    budget=_f(500, 9000),
+    cap=st.one_of(st.none(), _f(1000, 5000)),
+)
+def test_an_s_curve_certificate_brackets_a_brute_force_optimum(
+    half: float, slope: float, budget: float, cap: float | None
+) -> None:
+    """Three periods on one S-curve: the bound is at least the best plan on a fine grid,
+    and the plan is within the certified gap of the bound."""
+    curve = {"kind": "hill", "max": 100_000.0, "half": half, "slope": slope}
+    data = build(periods=3, budget={"media": budget, **({"period_max": cap} if cap else {})})
+    base = {k: v for k, v in data["tactics"][0].items() if k not in ("cpm", "frequency_cap")}
+    data["tactics"] = [dict(base, curve=curve)]
+    s = Scenario.from_dict(data)
+    top = min(budget, cap or budget)
+    grid = np.linspace(0, top, 241)
+    f = VALUE * 100_000.0 * (grid / half) ** slope / (1 + (grid / half) ** slope)
+    pair = grid[:, None] + grid[None, :]
+    rest = np.clip(budget - pair, 0, top)
+    third = VALUE * 100_000.0 * (rest / half) ** slope / (1 + (rest / half) ** slope)
+    best = float(np.max(np.where(pair <= budget, f[:, None] + f[None, :] + third, 0.0)))
+    plan = optimize(s, **FAST)
+    cert = plan.certificate
+    assert plan.status == "optimal" and cert is not None and cert.gap is not None
+    assert cert.bound >= best * (1 - 1e-9)
+    assert plan.outcome.totals["conversions"] >= cert.bound * (1 - cert.gap) * (1 - 1e-9)
+    assert plan.verification.goods_ok
