@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from funnelopt import curves
 from funnelopt.scenario import (
     UNCERTAIN_FIELDS,
     Z95,
@@ -34,12 +35,35 @@ FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
+class Response:
+    """A response tactic (column ``j``): conversions per period ``level * shape(a / scale)``
+    of its adstocked spend ``a`` (``weights`` per lag, ``before``: spend before period 1)."""
+
+    j: int
+    shape: curves.Shape
+    level: float
+    scale: float
+    weights: FloatArray
+    before: tuple[float, ...]
+
+    def conversions(self, spend: FloatArray) -> FloatArray:
+        """Conversions per period for the tactic's spend per period (last axis)."""
+        a = curves.adstocked(spend, self.weights, self.before)
+        return curves.saturating(a, self.level, self.scale, self.shape)
+
+
+@dataclass(frozen=True)
 class ModelData:
     """Read-only arrays of one scenario (see the module docstring for shapes)."""
 
-    #: Saturation impressions and spend of each tactic's delivery curve.
+    #: Saturation impressions and spend of each tactic's delivery curve (its level and
+    #: spend scale), and its normalised shape (``"exponential"`` unless the tactic gives a
+    #: curve; docs/curves.md).
     i_sat: FloatArray
     sigma: FloatArray
+    shapes: tuple[curves.Shape, ...]
+    #: The response tactics: conversions per period from their adstocked spend.
+    response: tuple[Response, ...]
     ctr: FloatArray
     landing: FloatArray
     #: Conversion rate per tactic (the site's where the tactic sets none).
@@ -89,16 +113,30 @@ def _compile(s: Scenario, value: Callable[[str], Any]) -> ModelData:
     def tactic(name: str) -> list[Any]:
         return [value(f"tactics.{t.id}.{name}") for t in ts]
 
-    # Same arithmetic as Tactic.saturation_impressions / saturation_spend.
-    i_sat = [p * f for p, f in zip(tactic("pool"), tactic("frequency_cap"), strict=True)]
-    sigma = [i * c / 1000.0 for i, c in zip(i_sat, tactic("cpm"), strict=True)]
+    # Same arithmetic as Tactic.saturation_impressions / saturation_spend. A tactic with
+    # its own curve has no cpm or frequency_cap: its level and scale are the curve's (no
+    # ranges; ctr * 0 gives them the draws' shape). A response tactic delivers no
+    # impressions (level 0, scale 1): its curve gives conversions (ModelData.response).
+    pools = tactic("pool")
+    zero = [v * 0 for v in tactic("ctr")]
+    i_sat = [
+        p * value(f"tactics.{t.id}.frequency_cap")
+        if t.exponential
+        else z + (0.0 if t.response else t.saturation_impressions)
+        for p, z, t in zip(pools, zero, ts, strict=True)
+    ]
+    sigma = [
+        i * value(f"tactics.{t.id}.cpm") / 1000.0
+        if t.exponential
+        else z + (1.0 if t.response else t.saturation_spend)
+        for i, z, t in zip(i_sat, zero, ts, strict=True)
+    ]
     cvr = [
         value(f"tactics.{t.id}.conversion_rate")
         if t.conversion_rate is not None
         else value("site.conversion_rate")
         for t in ts
     ]
-    pools = tactic("pool")
     # A shared audience's pool is the largest pool among its tactics (draw by draw).
     audience_pool = [
         np.maximum.reduce([pools[j] for j in cols]) if len(cols) > 1 else pools[cols[0]]
@@ -124,6 +162,19 @@ def _compile(s: Scenario, value: Callable[[str], Any]) -> ModelData:
     return ModelData(
         i_sat=_frozen(i_sat),
         sigma=_frozen(sigma),
+        shapes=tuple("exponential" if t.response else t.shape for t in ts),
+        response=tuple(
+            Response(
+                j,
+                t.shape,
+                t.saturation_impressions,
+                t.saturation_spend,
+                t.adstock_weights,
+                t.spend_before,
+            )
+            for j, t in enumerate(ts)
+            if t.response
+        ),
         ctr=_frozen(tactic("ctr")),
         landing=_frozen(tactic("landing_rate")),
         cvr=_frozen(cvr),

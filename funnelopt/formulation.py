@@ -34,6 +34,22 @@ FLOOR_SNAP = 1e-4
 
 #: Spend per period, in saturation spends, beyond which a tactic's curve counts as flat.
 SATURATED = 40.0
+#: A tactic's own curve counts as flat where it is this close to its level (relative);
+#: at most CURVE_SATURATED saturation spends (a Hill curve with a small slope is never).
+CURVE_FLAT = 1e-9
+CURVE_SATURATED = 1e6
+
+
+def saturated(t: Tactic) -> float:
+    """Spend per period past which more buys (almost) nothing: 40 sigma for the
+    exponential curve (exp(-40)), the last point of a table, where any other curve is
+    within CURVE_FLAT of its level."""
+    if t.exponential:
+        return SATURATED * t.saturation_spend
+    x = min(curves.get(t.shape).flat_beyond(CURVE_FLAT), CURVE_SATURATED)
+    # A response tactic's curve reads adstocked spend: this period's spend counts w[0].
+    return x * t.saturation_spend / (float(t.adstock_weights[0]) if t.response else 1.0)
+
 
 ObjectiveSpec = Objective | Literal["elastic", "cost"] | tuple[Literal["goal"], int]
 
@@ -99,6 +115,12 @@ class Formulation:
     #: Cumulative impressions per reach period: of everyone, and per audience.
     cum_col: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     cum_audience_col: dict[str, IntArray] = field(default_factory=dict)
+    #: Response tactics: per cell (period, tactic) of adstocked spend, its curve's
+    #: segments (cell and column of each).
+    resp_cell_t: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    resp_cell_j: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    resp_seg_cell: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    resp_col: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     # -- from a solution back to the user's terms ------------------------------------
 
@@ -210,14 +232,14 @@ class Formulation:
         out = np.zeros_like(spend)
         for j, t in enumerate(s.tactics):
             cols = self.cell_j == j
-            if not cols.any():
-                continue
+            if not cols.any() or t.response:
+                continue  # a response tactic's spend buys no impressions
             upper = float(self.cell_upper[cols][0])
             x_max = upper / t.saturation_spend
             norm = np.clip(spend[self.cell_t[cols], j], 0, upper) / t.saturation_spend
             extra = _delivery_points(t, self.options, j)
             out[self.cell_t[cols], j] = t.saturation_impressions * pwl.chord_value(
-                norm, "exponential", self.tolerance, x_max, extra
+                norm, t.shape, self.tolerance, x_max, extra
             )
         return out
 
@@ -338,12 +360,14 @@ class _Builder:
     def formulation(self) -> Formulation:
         """Every block in order, assembled."""
         self.spend_segments()
+        self.response_columns()
         self.community_columns()
         self.reach_columns()
         self.shortfall_columns()
         self.switch_columns()
         self.metric_maps()
         self.community_rows()
+        self.response_rows()
         self.limit_rows()
         self.budget_rows()
         self.reach_rows()
@@ -361,9 +385,11 @@ class _Builder:
             caps = [opt.segment_budget]
         if b.period_max is not None:
             caps.append(b.period_max)
-        cell_t_l, cell_j_l, cell_u_l = [], [], []
-        seg_cell_l, seg_w_l, seg_slope_l, seg_k_l, seg_end_l = [], [], [], [], []
+        cell_t_l, cell_j_l, cell_u_l, seg_cell_l = [], [], [], []
+        seg: dict[str, list[Any]] = defaultdict(list)  # per segment, cell after cell
         n_cells = 0
+        #: Each tactic's spend cap per period (the segments' total width).
+        self.upper_of: dict[int, float] = {}
         for j, t in enumerate(s.tactics):
             first, last = s.active_window(t)
             limits = [*caps, *(v for v in (t.max_spend, t.max_total) if v is not None)]
@@ -374,15 +400,34 @@ class _Builder:
             forced = max(
                 t.min_spend, t.min_spend_if_active, t.min_total / active_periods, b.period_min
             )
-            upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
+            upper = min([*limits, max(saturated(t), forced)])
             if upper <= 0:
                 continue
-            extra = _delivery_points(t, opt, j)
-            x_top = upper / t.saturation_spend
-            widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
+            self.upper_of[j] = upper
+            if t.response:
+                # Spend of a response tactic buys no impressions: segments of slope 0, cut
+                # at its floors and at spend already made; its conversions come from the
+                # curve of adstocked spend (response_columns).
+                cuts = np.asarray(_delivery_points(t, opt, j)) * t.saturation_spend
+                grid = np.unique(
+                    np.concatenate([[0.0], cuts[(cuts > 0) & (cuts < upper)], [upper]])
+                )
+                widths = np.diff(grid)
+                lower = upper_slope = np.zeros(len(widths))
+            else:
+                extra = _delivery_points(t, opt, j)
+                x_top = upper / t.saturation_spend
+                widths, lower, upper_slope = pwl.segments(t.shape, eps, x_top, extra)
+                widths = widths * t.saturation_spend
             slopes = upper_slope if self.outer else lower  # inner: chords; outer: tangents
-            widths = widths * t.saturation_spend
+            # What loads (comments) count per segment: the goods' impressions, times kappa
+            # below; for a tactic's own curve the other function, which bounds the curve
+            # from the other side (no relative tolerance holds where an S-curve starts
+            # flat), divided by kappa to cancel it.
+            loads = slopes if t.exponential else (lower if self.outer else upper_slope) / self.kappa
             slopes = slopes * t.saturation_impressions / t.saturation_spend
+            loads = loads * t.saturation_impressions / t.saturation_spend
+            prefix = 0 if t.exponential else _rising_prefix(slopes)
             periods = np.arange(first - 1, last)
             k = len(widths)
             cell_ids = n_cells + np.arange(len(periods))
@@ -390,19 +435,32 @@ class _Builder:
             cell_j_l.append(np.full(len(periods), j))
             cell_u_l.append(np.full(len(periods), upper))
             seg_cell_l.append(np.repeat(cell_ids, k))
-            seg_w_l.append(np.tile(widths, len(periods)))
-            seg_slope_l.append(np.tile(slopes, len(periods)))
-            seg_k_l.append(np.tile(np.arange(k), len(periods)))
-            seg_end_l.append(np.tile(np.cumsum(widths), len(periods)))
+            _tile_into(
+                seg,
+                len(periods),
+                width=widths,
+                slope=slopes,
+                load=loads,
+                k=np.arange(k),
+                end=np.cumsum(widths),
+                ordered=np.arange(k) < prefix,
+            )
             n_cells += len(periods)
         self.cell_t = _cat(cell_t_l, np.int64)
         self.cell_j = _cat(cell_j_l, np.int64)
         self.cell_upper = _cat(cell_u_l, np.float64)
         self.seg_cell = _cat(seg_cell_l, np.int64)
-        self.seg_width = _cat(seg_w_l, np.float64)
-        self.seg_slope = _cat(seg_slope_l, np.float64)
-        self.seg_k = _cat(seg_k_l, np.int64)
-        self.seg_end = _cat(seg_end_l, np.float64)
+        # seg_ordered: the segments of a non-concave curve's rising start, filled in order
+        # by binaries.
+        f, i = np.float64, np.int64
+        (
+            self.seg_width,
+            self.seg_slope,
+            self.seg_load,
+            self.seg_ordered,
+            self.seg_k,
+            self.seg_end,
+        ) = _joined(seg, width=f, slope=f, load=f, ordered=np.bool_, k=i, end=f)
         self.seg_t = self.cell_t[self.seg_cell]
         self.seg_j = self.cell_j[self.seg_cell]
         # A spend floor is met by filling the segments below it in order (there is a
@@ -449,6 +507,76 @@ class _Builder:
         c = self.seg_cell[i]
         tid = self.s.tactics[self.cell_j[c]].id
         return f"spend[{tid},{self.label_t}{self.cell_t[c] + 1},seg{self.seg_k[i] + 1}]"
+
+    def response_columns(self) -> None:
+        """Per response tactic and period, its adstocked spend as segments of its curve
+        (every period: spend carries over past the tactic's window, and into the campaign
+        from before it)."""
+        s, opt, eps, n_t = self.s, self.opt, self.eps, self.s.periods
+        cell: dict[str, list[Any]] = defaultdict(list)
+        seg: dict[str, list[Any]] = defaultdict(list)
+        for j, t in enumerate(s.tactics):
+            if not t.response:
+                continue
+            w = t.adstock_weights
+            carry = curves.adstocked(np.zeros(n_t), w, t.spend_before)
+            a_max = float(w.sum()) * self.upper_of.get(j, 0.0) + float(carry.max(initial=0.0))
+            if a_max <= 0:
+                continue
+            extra = _refined(t, opt.breakpoints.get(f"response[{t.id}]", ()))
+            widths, lower, upper = pwl.segments(t.shape, eps, a_max / t.saturation_spend, extra)
+            slopes = (upper if self.outer else lower) * t.saturation_impressions
+            slopes = slopes / t.saturation_spend
+            widths = widths * t.saturation_spend
+            k = len(widths)
+            seg["cell"].append(np.repeat(len(cell["t"]) * n_t + np.arange(n_t), k))
+            _tile_into(cell, 1, t=np.arange(n_t), j=np.full(n_t, j), carry=carry)
+            _tile_into(
+                seg, n_t, width=widths, slope=slopes, ordered=np.arange(k) < _rising_prefix(slopes)
+            )
+        f, i = np.float64, np.int64
+        self.resp_cell_t, self.resp_cell_j, self.resp_carry = _joined(cell, t=i, j=i, carry=f)
+        self.resp_seg_cell, self.resp_seg_width, self.resp_seg_slope, self.resp_ordered = _joined(
+            seg, cell=i, width=f, slope=f, ordered=np.bool_
+        )
+        self.resp_col = self.cols.add(
+            "response", len(self.resp_seg_width), 0.0, self.resp_seg_width, self._resp_label
+        )
+
+    def _resp_label(self, i: int) -> str:
+        c = self.resp_seg_cell[i]
+        tid = self.s.tactics[self.resp_cell_j[c]].id
+        rank = i - int(np.searchsorted(self.resp_seg_cell, c))
+        return f"adstocked[{tid},{self.label_t}{self.resp_cell_t[c] + 1},seg{rank + 1}]"
+
+    def response_rows(self) -> None:
+        """Adstocked spend: the curve's segments of each period sum to ``sum_l w[l] *
+        spend[t - l]`` plus the carry-over from before the campaign."""
+        s, n = self.s, self.n
+        m = len(self.resp_cell_t)
+        if not m:
+            return
+        cell_of = np.full((s.periods, len(s.tactics)), -1, dtype=np.int64)
+        cell_of[self.cell_t, self.cell_j] = np.arange(len(self.cell_t))
+        r_l, c_l, v_l = [], [], []
+        for r, (t, j) in enumerate(zip(self.resp_cell_t, self.resp_cell_j, strict=True)):
+            for lag, w in enumerate(s.tactics[j].adstock_weights[: t + 1]):
+                c = cell_of[t - lag, j]
+                if c >= 0 and w > 0:
+                    r_l.append(r)
+                    c_l.append(c)
+                    v_l.append(-w)
+        lagged = sparse.csr_matrix((v_l, (r_l, c_l)), shape=(m, len(self.cell_t)))
+        parts = _triplets(self.resp_seg_cell, self.resp_col, np.ones(len(self.resp_col)), (m, n))
+        t_label, tactics = self.label_t, s.tactics
+        cell_t, cell_j = self.resp_cell_t, self.resp_cell_j
+        self.rows.add(
+            "response",
+            parts + lagged @ self.cell_of_seg,
+            self.resp_carry,
+            self.resp_carry,
+            lambda i: f"adstock[{tactics[cell_j[i]].id},{t_label}{cell_t[i] + 1}]",
+        )
 
     def community_columns(self) -> None:
         """Per community: its on/off switch, followers and organic impressions per period."""
@@ -578,18 +706,21 @@ class _Builder:
         ordered = np.zeros((s.periods, len(s.tactics)), dtype=bool)
         for t_i, j_i in opt.fill_order:
             ordered[t_i, j_i] = True
-        fo_segs = np.flatnonzero(ordered[self.seg_t, self.seg_j])
-        self.fo_segs = fo_segs
-        self.fo_col = cols.add(
-            "filled",
-            len(fo_segs),
-            0.0,
-            1.0,
-            lambda i: "filled:" + self._seg_label(int(fo_segs[i])),
-            integer=True,
-        )
+        self.fo_segs = np.flatnonzero(ordered[self.seg_t, self.seg_j])
+        self.fo_col = self._segment_binaries("filled", self.fo_segs, self._seg_label)
+        # A non-concave curve's rising start: one binary per segment (incremental MILP).
+        self.curve_segs = np.flatnonzero(self.seg_ordered)
+        self.curve_col = self._segment_binaries("curve_order", self.curve_segs, self._seg_label)
+        self.resp_segs = np.flatnonzero(self.resp_ordered)
+        self.resp_bin = self._segment_binaries("response_order", self.resp_segs, self._resp_label)
         self.one_col = cols.add("one", 1 if opt.load_tangents else 0, 1.0, 1.0, _fixed("one"))
         self.n = cols.n
+
+    def _segment_binaries(self, name: str, segs: IntArray, label: Label) -> IntArray:
+        """One binary per segment in ``segs``: 1 when the segment is full."""
+        return self.cols.add(
+            name, len(segs), 0.0, 1.0, lambda i: f"{name}:" + label(int(segs[i])), integer=True
+        )
 
     # -- what the columns mean ------------------------------------------------------------
 
@@ -605,10 +736,13 @@ class _Builder:
         ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
         ad_conv_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
         comment_slope, comment_const = _load_slopes(
-            opt, self.cell_t, self.cell_j, self.seg_cell, self.seg_width, seg_slope
+            opt, self.cell_t, self.cell_j, self.seg_cell, self.seg_width, self.seg_load
         )
         self.load_slope, self.load_const = comment_slope, comment_const
         paid_comments_m = _triplets(seg_t, seg_col, comment_slope * t_comment[seg_j], shape_t)
+        resp_conv_m = _triplets(
+            self.resp_cell_t[self.resp_seg_cell], self.resp_col, self.resp_seg_slope, shape_t
+        )
         if len(self.one_col):
             per_cell = comment_const * t_comment[self.cell_j]
             paid_comments_m = paid_comments_m + _triplets(
@@ -672,7 +806,7 @@ class _Builder:
             "comments": comments_m,
             "webcare_hours": webcare_m,
             "ae_cases": ae_m,
-            "conversions": ad_conv_m + collect("community_conversions"),
+            "conversions": ad_conv_m + collect("community_conversions") + resp_conv_m,
             "cost_media": spend_m,
             "cost_community": cost_comm_m,
             "cost_webcare": cost_webcare_m,
@@ -1042,6 +1176,26 @@ class _Builder:
             self.y_col,
             n,
         )
+        if len(self.curve_segs):
+            _curve_order_rows(
+                rows,
+                self.curve_segs,
+                self.curve_col,
+                self.seg_cell,
+                self.seg_col,
+                self.seg_width,
+                n,
+            )
+        if len(self.resp_segs):
+            _curve_order_rows(
+                rows,
+                self.resp_segs,
+                self.resp_bin,
+                self.resp_seg_cell,
+                self.resp_col,
+                self.resp_seg_width,
+                n,
+            )
         # Fill order: segment k+1 only once segment k is full (incremental MILP formulation).
         if len(self.fo_segs):
             _fill_order_rows(
@@ -1128,7 +1282,22 @@ class _Builder:
             goal_rows=self.goal_exprs,
             cum_col=self.cum_col,
             cum_audience_col=self.cum_a_col,
+            resp_cell_t=self.resp_cell_t,
+            resp_cell_j=self.resp_cell_j,
+            resp_seg_cell=self.resp_seg_cell,
+            resp_col=self.resp_col,
         )
+
+
+def _tile_into(parts: dict[str, list[Any]], count: int, **per_cell: Any) -> None:
+    """Append each array, repeated for ``count`` cells, to its list in ``parts``."""
+    for name, values in per_cell.items():
+        parts[name].append(np.tile(values, count))
+
+
+def _joined(parts: Mapping[str, list[Any]], **dtypes: type) -> list[Any]:
+    """The lists of ``parts`` named by ``dtypes``, each concatenated (see :func:`_cat`)."""
+    return [_cat(parts.get(name, []), dtype) for name, dtype in dtypes.items()]
 
 
 def _cat(parts: list[Any], dtype: type) -> Any:
@@ -1167,7 +1336,15 @@ def _delivery_points(t: Tactic, opt: Options, j: int) -> tuple[float, ...]:
     done = sorted(
         {v / t.saturation_spend for (_, k), v in opt.fixed_spend.items() if k == j and v > 0}
     )
-    return (*opt.breakpoints.get(f"delivery[{t.id}]", ()), *floors, *done)
+    return (*_refined(t, opt.breakpoints.get(f"delivery[{t.id}]", ())), *floors, *done)
+
+
+def _refined(t: Tactic, points: Sequence[float]) -> tuple[float, ...]:
+    """The refinement's breakpoints on a tactic's curve, none on an S-curve's convex start:
+    each there would be one more binary per cell, where plans rarely stay (its grid is
+    coarse on purpose, pwl.CONVEX_SLACK)."""
+    start = curves.get(t.shape).inflection
+    return tuple(p for p in points if p >= start)
 
 
 def _ordered_floors(
@@ -1222,7 +1399,7 @@ def _follower_bound(
         t = s.tactics[cell_j[i]]
         if t.account == cid:
             paid_max[cell_t[i]] += t.follow_rate * float(
-                curves.saturating(upper[i], t.saturation_impressions, t.saturation_spend)
+                curves.saturating(upper[i], t.saturation_impressions, t.saturation_spend, t.shape)
             )
     return _grown(c, paid_max)
 
@@ -1341,26 +1518,65 @@ def _fill_order_rows(
     """``u[k] >= w[k] z[k]`` and ``u[k+1] <= w[k+1] z[k]`` for consecutive segments of a cell."""
     same_next = seg_cell[fo_segs[:-1]] == seg_cell[fo_segs[1:]]
     k_idx = np.flatnonzero(same_next)
-    cur, nxt = fo_segs[k_idx], fo_segs[k_idx + 1]
-    z = fo_col[k_idx]
-    m = len(k_idx)
-    if not m:
+    if not len(k_idx):
         return
-    ar = np.arange(m)
-    full = _triplets(
-        np.concatenate([ar, ar]),
-        np.concatenate([seg_col[cur], z]),
-        np.concatenate([np.ones(m), -seg_width[cur]]),
-        (m, n),
-    )
+    z = fo_col[k_idx]
+    full = _gated(fo_segs[k_idx], z, seg_col, seg_width, n)
     rows.add("fill_full", full, 0.0, INF, lambda i: f"fill_order_full[{i}]")
-    nxt_m = _triplets(
+    nxt = _gated(fo_segs[k_idx + 1], z, seg_col, seg_width, n)
+    rows.add("fill_next", nxt, -INF, 0.0, lambda i: f"fill_order_next[{i}]")
+
+
+def _gated(
+    segs: IntArray, z: IntArray, seg_col: IntArray, seg_width: FloatArray, n: int
+) -> sparse.csr_matrix:
+    """Rows ``u[segs[i]] - w[segs[i]] * z[i]``: a segment against a binary."""
+    m = len(segs)
+    ar = np.arange(m)
+    return _triplets(
         np.concatenate([ar, ar]),
-        np.concatenate([seg_col[nxt], z]),
-        np.concatenate([np.ones(m), -seg_width[nxt]]),
+        np.concatenate([seg_col[segs], z]),
+        np.concatenate([np.ones(m), -seg_width[segs]]),
         (m, n),
     )
-    rows.add("fill_next", nxt_m, -INF, 0.0, lambda i: f"fill_order_next[{i}]")
+
+
+def _rising_prefix(slopes: FloatArray) -> int:
+    """How many leading segments must be filled in order by binaries: all before the
+    last rise in slope (0 for a concave curve, whose segments an optimiser wanting more
+    fills in order anyway)."""
+    rises = np.flatnonzero(np.diff(slopes) > 1e-12 * max(1.0, float(np.max(slopes, initial=0.0))))
+    return int(rises[-1]) + 1 if len(rises) else 0
+
+
+def _curve_order_rows(
+    rows: _Rows,
+    segs: IntArray,
+    z_col: IntArray,
+    seg_cell: IntArray,
+    seg_col: IntArray,
+    seg_width: FloatArray,
+    n: int,
+) -> None:
+    """The incremental formulation of a non-concave curve's start: ``u[k] >= w[k] z[k]``
+    for each of its segments, and every later segment of the cell (the next ordered one,
+    or any beyond the start) ``u <= w z[k]``: no output from further up the curve before
+    the segments below are full."""
+    full = _gated(segs, z_col, seg_col, seg_width, n)
+    rows.add("curve_full", full, 0.0, INF, lambda i: f"curve_order_full[{i}]")
+    # Each later segment of a cell waits for the binary of the ordered segment before it:
+    # its predecessor within the ordered start, the start's last one beyond it.
+    n_seg = len(seg_cell)
+    first = np.r_[True, seg_cell[1:] != seg_cell[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(n_seg), 0))
+    rank = np.arange(n_seg) - start
+    z_of = np.full(n_seg, -1, dtype=np.int64)
+    z_of[segs] = np.arange(len(segs))
+    count = np.bincount(seg_cell[segs], minlength=int(seg_cell.max()) + 1)[seg_cell]
+    after = np.flatnonzero((rank >= 1) & (count > 0))
+    gate = z_of[start[after] + np.minimum(rank[after] - 1, count[after] - 1)]
+    waits = _gated(after, z_col[gate], seg_col, seg_width, n)
+    rows.add("curve_next", waits, -INF, 0.0, lambda i: f"curve_order_next[{i}]")
 
 
 def _y_terms(

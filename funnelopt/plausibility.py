@@ -52,18 +52,20 @@ def _checks(s: Scenario) -> Iterator[Problem]:
     for t in s.tactics:
         p = f"tactics.{t.id}"
         cpm = "cpm_linkedin" if t.platform.lower() == "linkedin" else "cpm"
-        if money:
+        # A tactic with its own curve has no single CPM: its money checks are left out.
+        priced = money and t.cpm is not None
+        if priced and t.cpm is not None:
             yield from _outside(f"{p}.cpm", t.cpm, cpm)
         if t.kind == "traffic" and t.ctr > 0:
             yield from _outside(f"{p}.ctr", t.ctr, "ctr", rate=True)
-            cpc = t.cpm / (1000 * t.ctr)
-            if money:
+            if priced:
+                cpc = (t.cpm or 0.0) / (1000 * t.ctr)
                 yield from _outside(
                     f"{p}.ctr", t.ctr, "cpc", shown=cpc, name=f"cost per click ({s.currency})"
                 )
             yield from _outside(f"{p}.landing_rate", t.landing_rate, "landing_rate", rate=True)
-        if money and t.kind == "community" and t.follow_rate > 0:
-            cpf = t.cpm / (1000 * t.follow_rate)
+        if priced and t.kind == "community" and t.follow_rate > 0:
+            cpf = (t.cpm or 0.0) / (1000 * t.follow_rate)
             yield from _outside(
                 f"{p}.follow_rate",
                 t.follow_rate,
@@ -75,7 +77,8 @@ def _checks(s: Scenario) -> Iterator[Problem]:
             yield from _outside(
                 f"{p}.conversion_rate", t.conversion_rate, "conversion_rate", rate=True
             )
-        yield from _outside(f"{p}.frequency_cap", t.frequency_cap, "frequency_cap")
+        if t.frequency_cap is not None:
+            yield from _outside(f"{p}.frequency_cap", t.frequency_cap, "frequency_cap")
     yield from _outside(
         "site.conversion_rate", s.site.conversion_rate, "conversion_rate", rate=True
     )

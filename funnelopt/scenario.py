@@ -20,13 +20,15 @@ from contextvars import ContextVar
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -34,7 +36,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from funnelopt import metrics
+from funnelopt import curves, metrics
 from funnelopt._json import dumps
 from funnelopt.errors import _MISSING, InputError, Problem, ScenarioError
 
@@ -112,8 +114,121 @@ class Site(_Model):
     )
 
 
+#: Points of a breakpoint table at most.
+MAX_POINTS = 200
+
+
+class ExponentialCurve(_Model):
+    """Delivery ``pool * frequency_cap * (1 - exp(-spend / sigma))`` from the tactic's
+    ``cpm``, ``pool`` and ``frequency_cap`` (the default; design 2.1)."""
+
+    kind: Literal["exponential"]
+
+
+class BreakpointsCurve(_Model):
+    """Impressions per period at given spends (the ad platform's delivery estimate),
+    piecewise-linear between the points; spend beyond the last point buys nothing more."""
+
+    kind: Literal["breakpoints"]
+    spend: list[Annotated[float, Field(ge=0, le=1e12)]] = Field(
+        ..., min_length=2, max_length=MAX_POINTS, description="Spend per period, from 0, rising."
+    )
+    impressions: list[Annotated[float, Field(ge=0, le=1e13)]] = Field(
+        ...,
+        min_length=2,
+        max_length=MAX_POINTS,
+        description="Impressions per period at each spend, from 0, never falling.",
+    )
+
+
+class HillCurve(_Model):
+    """``max * s^slope / (s^slope + half^slope)``: S-shaped for slope > 1."""
+
+    kind: Literal["hill"]
+    max: float = Field(..., ge=1e-6, le=1e13, description="Impressions per period at saturation.")
+    half: float = Field(..., ge=1e-6, le=1e12, description="Spend per period giving max / 2.")
+    slope: float = Field(
+        ..., ge=0.1, le=10, description="Hill exponent: > 1 S-shaped, <= 1 concave."
+    )
+    spend_scale: float = Field(
+        1.0, ge=1e-9, le=1e12, description="A fitted model's spend scaler: half is in spend / it."
+    )
+    target_scale: float = Field(
+        1.0, ge=1e-9, le=1e12, description="A fitted model's target scaler: max is in target / it."
+    )
+
+
+class LogisticCurve(_Model):
+    """``max * (1 - exp(-lam * s)) / (1 + exp(-lam * s))`` (PyMC-Marketing's logistic)."""
+
+    kind: Literal["logistic"]
+    max: float = Field(..., ge=1e-6, le=1e13, description="Impressions per period at saturation.")
+    lam: float = Field(
+        ..., ge=1e-12, le=1e6, description="Steepness per unit of spend (max * lam / 2 at 0)."
+    )
+    spend_scale: float = Field(
+        1.0, ge=1e-9, le=1e12, description="A fitted model's spend scaler: lam is per spend / it."
+    )
+    target_scale: float = Field(
+        1.0, ge=1e-9, le=1e12, description="A fitted model's target scaler: max is in target / it."
+    )
+
+
+#: The curve kinds by name (their table's ``kind``).
+CURVE_KINDS: dict[str, type[_Model]] = {
+    "exponential": ExponentialCurve,
+    "breakpoints": BreakpointsCurve,
+    "hill": HillCurve,
+    "logistic": LogisticCurve,
+}
+
+
+def _curve_tag(value: Any) -> str | None:
+    kind = value.get("kind") if isinstance(value, Mapping) else getattr(value, "kind", None)
+    # The tag carries brackets, which error paths leave out (see _merged_unions).
+    return f"curve[{kind}]" if kind in CURVE_KINDS else None
+
+
+CurveSpec = Annotated[
+    Annotated[ExponentialCurve, Tag("curve[exponential]")]
+    | Annotated[BreakpointsCurve, Tag("curve[breakpoints]")]
+    | Annotated[HillCurve, Tag("curve[hill]")]
+    | Annotated[LogisticCurve, Tag("curve[logistic]")],
+    Discriminator(
+        _curve_tag,
+        custom_error_type="curve_kind",
+        custom_error_message="needs kind = 'exponential', 'breakpoints', 'hill' or 'logistic'",
+    ),
+]
+
+
+class Adstock(_Model):
+    """Geometric adstock of a response tactic's spend before its curve (PyMC-Marketing's
+    ``geometric_adstock``): ``a[t] = sum_l w[l] * spend[t - l]`` over ``l < l_max``,
+    ``w[l] = alpha^l`` (divided by their sum when ``normalize``)."""
+
+    alpha: float = Field(
+        ..., ge=0, lt=1, description="Share of the effect carried to the next period."
+    )
+    l_max: int = Field(
+        12, ge=1, le=104, description="Periods the effect lasts (lags 0 .. l_max - 1)."
+    )
+    normalize: bool = Field(False, description="Divide the weights by their sum.")
+    before: list[Annotated[float, Field(ge=0, le=1e12)]] = Field(
+        default_factory=list,
+        max_length=103,
+        description="Spend per period before the campaign, oldest first (carry-over).",
+    )
+
+    @property
+    def weights(self) -> Any:
+        """The weights per lag."""
+        return curves.adstock_weights(self.alpha, self.l_max, self.normalize)
+
+
 class Tactic(_Model):
-    """A paid-social tactic: dark posts (traffic) or follower ads (community)."""
+    """A paid-social tactic: dark posts (traffic), follower ads (community), or a channel
+    of a fitted marketing-mix model whose curve gives conversions directly (response)."""
 
     id: str = Field(..., pattern=_ID_PATTERN, description="Unique tactic id.")
     # Display name: what a client reads in reports, tables and charts (ids stay the keys).
@@ -121,25 +236,44 @@ class Tactic(_Model):
         None, min_length=1, max_length=80, description="Display name (default: the id)."
     )
     platform: str = Field("facebook", min_length=1, max_length=64)
-    kind: Literal["traffic", "community"] = Field(
-        ..., description="traffic (dark posts) or community (follower ads)."
+    kind: Literal["traffic", "community", "response"] = Field(
+        ...,
+        description="traffic (dark posts), community (follower ads) or response (a fitted "
+        "model's channel: its curve gives conversions).",
     )
     account: str | None = Field(
         None, description="Community account this tactic grows (community tactics only)."
     )
     # Lower bounds well above zero: a denormal CPM or frequency cap (5e-324) passes gt=0
     # but makes the saturation spend 0 and the curves NaN.
-    cpm: float = Field(
-        ..., ge=1e-4, le=10_000, description="Cost per 1000 impressions at low delivery."
+    cpm: float | None = Field(
+        None,
+        ge=1e-4,
+        le=10_000,
+        description="Cost per 1000 impressions at low delivery (the exponential curve).",
     )
-    pool: float = Field(..., ge=1, description="People this targeting can reach.")
+    pool: float | None = Field(
+        None, ge=1, description="People this targeting can reach (traffic and community)."
+    )
     audience: str | None = Field(
         None,
         pattern=_ID_PATTERN,
         description="Tactics naming the same audience reach the same people (default: their own).",
     )
-    frequency_cap: float = Field(
-        ..., ge=1e-6, le=100, description="Impressions per person per period at saturation."
+    frequency_cap: float | None = Field(
+        None,
+        ge=1e-6,
+        le=100,
+        description="Impressions per person per period at saturation (the exponential curve).",
+    )
+    curve: CurveSpec | None = Field(
+        None,
+        description="Delivery curve: impressions per period by spend (default: exponential "
+        "from cpm, pool and frequency_cap); for a response tactic, conversions per period "
+        "by adstocked spend (docs/curves.md).",
+    )
+    adstock: Adstock | None = Field(
+        None, description="Carry-over of a response tactic's spend (geometric adstock)."
     )
     ctr: float = Field(0.0, ge=0, lt=1, description="Link clicks per impression.")
     landing_rate: float = Field(
@@ -167,14 +301,68 @@ class Tactic(_Model):
     end: int | None = Field(None, ge=1, description="Last active period (1-based); default last.")
 
     @property
+    def exponential(self) -> bool:
+        """Whether delivery follows the exponential curve of cpm, pool and frequency_cap."""
+        return self.kind != "response" and (
+            self.curve is None or isinstance(self.curve, ExponentialCurve)
+        )
+
+    @property
+    def response(self) -> bool:
+        """Whether the curve gives conversions (of adstocked spend), not impressions."""
+        return self.kind == "response"
+
+    @property
+    def adstock_weights(self) -> Any:
+        """Weights per lag of the spend's carry-over (``[1.0]``: none)."""
+        return (
+            self.adstock.weights
+            if self.adstock is not None
+            else curves.adstock_weights(0, 1, False)
+        )
+
+    @property
+    def spend_before(self) -> tuple[float, ...]:
+        """Spend per period before the campaign, oldest first (carry-over)."""
+        return tuple(self.adstock.before) if self.adstock is not None else ()
+
+    @property
     def saturation_impressions(self) -> float:
-        """Impressions per period at saturation: pool * frequency_cap."""
-        return self.pool * self.frequency_cap
+        """Impressions per period at saturation (exponential: pool * frequency_cap): the
+        level of the delivery curve."""
+        c = self.curve
+        if isinstance(c, BreakpointsCurve):
+            return c.impressions[-1]
+        if isinstance(c, HillCurve | LogisticCurve):
+            return c.max * c.target_scale
+        return (self.pool or 0.0) * (self.frequency_cap or 0.0)
 
     @property
     def saturation_spend(self) -> float:
-        """Spend scale sigma of the delivery curve: saturation impressions at base CPM."""
-        return self.saturation_impressions * self.cpm / 1000.0
+        """Spend scale of the delivery curve (exponential: sigma, saturation impressions at
+        base CPM; hill: half; logistic: 1 / lam; breakpoints: the last spend)."""
+        c = self.curve
+        if isinstance(c, BreakpointsCurve):
+            return c.spend[-1]
+        if isinstance(c, HillCurve):
+            return c.half * c.spend_scale
+        if isinstance(c, LogisticCurve):
+            return c.spend_scale / c.lam
+        return self.saturation_impressions * (self.cpm or 0.0) / 1000.0
+
+    @property
+    def shape(self) -> curves.Shape:
+        """The delivery curve's normalised shape (spend / saturation_spend ->
+        impressions / saturation_impressions)."""
+        c = self.curve
+        if isinstance(c, BreakpointsCurve):
+            x, y = c.spend[-1], c.impressions[-1]
+            return curves.Table(tuple(v / x for v in c.spend), tuple(v / y for v in c.impressions))
+        if isinstance(c, HillCurve):
+            return curves.Hill(c.slope) if c.slope != 1 else "hyperbolic"
+        if isinstance(c, LogisticCurve):
+            return "logistic"
+        return "exponential"
 
     @property
     def display_name(self) -> str:
@@ -784,6 +972,8 @@ class Scenario(_Model):
         groups: dict[str, tuple[float, list[int]]] = {}
         named = {t.audience for t in self.tactics if t.audience is not None}
         for j, t in enumerate(self.tactics):
+            if t.pool is None:
+                continue  # a response tactic: no impressions, no reach
             # A tactic without an audience reaches its own people, even when another
             # tactic's audience has the same name as its id.
             key = t.audience if t.audience is not None else t.id
@@ -907,7 +1097,13 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
 
     for t in s.tactics:
         p = f"tactics.{t.id}"
-        if t.pool > s.population:
+        if t.response:
+            yield from _response_problems(t, p)
+        else:
+            yield from _curve_problems(t, p)
+        if t.pool is None and not t.response:
+            yield Problem(f"{p}.pool", _MISSING, f"is required for a {t.kind} tactic")
+        elif t.pool is not None and t.pool > s.population:
             yield Problem(
                 f"{p}.pool",
                 t.pool,
@@ -925,7 +1121,7 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
                 yield Problem(
                     f"{p}.follow_rate", t.follow_rate, "must be > 0 for a community tactic"
                 )
-        else:
+        elif t.kind == "traffic":
             if t.account is not None:
                 yield Problem(f"{p}.account", t.account, "only community tactics have an account")
             if t.follow_rate > 0:
@@ -1035,6 +1231,89 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
                 s.sources[key],
                 "names no field of this scenario" + _suggest(key, valid | groups),
             )
+
+
+def _response_problems(t: Tactic, p: str) -> Iterator[Problem]:
+    """A response tactic: a hill or logistic curve giving conversions, optional adstock,
+    and none of the funnel fields (its curve is the whole funnel)."""
+    if not isinstance(t.curve, HillCurve | LogisticCurve):
+        yield Problem(
+            f"{p}.curve",
+            getattr(t.curve, "kind", _MISSING),
+            "a response tactic needs a hill or logistic curve giving conversions per period",
+        )
+    funnel = ("cpm", "frequency_cap", "pool", "audience", "account", "conversion_rate")
+    rates = ("ctr", "landing_rate", "follow_rate", "comment_rate")
+    for name in (*funnel, *rates):
+        value = getattr(t, name)
+        if value is not None and value != 0:
+            yield Problem(
+                f"{p}.{name}",
+                value,
+                "a response tactic's curve gives its conversions directly: remove " + name,
+            )
+    a = t.adstock
+    if a is not None and len(a.before) > a.l_max - 1:
+        yield Problem(
+            f"{p}.adstock.before",
+            f"{len(a.before)} values",
+            f"at most l_max - 1 = {a.l_max - 1} periods before the campaign carry over",
+        )
+
+
+def _curve_problems(t: Tactic, p: str) -> Iterator[Problem]:
+    """A tactic's delivery: cpm and frequency_cap for the exponential curve, or a curve
+    that sets delivery alone; a breakpoint table from 0, spend rising, impressions not
+    falling."""
+    c = t.curve
+    if t.adstock is not None:
+        yield Problem(f"{p}.adstock", "a table", "only response tactics carry spend over")
+    if t.exponential:
+        for name in ("cpm", "frequency_cap"):
+            if getattr(t, name) is None:
+                yield Problem(
+                    f"{p}.{name}",
+                    _MISSING,
+                    "is required for the exponential delivery curve (or give a curve = {...}, "
+                    "docs/curves.md)",
+                )
+        return
+    for name in ("cpm", "frequency_cap"):
+        if getattr(t, name) is not None:
+            yield Problem(
+                f"{p}.{name}",
+                getattr(t, name),
+                f"the tactic's {getattr(c, 'kind', '')} curve sets its delivery: remove {name}",
+            )
+    if not isinstance(c, BreakpointsCurve):
+        return
+    q = f"{p}.curve"
+    if len(c.spend) != len(c.impressions):
+        yield Problem(
+            f"{q}.impressions",
+            f"{len(c.impressions)} values",
+            f"needs one per spend point ({len(c.spend)})",
+        )
+        return
+    for name, values in (("spend", c.spend), ("impressions", c.impressions)):
+        if values[0] != 0:
+            yield Problem(f"{q}.{name}[0]", values[0], "must be 0: the curve starts at no spend")
+    rising = [i for i in range(1, len(c.spend)) if not c.spend[i] > c.spend[i - 1]]
+    if rising:
+        i = rising[0]
+        yield Problem(
+            f"{q}.spend[{i}]", c.spend[i], f"must be > the point before ({c.spend[i - 1]:g})"
+        )
+    falling = [i for i in range(1, len(c.impressions)) if c.impressions[i] < c.impressions[i - 1]]
+    if falling:
+        i = falling[0]
+        yield Problem(
+            f"{q}.impressions[{i}]",
+            c.impressions[i],
+            f"must be >= the point before ({c.impressions[i - 1]:g}): more spend never buys less",
+        )
+    if c.impressions[-1] <= 0:
+        yield Problem(f"{q}.impressions", c.impressions[-1], "the last point must be > 0")
 
 
 def _uncertainty_problems(s: Scenario, valid: set[str]) -> Iterator[Problem]:
@@ -1161,6 +1440,8 @@ _RULES: dict[str, str] = {
     "less_than": "must be < {lt}",
     "less_than_equal": "must be <= {le}",
     "finite_number": "must be a finite number (not NaN or infinity)",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
     "missing": "is required",
     "extra_forbidden": "is not a known field",
     "literal_error": "must be one of {expected}",
@@ -1502,7 +1783,7 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
                 node[part] = {}
             node[part][str(parts[-1])] = value
             return
-        sub_model = _submodel(fields[part].annotation)
+        sub_model = _submodel_of(part, fields[part].annotation, node.get(part))
         if last:
             if sub_model is not None or _is_list_of_models(fields[part].annotation):
                 raise _PathError("addresses a table; name one of its fields")
@@ -1535,6 +1816,13 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
         if isinstance(cand, type) and issubclass(cand, BaseModel):
             return cand
     return None
+
+
+def _submodel_of(name: str, annotation: Any, value: Any) -> type[BaseModel] | None:
+    """The model of a field's table: a curve's by its kind (a union of tables)."""
+    if name == "curve" and isinstance(value, Mapping):
+        return CURVE_KINDS.get(value.get("kind", ""), ExponentialCurve)
+    return _submodel(annotation)
 
 
 def _is_map(annotation: Any) -> bool:
@@ -1573,9 +1861,9 @@ def _leaf_paths(model: type[BaseModel], data: Mapping[str, Any], prefix: str) ->
         if name in ("sources", "uncertainty"):
             continue
         path = f"{prefix}{name}"
-        sub = _submodel(info.annotation)
-        item = _list_item_model(info.annotation)
         value = data.get(name)
+        sub = _submodel_of(name, info.annotation, value)
+        item = _list_item_model(info.annotation)
         if item is not None:
             for i, entry in enumerate(value or []):
                 key = entry.get("id") if name in _ID_LISTS else None

@@ -28,9 +28,27 @@ SpendInput = FloatArray | Sequence[Sequence[float]] | Mapping[str, Sequence[floa
 # -- curves (shared with the formulation, which approximates them) ----------------------
 
 
-def delivery(spend: Any, saturation_impressions: Any, saturation_spend: Any) -> FloatArray:
-    """Impressions bought by ``spend``: ``I_sat * (1 - exp(-s / sigma))`` (design 2.1)."""
-    return curves.saturating(spend, saturation_impressions, saturation_spend)
+def delivery(
+    spend: Any,
+    saturation_impressions: Any,
+    saturation_spend: Any,
+    shape: curves.Shape = "exponential",
+) -> FloatArray:
+    """Impressions bought by ``spend``: ``I_sat * (1 - exp(-s / sigma))`` (design 2.1), or
+    ``I_sat * f(s / sigma)`` for a tactic's own curve ``f`` (docs/curves.md)."""
+    return curves.saturating(spend, saturation_impressions, saturation_spend, shape)
+
+
+def tactic_delivery(
+    spend: FloatArray, i_sat: FloatArray, sigma: FloatArray, shapes: Sequence[curves.Shape]
+) -> FloatArray:
+    """Impressions per tactic (last axis) of every tactic's delivery curve: the
+    exponential ones at once, the others column by column."""
+    out = delivery(spend, i_sat, sigma)
+    for j, shape in enumerate(shapes):
+        if shape != "exponential":
+            out[..., j] = delivery(spend[..., j], i_sat[..., j], sigma[..., j], shape)
+    return out
 
 
 def reach_curve(impressions: Any, size: Any, kind: str) -> FloatArray:
@@ -127,10 +145,12 @@ def forward(
     def per_period(a: FloatArray) -> FloatArray:  # (...) -> (..., 1)
         return np.asarray(a)[..., None]
 
-    impressions = delivery(x, per_tactic(arr.i_sat), per_tactic(arr.sigma))  # (..., T, J)
+    impressions = tactic_delivery(x, per_tactic(arr.i_sat), per_tactic(arr.sigma), arr.shapes)
     clicks_j = impressions * per_tactic(arr.ctr)
     visits_j = clicks_j * per_tactic(arr.landing)
     conv_j = visits_j * per_tactic(arr.cvr)
+    for r in arr.response:  # a fitted model's channel: conversions straight from spend
+        conv_j[..., r.j] = r.conversions(x[..., r.j])
     newf_j = impressions * per_tactic(arr.follow)
     comments_j = impressions * per_tactic(arr.comment)
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from funnelopt import curves
 from funnelopt.backends import Backend, Feature, WarmBackend, warm
 from funnelopt.errors import SolverError
 from funnelopt.formulation import Formulation, Options, build
@@ -226,6 +227,7 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
         if last is not None and limit.passed(order_deadline):
             break  # no time for another fill-order round
         form = first if (first is not None and round_no == 0) else build(s, tolerance, opt)
+        _searchable(form)
         kept = None if form.lp.is_mip else warm(be)
         generate = kept is not None
         # A relaxation's MILP (semicontinuous spend) has the fill-order share of the time
@@ -301,6 +303,20 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
     return settled if settled.status is Status.OPTIMAL else last
 
 
+def _searchable(form: Formulation) -> None:
+    """Raise a SolverError that says what to change when the binaries of non-concave
+    curves alone are more than a MILP search can take (MAX_INTEGERS)."""
+    lp = form.lp
+    names = ("curve_order", "response_order")
+    count = sum(lp.col_block(n).size for n in names if lp.has_col_block(n))
+    if count > MAX_INTEGERS:
+        raise SolverError(
+            f"the S-shaped curves need {count:,} binaries ({form.scenario.periods} periods); "
+            f"at most {MAX_INTEGERS:,} can be searched in time: plan fewer periods or fewer "
+            "tactics with S-shaped curves at once, or a larger tolerance (fewer segments)"
+        )
+
+
 def _order_free(job: _Job, opt: Options, unsettled: Solved) -> Solved:
     """A settled plan without fill-order binaries (or the run that found none).
 
@@ -311,7 +327,8 @@ def _order_free(job: _Job, opt: Options, unsettled: Solved) -> Solved:
     least as good as the last; the certificate measures what remains.
     """
     s = job.s
-    floored = _floored(s)
+    # A tangent bounds the comments of a concave curve only: S-curves keep their order.
+    floored = frozenset(j for j in _floored(s) if curves.is_concave(s.tactics[j].shape))
     best: Solved | None = None
     # First tangents where the unsettled plan's claimed impressions sit on the curve
     # (filled in order), not at its spend: money spent on a flat end would put them
@@ -381,13 +398,16 @@ def _in_order(form: Formulation, sol: RawSolution, cells: list[tuple[int, int]])
 
 
 def _floored(s: Scenario) -> frozenset[int]:
-    """Tactics whose spend a floor can force (per period, per activity, in total)."""
+    """Tactics whose out-of-order cells need the fill order enforced rather than refilled:
+    those whose spend a floor can force (per period, per activity, in total), and those
+    with their own curve, whose comments follow another function than their goods (so
+    refilling in order could raise the comments a capacity allowed)."""
     if s.budget.period_min > 0:
         return frozenset(range(len(s.tactics)))
     return frozenset(
         j
         for j, t in enumerate(s.tactics)
-        if t.min_spend > 0 or t.min_spend_if_active > 0 or t.min_total > 0
+        if t.min_spend > 0 or t.min_spend_if_active > 0 or t.min_total > 0 or not t.exponential
     )
 
 
@@ -754,10 +774,17 @@ def _operating_points(run: Solved) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     x = run.primary.x
     spend = form.spend(x)
+    adstocked = np.bincount(
+        form.resp_seg_cell, weights=x[form.resp_col], minlength=len(form.resp_cell_t)
+    )
     for j, t in enumerate(s.tactics):
-        v = spend[:, j][spend[:, j] > 0] / t.saturation_spend
+        if t.response:  # where the curve is read: adstocked spend
+            a = adstocked[form.resp_cell_j == j]
+            key, v = f"response[{t.id}]", a[a > 0] / t.saturation_spend
+        else:
+            key, v = f"delivery[{t.id}]", spend[:, j][spend[:, j] > 0] / t.saturation_spend
         if len(v):
-            out[f"delivery[{t.id}]"] = list(v)
+            out[key] = list(v)
     if form.reach_col:
         periods = sorted(form.reach_col)
         out["reach"] = [float(x[form.cum_col[t - 1]]) / s.population for t in periods]

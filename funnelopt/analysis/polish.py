@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from funnelopt import objective
+from funnelopt import curves, objective
 from funnelopt.outcome import FloatArray, Outcome
 from funnelopt.scenario import Scenario
 from funnelopt.simulator import simulate
@@ -41,8 +41,8 @@ def even_out(s: Scenario, spend: FloatArray) -> FloatArray:
     """
     out = spend.copy()
     for j, t in enumerate(s.tactics):
-        if t.kind != "traffic":
-            continue
+        if t.kind != "traffic" or not curves.is_concave(t.shape):
+            continue  # on an S-curve an even spread buys less (its optimum is in bursts)
         first, last = s.active_window(t)
         for lo, hi in stretches(s, first, last):
             out[lo:hi, j] = spend[lo:hi, j].mean()

@@ -351,11 +351,13 @@ def response_curves(scenario: Scenario, plan: Plan | None = None, ax: Any = None
     grid = np.linspace(0, top, 200)
     spend = plan.spend if plan is not None else None
     for j, t in enumerate(scenario.tactics[:8]):
+        if t.response:
+            continue  # its curve gives conversions of adstocked spend, not impressions
         colour = PALETTE[j % len(PALETTE)]
         ls = "--" if t.kind == "community" else "-"
         ax.plot(
             grid,
-            delivery(grid, t.saturation_impressions, t.saturation_spend),
+            delivery(grid, t.saturation_impressions, t.saturation_spend, t.shape),
             color=colour,
             ls=ls,
             label=t.id,
@@ -363,12 +365,13 @@ def response_curves(scenario: Scenario, plan: Plan | None = None, ax: Any = None
         if spend is not None and spend[:, j].sum() > 0:
             active = spend[:, j][spend[:, j] > 0]
             s_mean = float(active.mean())
-            ax.plot([s_mean], [float(delivery(s_mean, t.saturation_impressions, t.saturation_spend))], "o",
+            ax.plot([s_mean], [float(delivery(s_mean, t.saturation_impressions, t.saturation_spend, t.shape))], "o",
                     color=colour, ms=7, markeredgecolor="black")  # fmt: skip
     ax.set_xlabel(f"spend per {scenario.period_label} ({scenario.currency})")
     _money(ax.xaxis, scenario.currency)
     ax.set_ylabel(f"impressions per {scenario.period_label}")
-    _finish(ax, "Response curves (dots: the plan's average active spend)")
+    drawn = any(not t.response for t in scenario.tactics[:8])
+    _finish(ax, "Response curves (dots: the plan's average active spend)", legend=drawn)
     return ax
 
 

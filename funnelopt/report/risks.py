@@ -74,7 +74,7 @@ def saturation(plan: Plan) -> dict[str, float]:
     out = {}
     for j, t in enumerate(s.tactics):
         peak = float(plan.spend[:, j].max())
-        if peak > 0:
-            got = float(delivery(peak, t.saturation_impressions, t.saturation_spend))
+        if peak > 0 and not t.response:  # a response tactic buys no impressions
+            got = float(delivery(peak, t.saturation_impressions, t.saturation_spend, t.shape))
             out[t.id] = got / t.saturation_impressions
     return out

@@ -180,7 +180,13 @@ def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
             post = _shrunk(prior, rates, 1 - 1e-6, n[seen], spread)  # a rate stays below 1
             evidence = f"{k.sum():,.0f} {successes} of {n.sum():,.0f} {trials} in {int(seen.sum())} periods"
             out.append(Estimate(f"{p}.{rate}", prior, *post, evidence))
-        if actuals.has("spend") and actuals.has("impressions"):
+        # The CPM is the exponential curve's; a tactic's own curve is taken as given.
+        if (
+            t.exponential
+            and t.cpm is not None
+            and actuals.has("spend")
+            and actuals.has("impressions")
+        ):
             spend = np.nan_to_num(actuals.values["spend"][:, j])
             imps = np.nan_to_num(actuals.values["impressions"][:, j])
             i_sat = t.saturation_impressions
