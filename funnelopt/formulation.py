@@ -26,6 +26,7 @@ from funnelopt.lp import INF, Block, LinearProgram
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray
 from funnelopt.scenario import Metric, Objective, Scenario, Tactic
+from funnelopt.simulator import history_spend
 
 IntArray = NDArray[np.int64]
 
@@ -121,6 +122,9 @@ class Formulation:
         lift = (per_cell > 0) & (per_cell < floor) & (per_cell >= floor * (1 - FLOOR_SNAP))
         per_cell = np.where(lift, floor, per_cell)
         out[self.cell_t, self.cell_j] = per_cell
+        # Spend that happened is what happened, not its segments' sum (round-off).
+        for (t, j), v in self.options.fixed_spend.items():
+            out[t, j] = v
         return out
 
     @cached_property
@@ -312,7 +316,11 @@ class _Builder:
     """
 
     def __init__(self, s: Scenario, eps: float, opt: Options) -> None:
+        if s.periods_done:
+            opt = replace(opt, fixed_spend={**_history_cells(s), **opt.fixed_spend})
         self.s, self.eps, self.opt = s, eps, opt
+        #: Periods (0-based) whose per-period limits hold: those not yet done.
+        self.ahead = np.arange(s.periods_done, s.periods)
         self.outer = opt.bound == "outer"
         # Comments (and the webcare and AE cases they bring) are goods' impressions times
         # kappa: inner, the chords are within eps of the curve, so actual comments are at
@@ -467,11 +475,16 @@ class _Builder:
             if self.outer:  # the tangents may claim up to 1 / (1 - excess) of the true followers
                 f_max = f_max / (1.0 - self.excess)
             self.f_max[c.id] = f_max
+            # Counted followers (re-planning) are fixed: what happened.
+            counted = np.full(n_t, np.nan)
+            seen_f = _counted_followers(s, c.id)
+            counted[: len(seen_f)] = seen_f
+            seen = ~np.isnan(counted)
             self.f_col[c.id] = cols.add(
                 f"followers[{c.id}]",
                 n_t,
-                0.0,
-                f_max,
+                np.where(seen, counted, 0.0),
+                np.where(seen, counted, f_max),
                 _per_period(f"followers[{c.id},", label_t),
             )
             self.oi_col[c.id] = cols.add(
@@ -536,8 +549,10 @@ class _Builder:
         """Binaries: semicontinuous spend, fill order; and the constant column of tangents."""
         s, opt, cols = self.s, self.opt, self.cols
         cell_t, cell_j = self.cell_t, self.cell_j
+        # Cells done spent what they spent: no floor to switch on.
         self.sc_cells = np.flatnonzero(
             np.array([s.tactics[j].min_spend_if_active > 0 for j in cell_j], dtype=bool)
+            & (cell_t >= s.periods_done)
         )
         # Cells whose activity is decided already (opt.active) get a fixed, continuous switch.
         decided = [opt.active.get((int(cell_t[i]), int(cell_j[i]))) for i in self.sc_cells]
@@ -564,7 +579,11 @@ class _Builder:
             lambda i: "filled:" + self._seg_label(int(fo_segs[i])),
             integer=True,
         )
-        self.one_col = cols.add("one", 1 if opt.load_tangents else 0, 1.0, 1.0, _fixed("one"))
+        h = s.history
+        counts = h is not None and bool(h.comments or h.ae_cases)
+        self.one_col = cols.add(
+            "one", 1 if opt.load_tangents or counts else 0, 1.0, 1.0, _fixed("one")
+        )
         self.n = cols.n
 
     # -- what the columns mean ------------------------------------------------------------
@@ -626,11 +645,14 @@ class _Builder:
         comments_m = self.kappa * (paid_comments_m + collect("organic_comments"))
         wc, ae = s.webcare, s.adverse_events
         ae_rate = ae.rate if ae is not None else 0.0
-        hours_per_comment = (
-            (wc.minutes_per_comment if wc else 0.0) + ae_rate * (ae.minutes_per_case if ae else 0.0)
-        ) / 60.0
-        webcare_m = collect("base_hours") + hours_per_comment * comments_m
         ae_m = ae_rate * comments_m
+        if s.history is not None:
+            comments_m, ae_m = self.counted_loads(comments_m, ae_m, ae_rate)
+        webcare_m = (
+            collect("base_hours")
+            + (wc.minutes_per_comment if wc else 0.0) / 60.0 * comments_m
+            + (ae.minutes_per_case if ae else 0.0) / 60.0 * ae_m
+        )
         cost_webcare_m = (wc.hourly_rate if wc else 0.0) * webcare_m
         cost_ae_m = (ae.cost_per_case if ae else 0.0) * ae_m
         cost_comm_m = collect("cost_community")
@@ -663,6 +685,28 @@ class _Builder:
             (np.ones(len(seg_col)), (self.seg_cell, seg_col)), shape=(len(self.cell_t), self.n)
         )
 
+    def counted_loads(
+        self, comments_m: sparse.csr_matrix, ae_m: sparse.csr_matrix, ae_rate: float
+    ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """The comment and AE-case maps with the history's counts as constants in the
+        periods it gives them (the simulator's rule, :func:`simulator._counted_loads`)."""
+        h, n_t = self.s.history, self.s.periods
+        assert h is not None
+
+        def counted(m: sparse.csr_matrix, values: Sequence[float]) -> sparse.csr_matrix:
+            k = len(values)
+            keep = sparse.diags((np.arange(n_t) >= k).astype(float))
+            one = np.full(k, self.one_col[0] if len(self.one_col) else 0)
+            const = _triplets(np.arange(k), one, np.asarray(values, float), (n_t, self.n))
+            return sparse.csr_matrix(keep @ m + const)
+
+        if h.comments:
+            comments_m = counted(comments_m, h.comments)
+            ae_m = counted(ae_m, [ae_rate * v for v in h.comments])
+        if h.ae_cases:
+            ae_m = counted(ae_m, h.ae_cases)
+        return comments_m, ae_m
+
     # -- rows -------------------------------------------------------------------------------
 
     def community_rows(self) -> None:
@@ -686,9 +730,15 @@ class _Builder:
             )
             rhs = np.zeros(n_t)
             rhs[0] = (1 - c.churn) * c.initial_followers
-            dyn = _triplets(r, cc, v, shape_t) + paid
+            dyn = sparse.csr_matrix(_triplets(r, cc, v, shape_t) + paid)
+            # Periods whose followers were counted have no dynamics: their stock is fixed.
+            grown = np.arange(len(_counted_followers(s, c.id)), n_t)
             rows.add(
-                f"followers[{c.id}]", dyn, rhs, rhs, _per_period(f"followers[{c.id},", label_t)
+                f"followers[{c.id}]",
+                dyn[grown],
+                rhs[grown],
+                rhs[grown],
+                _per_period(f"followers[{c.id},", label_t, list(grown + 1)),
             )
 
             # Organic impressions = y * rate * F[t-1] while it runs (0 before launch and
@@ -758,7 +808,7 @@ class _Builder:
         tactics, cell_j = s.tactics, self.cell_j
         # Spend floors per active period (follower ads: only while their community runs).
         floors = np.array([tactics[j].min_spend for j in cell_j])
-        fl = np.flatnonzero(floors > 0)
+        fl = np.flatnonzero((floors > 0) & (self.cell_t >= s.periods_done))
         if len(fl):
             floor_rows = self.cell_of_seg[fl] - _y_terms(s, fl, cell_j, self.y_col, floors, n)
             floor_lo = np.where(
@@ -828,12 +878,12 @@ class _Builder:
         if b.period_max is not None or b.period_min > 0:
             rows.add(
                 "period_spend",
-                spend_m,
+                spend_m[self.ahead],
                 b.period_min,
                 b.period_max if b.period_max is not None else INF,
-                _per_period("period_spend[", label_t),
+                _per_period("period_spend[", label_t, list(self.ahead + 1)),
                 "period_spend",
-                periods=range(1, s.periods + 1),
+                periods=self.ahead + 1,
             )
 
         # Budget caps.
@@ -864,24 +914,24 @@ class _Builder:
         if wc is not None and wc.capacity_hours is not None:
             rows.add(
                 "capacity:webcare",
-                self.metrics["webcare_hours"],
+                self.metrics["webcare_hours"][self.ahead],
                 -INF,
                 wc.capacity_hours,
-                _per_period("capacity:webcare[", label_t),
+                _per_period("capacity:webcare[", label_t, list(self.ahead + 1)),
                 "capacity",
                 "webcare",
-                range(1, s.periods + 1),
+                self.ahead + 1,
             )
         if ae is not None and ae.capacity is not None:
             rows.add(
                 "capacity:ae",
-                self.metrics["ae_cases"],
+                self.metrics["ae_cases"][self.ahead],
                 -INF,
                 ae.capacity,
-                _per_period("capacity:adverse_events[", label_t),
+                _per_period("capacity:adverse_events[", label_t, list(self.ahead + 1)),
                 "capacity",
                 "ae",
-                range(1, s.periods + 1),
+                self.ahead + 1,
             )
 
     def reach_rows(self) -> None:
@@ -972,6 +1022,7 @@ class _Builder:
             sc_col,
             self.y_col,
             n,
+            self.seg_t >= s.periods_done,
         )
         # Fill order: segment k+1 only once segment k is full (incremental MILP formulation).
         if len(self.fo_segs):
@@ -1123,8 +1174,10 @@ def _ordered_floors(
     sc_col: IntArray,
     y_col: Mapping[str, int],
     n: int,
+    ahead: NDArray[np.bool_],
 ) -> None:
-    """Rows ``u_k - w_k * on >= 0`` for segments below a floor that holds only when on."""
+    """Rows ``u_k - w_k * on >= 0`` for segments below a floor that holds only when on
+    (in the periods ``ahead``: not yet done)."""
     active_of = np.full(len(seg_cell) and int(seg_cell.max()) + 1, -1, dtype=np.int64)
     active_of[sc_cells] = sc_col
     if_active = np.array([t.min_spend_if_active for t in s.tactics])
@@ -1135,7 +1188,9 @@ def _ordered_floors(
         (if_active[seg_tac], active_of[seg_cell] if len(seg_cell) else seg_cell),
         (if_on[seg_tac], account[seg_tac]),
     ):
-        pick = np.flatnonzero((floor > 0) & (switch >= 0) & (seg_end <= floor * (1 + 1e-12)))
+        pick = np.flatnonzero(
+            (floor > 0) & (switch >= 0) & (seg_end <= floor * (1 + 1e-12)) & ahead
+        )
         parts.append((seg_col[pick], switch[pick], seg_width[pick]))
     u = np.concatenate([p[0] for p in parts])
     on = np.concatenate([p[1] for p in parts])
@@ -1153,6 +1208,36 @@ def _ordered_floors(
         )
 
 
+def _history_cells(s: Scenario) -> dict[tuple[int, int], float]:
+    """The history's spend as fixed cells (period, tactic), 0-based."""
+    spent = history_spend(s)
+    problems = []
+    for j, t in enumerate(s.tactics):
+        first, last = s.active_window(t)
+        when = [k + 1 for k in np.flatnonzero(spent[:, j] > 0) if not first <= k + 1 <= last]
+        if when:
+            problems.append(
+                Problem(
+                    f"history.spend.{t.id}",
+                    f"{s.period_label} {when[0]}",
+                    f"spent outside the tactic's window ({first}-{last})",
+                )
+            )
+    if problems:
+        raise ScenarioError(problems)
+    return {
+        (k, j): float(spent[k, j])
+        for j, t in enumerate(s.tactics)
+        for k in range(spent.shape[0])
+        if s.active_window(t)[0] <= k + 1 <= s.active_window(t)[1]
+    }
+
+
+def _counted_followers(s: Scenario, cid: str) -> list[float]:
+    """The follower counts the history gives for community ``cid`` (periods 1, 2, ...)."""
+    return list(s.history.followers.get(cid, [])) if s.history is not None else []
+
+
 def _follower_bound(
     s: Scenario, cid: str, cell_t: IntArray, cell_j: IntArray, upper: FloatArray, eps: float
 ) -> FloatArray:
@@ -1168,8 +1253,11 @@ def _follower_bound(
     out = np.empty(s.periods)
     prev = c.initial_followers
     growth = 1 - c.churn + c.viral_follow_rate * c.organic_per_follower
+    counted = _counted_followers(s, cid)
     for t_i in range(s.periods):
         prev = max(growth, 1 - c.churn) * prev + paid_max[t_i]
+        if t_i < len(counted):
+            prev = counted[t_i]
         out[t_i] = prev
     # A little slack so the bound never cuts off a feasible point through round-off.
     return out * (1 + 1e-9) + 1e-9

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -269,6 +269,43 @@ class AdverseEvents(_Model):
     )
 
 
+_Spent = Annotated[float, Field(ge=0, le=1e12)]
+_Count = Annotated[float, Field(ge=0, le=1e12)]
+
+
+class History(_Model):
+    """What happened in the campaign's first periods (re-planning, docs/replan.md).
+
+    Those periods are simulated and planned as they happened: their spend, and where
+    given the follower stock counted, the comments and the AE cases (so webcare and AE
+    costs are what they cost). Their per-period limits are not checked, since nothing can
+    change them now; budgets, tactic totals and goals count them.
+    """
+
+    spend: dict[str, list[_Spent]] = Field(
+        default_factory=dict,
+        description="Tactic id -> spend in periods 1..done, one list per tactic, all the same "
+        "length (a tactic not given spent nothing).",
+    )
+    followers: dict[str, list[_Count]] = Field(
+        default_factory=dict,
+        description="Community id -> followers counted at the end of periods 1, 2, ...; "
+        "later periods grow from the last count.",
+    )
+    comments: list[_Count] = Field(
+        default_factory=list, description="All comments (ads and organic) in periods 1, 2, ..."
+    )
+    ae_cases: list[_Count] = Field(
+        default_factory=list, description="Adverse-event cases in periods 1, 2, ..."
+    )
+
+    @property
+    def done(self) -> int:
+        """The periods that happened: the longest list given."""
+        lists = [*self.spend.values(), *self.followers.values(), self.comments, self.ae_cases]
+        return max((len(v) for v in lists), default=0)
+
+
 class Goal(_Model):
     """A campaign goal: a metric to reach by a period, hard (constraint) or soft (penalty)."""
 
@@ -497,6 +534,9 @@ class Scenario(_Model):
     uncertainty: dict[str, Range] = Field(
         default_factory=dict,
         description="Field path -> its range (docs/uncertainty.md); nominal values are planned.",
+    )
+    history: History | None = Field(
+        None, description="What happened in the first periods (re-planning, docs/replan.md)."
     )
 
     #: The compiled arrays (:func:`funnelopt.compiled.model_data`), built on first use.
@@ -807,6 +847,11 @@ class Scenario(_Model):
             first, last = max(first, c_first), min(last, c_last)
         return first, last
 
+    @property
+    def periods_done(self) -> int:
+        """Periods that happened (:class:`History`): 0 without a history."""
+        return self.history.done if self.history is not None else 0
+
     def community_window(self, c: Community) -> tuple[int, int]:
         """1-based launch and last period of a community ('auto' launches: period 1 until
         the optimiser chooses)."""
@@ -844,6 +889,7 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
             f"{MAX_CELLS:,} (e.g. 52 x 500 or 520 x 50) plan within the default time limit "
             "and a few GB: group tactics or plan in coarser periods",
         )
+    yield from _history_problems(s)
     for c in s.communities:
         # Organic growth alone (viral follows from organic posts, net of churn) that
         # multiplies followers a million-fold over the campaign is no community the model
@@ -1035,6 +1081,28 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
                 s.sources[key],
                 "names no field of this scenario" + _suggest(key, valid | groups),
             )
+
+
+def _history_problems(s: Scenario) -> Iterator[Problem]:
+    h = s.history
+    if h is None:
+        return
+    done = h.done
+    if done > s.periods:
+        yield Problem("history", f"{done} periods", f"at most the campaign's {s.periods}")
+    if done and not h.spend:
+        yield Problem("history.spend", _MISSING, "give what was spent in the periods done")
+    for tid, v in h.spend.items():
+        if tid not in s.tactic_ids:
+            yield Problem(f"history.spend.{tid}", tid, f"must be one of {', '.join(s.tactic_ids)}")
+        elif len(v) != done:
+            yield Problem(
+                f"history.spend.{tid}", f"{len(v)} values", f"needs one per period done ({done})"
+            )
+    for cid in h.followers:
+        if cid not in s.community_ids:
+            known = ", ".join(s.community_ids) or "none: the scenario has no community"
+            yield Problem(f"history.followers.{cid}", cid, f"must be one of {known}")
 
 
 def _uncertainty_problems(s: Scenario, valid: set[str]) -> Iterator[Problem]:

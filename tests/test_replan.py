@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pytest
 from conftest import EXAMPLES
+from hypothesis import given
+from hypothesis import strategies as st
 
 from funnelopt import Scenario, optimize, simulate
 from funnelopt.actuals import ActualsError, read_actuals
@@ -221,3 +223,129 @@ def test_an_uncertainty_range_sets_the_priors_spread() -> None:
     seen = 1400 / 190000
     assert abs(narrow - 0.01) < abs(wide - 0.01)
     assert seen < wide < narrow <= 0.01
+
+
+# -- the history: the past fixed exactly (spend, follower stock, comments, AE cases) -------
+
+
+def _community(periods: int = 8, history: dict[str, object] | None = None) -> Scenario:
+    from conftest import COMMUNITY, build
+
+    data = build(COMMUNITY, periods=periods, goals=[{"metric": "followers", "target": 300}])
+    data["communities"][0]["mode"] = "on"
+    data["budget"] = {"total": 30_000}
+    if history:
+        data["history"] = history
+    return Scenario.from_dict(data)
+
+
+@given(
+    counts=st.lists(st.floats(0, 5_000), min_size=1, max_size=4),
+    spend=st.lists(st.floats(0, 2_000), min_size=8, max_size=8),
+)
+def test_counted_followers_hold_and_later_periods_grow_from_the_last_count(
+    counts: list[float], spend: list[float]
+) -> None:
+    """In the periods counted the stock is the count; after them the model's recursion
+    (design 2.3) runs from the last count."""
+    k = len(counts)
+    s = _community(
+        history={
+            "spend": {"dark": [0.0] * k, "follow": spend[:k]},
+            "followers": {"patients": counts},
+        }
+    )
+    c = s.communities[0]
+    out = simulate(s, {"follow": spend})
+    f = out.per_period["followers"]
+    np.testing.assert_array_equal(f[:k], counts)
+    paid = out.by_tactic["new_followers"][:, 1]
+    prev = counts[-1]
+    for t in range(k, s.periods):
+        organic = c.organic_per_follower * prev
+        prev = (1 - c.churn) * prev + paid[t] + c.viral_follow_rate * organic
+        assert f[t] == pytest.approx(prev, rel=1e-12)
+
+
+def test_a_plan_keeps_the_history_exactly_and_the_simulator_verifies_it() -> None:
+    """Spend, follower stock, comments and AE cases of the periods done are what
+    happened, in the plan and in its simulation; the budget pays for them; the past may
+    break per-period limits (it happened) and the rest is still planned."""
+    history = {
+        "spend": {"dark": [3000.0, 200.0, 0.0], "follow": [500.0, 800.0, 900.0]},
+        "followers": {"patients": [250.0, 900.0]},
+        "comments": [40.0, 500.0, 10.0],
+        "ae_cases": [3.0],
+    }
+    s = _community(history=history).with_overrides(
+        {"budget.period_min": 600, "webcare.capacity_hours": 20}
+    )
+    plan = optimize(s)
+    assert plan.status == "optimal" and plan.verification.passed
+    o = plan.outcome
+    np.testing.assert_array_equal(plan.spend[:3], [[3000, 500], [200, 800], [0, 900]])
+    np.testing.assert_array_equal(o.per_period["followers"][:2], [250, 900])
+    np.testing.assert_array_equal(o.per_period["comments"][:3], [40, 500, 10])
+    np.testing.assert_allclose(o.per_period["ae_cases"][:3], [3, 500 * 0.02, 10 * 0.02])
+    # Week 2's 500 comments needed 2 + 500*3/60 + 10*30/60 = 32 h (capacity 20): paid, not
+    # refused; the weeks ahead hold the capacity and the floor.
+    assert o.per_period["webcare_hours"][1] == pytest.approx(32.0)
+    assert (o.per_period["webcare_hours"][3:] <= 20 * (1 + 1e-9)).all()
+    assert (o.per_period["spend"][3:] >= 600 * (1 - 1e-9)).all()
+    assert not o.violations
+    assert o.totals["cost_total"] <= 30_000 * (1 + 1e-9)
+
+
+def test_replanning_carries_the_follower_stock_from_the_actuals() -> None:
+    """Counted followers are kept; a week with only new followers carries the stock (less
+    churn); a week with neither is modelled from the week before; community comments count
+    in the webcare hours of the weeks done."""
+    s = _community()
+    c = s.communities[0]
+    text = (
+        "week,tactic,community,spend,impressions,new_followers,followers,comments\n"
+        "1,dark,,1000,,,,\n1,follow,,500,,,,\n1,,patients,,,,400,20\n"
+        "2,dark,,1000,,,,\n2,follow,,500,,,,\n"
+        "3,dark,,1000,,,,\n3,follow,,500,,,,\n3,,patients,,,150,,\n"
+    )
+    r = replan(s, read_actuals("a.csv", s, text=text))
+    f = r.plan.outcome.per_period["followers"]
+    assert f[0] == 400
+    modelled = simulate(
+        s.with_overrides(
+            {
+                "history.spend.dark": [1000.0],
+                "history.spend.follow": [500.0],
+                "history.followers.patients": [400.0],
+            }
+        ),
+        {"dark": [1000.0] * 8, "follow": [500.0] * 8},
+    )
+    assert f[1] == pytest.approx(modelled.per_period["followers"][1])
+    assert f[2] == pytest.approx((1 - c.churn) * f[1] + 150)
+    np.testing.assert_array_equal(r.continued.per_period["followers"][:3], f[:3])
+    # Week 1's comments: the community's 20 counted, the follower ads' modelled.
+    paid = r.plan.outcome.by_tactic["comments"][0].sum()
+    assert r.plan.outcome.per_period["comments"][0] == pytest.approx(20 + paid)
+    np.testing.assert_array_equal(r.plan.spend[:3], [[1000, 500]] * 3)
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("1,,nobody,,5", "row 3.community = 'nobody': must be one of patients"),
+        (
+            "1,dark,patients,,5",
+            "row 3.community = 'patients': a row is a tactic's or a community's",
+        ),
+        ("1,,patients,10,5", "row 3.spend = '10': a community row carries followers"),
+        ("1,,patients,,-5", "row 3.followers = '-5': must be a number >= 0"),
+        ("2,,patients,,5", "row 3.week = '2': is after the last week with spend (1)"),
+    ],
+)
+def test_bad_community_rows_are_named(row: str, expected: str) -> None:
+    s = _community()
+    text = "week,tactic,community,spend,followers\n1,dark,,100,\n" + row + "\n"
+    with pytest.raises(ActualsError) as info:
+        read_actuals("a.csv", s, text=text)
+    assert expected in str(info.value)

@@ -25,7 +25,6 @@ from scipy.special import ndtri  # the normal quantile, without scipy.stats' imp
 
 from funnelopt.actuals import Actuals, ActualsError
 from funnelopt.errors import Problem
-from funnelopt.formulation import Options
 from funnelopt.outcome import Outcome, _num
 from funnelopt.plan import Plan
 from funnelopt.scenario import Scenario
@@ -123,34 +122,118 @@ def replan(scenario: Scenario, actuals: Actuals, **optimize_options: Any) -> Rep
     updates: dict[str, Any] = {e.path: e.posterior for e in estimates}
     # A launch chosen before the campaign has happened: it stays where it was.
     updates |= {f"communities.{cid}.start": k for cid, k in original.launch.items()}
-    calibrated = scenario.with_overrides(updates) if updates else scenario
     done = actuals.periods_done
-    spent = np.nan_to_num(actuals.values["spend"]) if actuals.has("spend") else None
-    fixed: dict[tuple[int, int], float] = {}
+    updates |= _communities_run(scenario, original, actuals)
+    calibrated = scenario.with_overrides(updates) if updates else scenario
+    spent = np.nan_to_num(actuals.values["spend"])
     outside: list[Problem] = []
-    if spent is not None:
-        for t in range(done):
-            for j, tactic in enumerate(calibrated.tactics):
-                first, last = calibrated.active_window(tactic)
-                if first <= t + 1 <= last:
-                    fixed[(t, j)] = float(spent[t, j])
-                elif spent[t, j] > 0:
-                    where = f"{calibrated.period_label} {t + 1}, {tactic.id}"
-                    rule = f"was spent outside its window ({first}-{last}) in this plan"
-                    outside.append(Problem(f"actuals: {where}", float(spent[t, j]), rule))
+    for j, tactic in enumerate(calibrated.tactics):
+        first, last = calibrated.active_window(tactic)
+        for t in np.flatnonzero(spent[:, j] > 0):
+            if not first <= t + 1 <= last:
+                where = f"{calibrated.period_label} {t + 1}, {tactic.id}"
+                rule = f"was spent outside its window ({first}-{last}) in this plan"
+                outside.append(Problem(f"actuals: {where}", float(spent[t, j]), rule))
     if outside:
         raise ActualsError(outside)
-    plan = optimize(calibrated, options=Options(fixed_spend=fixed), **optimize_options)
+    # What happened becomes the scenario's history: the optimiser keeps it, the simulator
+    # starts the rest from it.
+    calibrated = _with_history(calibrated, actuals)
+    plan = optimize(calibrated, **optimize_options)
     # The old plan continued: what happened, then the original spend from here on.
     old = (
         np.array(original.spend)
         if original.spend is not None
         else np.zeros((scenario.periods, len(scenario.tactics)))
     )
-    if spent is not None:
-        old[:done] = spent
-    continued = simulate(calibrated, old, original.community or None)
+    # The communities as they ran (a community counted in the actuals runs).
+    ran = {c.id: original.community.get(c.id, c.mode != "off") for c in calibrated.communities}
+    ran |= {c.id: c.mode == "on" for c in calibrated.communities if c.mode != "auto"}
+    continued = simulate(calibrated, old, ran or None)
     return Replan(tuple(estimates), calibrated, done, plan, continued, original, actuals)
+
+
+def _with_history(s: Scenario, actuals: Actuals) -> Scenario:
+    """``s`` with the actuals as its history: the spend; each community's follower stock
+    (counted, or carried from the gains: the stock before, less churn, plus the gain); the
+    comments and AE cases of each period that reports any. A period between reports that
+    reports nothing is filled with what the model gives from the history before it, so a
+    later report carries on from there; sources a period does not report are modelled."""
+    done = actuals.periods_done
+    spent = np.nan_to_num(actuals.values["spend"])
+    paths: dict[str, Any] = {
+        f"history.spend.{tid}": [float(v) for v in spent[:, j]]
+        for j, tid in enumerate(s.tactic_ids)
+    }
+    spend = np.zeros((s.periods, len(s.tactics)))
+    spend[:done] = spent
+
+    def model(paths: dict[str, Any]) -> Outcome:
+        return simulate(s.with_overrides(paths), spend, checks=False)
+
+    for k, c in enumerate(s.communities):
+        stock, gained = actuals.counted("followers", k), actuals.counted("new_followers", k)
+        counted: list[float] = []
+        for t in range(_last(np.isfinite(stock) | np.isfinite(gained))):
+            before = counted[-1] if counted else c.initial_followers
+            if np.isfinite(stock[t]):
+                counted.append(float(stock[t]))
+            elif np.isfinite(gained[t]):
+                counted.append((1 - c.churn) * before + float(gained[t]))
+            else:
+                path = f"history.followers.{c.id}"
+                counted.append(float(model({**paths, path: counted}).per_period["followers"][t]))
+        if counted:
+            paths[f"history.followers.{c.id}"] = counted
+    for name in ("comments", "ae_cases"):
+        reported = np.hstack(  # periods x (tactics, then communities)
+            [
+                actuals.values.get(name, np.full((done, len(s.tactics)), np.nan)),
+                actuals.communities.get(name, np.full((done, len(s.communities)), np.nan)),
+            ]
+        )
+        given = np.isfinite(reported).any(axis=1)
+        if not given.any():
+            continue
+        modelled = model(paths)
+        if name == "comments":
+            # Sources a period does not report keep their modelled comments.
+            sources = np.hstack(
+                [
+                    modelled.by_tactic["comments"][:done],
+                    *(modelled.by_community[c.id]["comments"][:done, None] for c in s.communities),
+                ]
+            )
+            totals = np.where(np.isfinite(reported), reported, sources).sum(axis=1)
+        else:  # the PV desk's count: the rows' values add up
+            totals = np.nansum(reported, axis=1)
+        counts = np.where(given, totals, modelled.per_period[name][:done])
+        paths[f"history.{name}"] = [float(v) for v in counts[: _last(given)]]
+    return s.with_overrides(paths)
+
+
+def _last(given: np.ndarray) -> int:
+    """The number of periods up to the last one given (0 when none is)."""
+    hits = np.flatnonzero(given)
+    return int(hits[-1]) + 1 if len(hits) else 0
+
+
+def _communities_run(s: Scenario, original: Plan, actuals: Actuals) -> dict[str, Any]:
+    """A community launched in the periods done keeps running (its set-up and content
+    were paid): mode ``on`` where the original plan ran it or the actuals count it or
+    its follower ads, else
+    ``off`` (it did not run then, and a launch in the past cannot be made now)."""
+    out: dict[str, Any] = {}
+    for k, c in enumerate(s.communities):
+        launch = original.launch.get(c.id, c.start if isinstance(c.start, int) else 1)
+        if launch > actuals.periods_done or c.mode != "auto":
+            continue
+        counted = any(np.isfinite(v[:, k]).any() for v in actuals.communities.values())
+        ads = [j for j, t in enumerate(s.tactics) if t.account == c.id]
+        bought = actuals.has("spend") and bool(np.nansum(actuals.values["spend"][:, ads]) > 0)
+        ran = original.community.get(c.id, False) or counted or bought
+        out[f"communities.{c.id}.mode"] = "on" if ran else "off"
+    return out
 
 
 def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
