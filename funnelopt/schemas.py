@@ -16,6 +16,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _NUM = {"type": ["number", "null"]}
 _NUMS = {"type": "array", "items": _NUM}
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
+_PROBABILITY = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 
 
 def _obj(
@@ -317,10 +318,18 @@ REPLAN = _document(
             "items": _obj(
                 {
                     "goal": {"type": "string"},
+                    "metric": {"type": "string"},
+                    "target": {"type": "number"},
+                    "by": {"type": "integer", "minimum": 1},
+                    "hard": {"type": "boolean"},
                     "continued": _NUM,
                     "continued_met": {"type": "boolean"},
+                    # With [uncertainty] ranges: the chance over draws of the calibrated
+                    # ranges (null without ranges).
+                    "continued_probability": _PROBABILITY,
                     "replanned": _NUM,
                     "replanned_met": {"type": "boolean"},
+                    "replanned_probability": _PROBABILITY,
                 }
             ),
         },

@@ -349,3 +349,45 @@ def test_bad_community_rows_are_named(row: str, expected: str) -> None:
     with pytest.raises(ActualsError) as info:
         read_actuals("a.csv", s, text=text)
     assert expected in str(info.value)
+
+
+def test_on_track_gives_each_goals_probability_under_the_calibrated_ranges() -> None:
+    """With [uncertainty] ranges, on-track carries each goal's probability for the old plan
+    continued and the new plan: the forecast's own figure on the calibrated scenario, whose
+    calibrated rates are ranged by their posteriors; without ranges, none."""
+    from funnelopt import forecast
+    from funnelopt.studies.replan import DRAWS
+
+    text = "week,tactic,spend,impressions,clicks,visits\n" + "".join(
+        f"{w},meta_dark,2500,190000,1400,1000\n" for w in range(1, 6)
+    )
+    assert all(
+        g["replanned_probability"] is None
+        for g in replan(TRAFFIC, read_actuals("a.csv", TRAFFIC, text=text)).on_track()
+    )
+    s = TRAFFIC.with_overrides(
+        {
+            "goals[0].target": 600,
+            "uncertainty.site.conversion_rate": {
+                "dist": "pert",
+                "low": 0.03,
+                "mode": 0.05,
+                "high": 0.06,
+            },
+        }
+    )
+    r = replan(s, read_actuals("a.csv", s, text=text))
+    ctr = next(e for e in r.estimates if e.path.endswith(".ctr"))
+    band = r.scenario.uncertainty["tactics.meta_dark.ctr"]
+    assert (band.dist, band.median, band.p95) == (
+        "lognormal",
+        ctr.posterior,
+        pytest.approx(ctr.high),
+    )
+    [goal] = r.on_track()
+    expected = forecast(r.scenario, r.plan, DRAWS).goals[0].probability
+    assert goal["replanned_probability"] == expected
+    assert 0 < goal["continued_probability"] < 1
+    # The nominal plan meets the goal; the ranges (a conversion rate mostly below 5%, the
+    # calibrated CTR's posterior) leave it far from sure.
+    assert goal["replanned_met"] and 0.3 < expected < 0.9

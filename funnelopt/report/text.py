@@ -7,6 +7,7 @@ import functools
 import io
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -573,15 +574,20 @@ def replan_lines(r: Replan, markdown: bool = False) -> list[str]:
         for e in r.estimates
     ]
     out += [table(["calibrated", "prior", "now", "90% interval"], rows, markdown), ""]
-    goals = [
-        [
-            g["goal"],
-            f"{num(g['continued'])} ({'met' if g['continued_met'] else 'missed'})",
-            f"{num(g['replanned'])} ({'met' if g['replanned_met'] else 'missed'})",
-        ]
-        for g in r.on_track()
-    ]
+
+    def cell(g: dict[str, Any], plan: str) -> str:
+        value = metrics.format_value(g["metric"], g[plan])
+        said = f"{value} ({'met' if g[f'{plan}_met'] else 'missed'})"
+        p = g[f"{plan}_probability"]
+        return said if p is None else f"{said}, P(met) {p:.0%}"
+
+    goals = [[g["goal"], cell(g, "continued"), cell(g, "replanned")] for g in r.on_track()]
     out.append(table(["goal", "old plan continued", "new plan"], goals, markdown))
+    if r.forecast is not None:
+        out.append(
+            f"P(met): the share of {r.forecast.draws:,} draws of the [uncertainty] ranges, the "
+            "calibrated rates drawn from their posteriors, that meet the goal."
+        )
     return out
 
 

@@ -24,10 +24,11 @@ import numpy as np
 from scipy.special import ndtri  # the normal quantile, without scipy.stats' import (~0.3 s)
 
 from funnelopt.actuals import Actuals, ActualsError
+from funnelopt.analysis.uncertainty import Forecast, forecast
 from funnelopt.errors import Problem
 from funnelopt.outcome import Outcome, _num
 from funnelopt.plan import Plan
-from funnelopt.scenario import Scenario
+from funnelopt.scenario import MAX_TRUNCATED, Scenario, field_bounds, lognormal_outside
 from funnelopt.simulator import simulate
 
 #: A rate's prior: the scenario's value, uncertain by this much (relative sd): benchmarks
@@ -39,6 +40,8 @@ PRIOR_RSD = 0.3
 PERIOD_RSD = 0.5
 #: Width of the reported intervals.
 LEVEL = 0.9
+#: Draws of the on-track forecasts (when the scenario has ranges).
+DRAWS = 4_000
 
 
 @dataclass(frozen=True)
@@ -78,23 +81,39 @@ class Replan:
     #: The plan made before the campaign, on the uncalibrated scenario.
     original: Plan
     actuals: Actuals
+    #: With ``[uncertainty]`` ranges: the old plan continued and the new plan (its best
+    #: effort when the goals are out of reach) over draws of the calibrated ranges.
+    continued_forecast: Forecast | None = None
+    forecast: Forecast | None = None
 
     def on_track(self) -> list[dict[str, Any]]:
         """Per goal: its target and deadline, and what the old plan continued and the new
-        plan deliver by then."""
+        plan deliver by then (the value on the calibrated model, whether that meets the
+        goal, and with ranges the probability that it does)."""
         # Goals out of reach: the new plan is the best effort within the limits.
         effort = self.plan.best_effort
         new = self.plan.outcome or (effort.outcome if effort is not None else None)
+        s = self.scenario
+
+        def chance(f: Forecast | None, i: int) -> float | None:
+            return f.goals[i].probability if f is not None else None
+
         out = []
-        for i, g in enumerate(self.scenario.goals):
+        for i, g in enumerate(s.goals):
+            by = s.goal_period(g)
             out.append(
                 {
-                    "goal": f"{g.metric.value} >= {g.target:,.6g} by "
-                    f"{self.scenario.period_label} {self.scenario.goal_period(g)}",
+                    "goal": f"{g.metric.value} >= {g.target:,.6g} by {s.period_label} {by}",
+                    "metric": g.metric.value,
+                    "target": g.target,
+                    "by": by,
+                    "hard": g.hard,
                     "continued": _num(self.continued.goals[i].achieved),
                     "continued_met": self.continued.goals[i].met,
+                    "continued_probability": chance(self.continued_forecast, i),
                     "replanned": _num(new.goals[i].achieved) if new else None,
                     "replanned_met": new.goals[i].met if new else False,
+                    "replanned_probability": chance(self.forecast, i),
                 }
             )
         return out
@@ -124,6 +143,9 @@ def replan(scenario: Scenario, actuals: Actuals, **optimize_options: Any) -> Rep
     updates |= {f"communities.{cid}.start": k for cid, k in original.launch.items()}
     done = actuals.periods_done
     updates |= _communities_run(scenario, original, actuals)
+    if scenario.uncertainty:
+        # Where the scenario has ranges, a calibrated rate is as uncertain as calibrated.
+        updates |= {f"uncertainty.{e.path}": posterior_range(e.path, e) for e in estimates}
     calibrated = scenario.with_overrides(updates) if updates else scenario
     spent = np.nan_to_num(actuals.values["spend"])
     outside: list[Problem] = []
@@ -150,7 +172,31 @@ def replan(scenario: Scenario, actuals: Actuals, **optimize_options: Any) -> Rep
     ran = {c.id: original.community.get(c.id, c.mode != "off") for c in calibrated.communities}
     ran |= {c.id: c.mode == "on" for c in calibrated.communities if c.mode != "auto"}
     continued = simulate(calibrated, old, ran or None)
-    return Replan(tuple(estimates), calibrated, done, plan, continued, original, actuals)
+    forecasts: tuple[Forecast | None, Forecast | None] = (None, None)
+    if calibrated.uncertainty:
+        effort = plan.best_effort
+        new = plan if plan.spend is not None else effort
+        forecasts = (
+            forecast(calibrated, old, DRAWS, community=ran or None),
+            forecast(calibrated, new.spend, DRAWS, community=new.community) if new else None,
+        )
+    return Replan(
+        tuple(estimates), calibrated, done, plan, continued, original, actuals, *forecasts
+    )
+
+
+def posterior_range(path: str, e: Estimate) -> dict[str, Any]:
+    """The estimate as a range for forecasts: a lognormal with the posterior as its median
+    and the interval's spread (on the log scale, as calibrated), or, for a rate whose
+    lognormal would leave its allowed values, a beta with that mean and spread."""
+    z = float(ndtri((1 + LEVEL) / 2))
+    sd = math.log(e.posterior / e.low) / z
+    p95 = e.posterior * math.exp(float(ndtri(0.95)) * sd)
+    lo, _, hi, _ = field_bounds(path)
+    if lognormal_outside(e.posterior, p95, lo, hi) <= MAX_TRUNCATED:
+        return {"dist": "lognormal", "median": e.posterior, "p95": p95}
+    m = e.posterior
+    return {"dist": "beta", "mean": m, "sd": min(m * sd, 0.9 * math.sqrt(m * (1 - m)))}
 
 
 def _with_history(s: Scenario, actuals: Actuals) -> Scenario:
