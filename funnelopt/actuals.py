@@ -2,7 +2,8 @@
 the same as JSON) and checked against the scenario (issue 13).
 
 Columns: ``period`` (or ``week``), ``tactic``, ``spend``, and any of ``impressions``,
-``clicks``, ``visits``, ``new_followers`` (follower ads), ``comments``. A missing column
+``clicks``, ``visits``, ``conversions``, ``new_followers`` (follower ads), ``comments``,
+``ae_cases``. A missing column
 leaves that rate at its prior. Rows with a ``community`` (and no tactic) give a community
 account's ``followers`` (counted at the period's end), ``new_followers`` (gained in the
 period, paid and organic), ``comments`` and ``organic_impressions``. Every bad row is
@@ -29,7 +30,16 @@ from funnelopt.scenario import Scenario, read_text
 FloatArray = NDArray[np.float64]
 
 #: The counts an actuals file may carry (per period and tactic).
-COUNTS = ("spend", "impressions", "clicks", "visits", "new_followers", "comments", "ae_cases")
+COUNTS = (
+    "spend",
+    "impressions",
+    "clicks",
+    "visits",
+    "conversions",
+    "new_followers",
+    "comments",
+    "ae_cases",
+)
 #: The counts of a community row (per period and community account).
 COMMUNITY_COUNTS = ("followers", "new_followers", "comments", "organic_impressions", "ae_cases")
 
@@ -275,6 +285,7 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
         for lower, upper in (
             ("clicks", "impressions"),
             ("visits", "clicks"),
+            ("conversions", "visits"),
             ("new_followers", "impressions"),
             ("comments", "impressions"),
         ):

@@ -300,6 +300,7 @@ REPLAN = _document(
     "funnelopt replan",
     {
         "periods_done": {"type": "integer", "minimum": 1},
+        "period_label": {"type": "string"},
         "estimates": {
             "type": "array",
             "items": _obj(
@@ -333,6 +334,9 @@ REPLAN = _document(
                 }
             ),
         },
+        # Per metric (spend, impressions, visits, followers, conversions) and period: the
+        # original plan, what happened (null where not reported or not yet), the new plan.
+        "plan_vs_actual": _map(_obj({"planned": _NUMS, "actual": _NUMS, "replanned": _NUMS})),
         "plan": _obj(PLAN["properties"], PLAN["required"]),
     },
 )

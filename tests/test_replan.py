@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -391,3 +393,59 @@ def test_on_track_gives_each_goals_probability_under_the_calibrated_ranges() -> 
     # The nominal plan meets the goal; the ranges (a conversion rate mostly below 5%, the
     # calibrated CTR's posterior) leave it far from sure.
     assert goal["replanned_met"] and 0.3 < expected < 0.9
+
+
+def test_the_replan_report_in_a_real_browser(tmp_path: Path) -> None:
+    """`funnelopt replan --report` on the community example: where the campaign stands
+    (on track with likelihoods, plan versus actual with its charts, what the results
+    changed) before the new plan's own report; every figure loads, no console errors,
+    nothing wider than an A4 page; exit code as for plan; the CSV has a row per week."""
+    from browser import browser_page, page_facts
+
+    from funnelopt.cli import main
+
+    html, out = tmp_path / "r.html", tmp_path / "r.csv"
+    argv = ["replan", str(EXAMPLES / "disease_awareness.toml")]
+    argv += ["--actuals", str(EXAMPLES / "actuals_community.csv"), "--report", str(html)]
+    assert main([*argv, "--format", "csv", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert len(rows) == 26 and [r["done"] for r in rows].count("yes") == 12
+    assert rows[11]["followers_actual"] == "1024" and rows[12]["followers_actual"] == ""
+    with browser_page(viewport={"width": 794, "height": 1123}) as (page, problems):
+        page.goto(html.as_uri())
+        text, images, overflow = page_facts(page)
+        headings = page.evaluate("[...document.querySelectorAll('h2,h3')].map(h => h.innerText)")
+    assert not problems, problems
+    first = headings.index("Where the campaign stands after week 12")
+    assert headings[first : first + 4] == [
+        "Where the campaign stands after week 12",
+        "On track?",
+        "Plan versus actual",
+        "What the results changed",
+    ]
+    assert headings.index("Executive summary") > first
+    alts = [alt for alt, _ok in images]
+    assert alts[:2] == ["plan-vs-actual-spend", "plan-vs-actual-visits"]
+    assert all(ok for _alt, ok in images), images
+    assert overflow <= 0
+    assert "8,668 (missed), 27% likely" in text  # the old plan continued misses followers
+    assert "meta_follow: follow rate" in text
+    # Followers: counted from week 10 on (planned / actual); not reported before.
+    assert "1,476 / 1,024" in text and "0 / -" in text
+    assert re.search(r"EUR [\d,]+ remain", text)
+
+
+@pytest.mark.parametrize(("target", "code"), [(500, 0), (5_000, 1)])
+def test_replan_exit_codes_are_those_of_plan(
+    target: int, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0 when the new plan meets the goals; 1 when they are out of reach (the best effort
+    and the diagnosis are printed), in every format."""
+    from funnelopt.cli import main
+
+    argv = ["replan", str(EXAMPLES / "traffic_only.toml"), "--actuals"]
+    argv += [str(EXAMPLES / "actuals.csv"), "--set", f"goals[0].target={target}"]
+    assert main([*argv, "--format", "markdown"]) == code
+    out = capsys.readouterr().out
+    assert out.startswith("# Re-planned after 5 weeks of actuals")
+    assert ("INFEASIBLE" in out) == bool(code)

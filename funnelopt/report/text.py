@@ -591,6 +591,42 @@ def replan_lines(r: Replan, markdown: bool = False) -> list[str]:
     return out
 
 
+def replan_csv(r: Replan) -> str:
+    """Per period: whether it is done, the new plan's spend per tactic, and for each metric
+    of the plan-versus-actual table the original plan, the actual and the new plan."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    versus = r.plan_vs_actual()
+    spend = r.plan.spend if r.plan.spend is not None else None
+    tactics = r.scenario.tactic_ids if spend is not None else []
+    w.writerow(
+        [
+            "period",
+            "done",
+            *(f"spend_{t}" for t in tactics),
+            *(f"{m}_{k}" for m in versus for k in ("planned", "actual", "replanned")),
+        ]
+    )
+    for t in range(r.scenario.periods):
+        w.writerow(
+            [
+                t + 1,
+                "yes" if t < r.periods_done else "no",
+                *(_cell(float(spend[t, j])) for j in range(len(tactics)) if spend is not None),
+                *(
+                    _cell(v[k][t])
+                    for v in versus.values()
+                    for k in ("planned", "actual", "replanned")
+                ),
+            ]
+        )
+    return buf.getvalue()
+
+
+def _cell(v: float | None) -> str:
+    return "" if v is None else f"{v:.6g}"
+
+
 def sweep_notes(sw: Sweep) -> list[str]:
     """What the sweep table's columns mean where they are not plain metrics."""
     out = []

@@ -26,6 +26,7 @@ from scipy.special import ndtri  # the normal quantile, without scipy.stats' imp
 from funnelopt.actuals import Actuals, ActualsError
 from funnelopt.analysis.uncertainty import Forecast, forecast
 from funnelopt.errors import Problem
+from funnelopt.metrics import STOCKS
 from funnelopt.outcome import Outcome, _num
 from funnelopt.plan import Plan
 from funnelopt.scenario import MAX_TRUNCATED, Scenario, field_bounds, lognormal_outside
@@ -40,6 +41,8 @@ PRIOR_RSD = 0.3
 PERIOD_RSD = 0.5
 #: Width of the reported intervals.
 LEVEL = 0.9
+#: What the plan-versus-actual table compares, per period.
+VERSUS = ("spend", "impressions", "visits", "followers", "conversions")
 #: Draws of the on-track forecasts (when the scenario has ranges).
 DRAWS = 4_000
 
@@ -91,8 +94,7 @@ class Replan:
         plan deliver by then (the value on the calibrated model, whether that meets the
         goal, and with ranges the probability that it does)."""
         # Goals out of reach: the new plan is the best effort within the limits.
-        effort = self.plan.best_effort
-        new = self.plan.outcome or (effort.outcome if effort is not None else None)
+        new = self.new_outcome
         s = self.scenario
 
         def chance(f: Forecast | None, i: int) -> float | None:
@@ -118,13 +120,65 @@ class Replan:
             )
         return out
 
+    @property
+    def new_outcome(self) -> Outcome | None:
+        """The new plan's outcome; its best effort when the goals are out of reach."""
+        effort = self.plan.best_effort
+        return self.plan.outcome or (effort.outcome if effort is not None else None)
+
+    def plan_vs_actual(self) -> dict[str, dict[str, list[float | None]]]:
+        """Per metric of VERSUS, per period: ``planned`` (the original plan), ``actual``
+        (the actuals' sum over the tactics that report it in the periods done; for
+        followers the stock counted; None where nothing is reported) and ``replanned``
+        (the new plan; in the periods done, the calibrated model of what happened).
+        Spend, impressions, visits and conversions are the ads' own (community visits and
+        conversions are not in an ad platform's export); followers are all accounts' (only
+        with a community)."""
+        s, done, a = self.scenario, self.periods_done, self.actuals
+
+        def series(o: Outcome | None, metric: str) -> list[float | None]:
+            if o is None:
+                return [None] * s.periods
+            v = o.per_period[metric] if metric in STOCKS else o.by_tactic[metric].sum(axis=1)
+            return [_num(x) for x in v]
+
+        out: dict[str, dict[str, list[float | None]]] = {}
+        for m in VERSUS:
+            if m == "followers" and not s.communities:
+                continue
+            if m == "followers":
+                # The stock where every account reports it (counted, or carried from
+                # its gains); the history's modelled gap-fillers are no actuals.
+                kept = s.history.followers if s.history is not None else {}
+                seen: list[float | None] = [
+                    float(sum(kept[c.id][t] for c in s.communities))
+                    if all(_reported(a, k, t) for k in range(len(s.communities)))
+                    else None
+                    for t in range(done)
+                ]
+            elif m in a.values:
+                v = a.values[m]
+                seen = [
+                    float(np.nansum(v[t])) if np.isfinite(v[t]).any() else None for t in range(done)
+                ]
+            else:
+                seen = [None] * done
+            out[m] = {
+                "planned": series(self.original.outcome, m),
+                "actual": seen + [None] * (s.periods - done),
+                "replanned": series(self.new_outcome, m),
+            }
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict with stable keys (the ``replan`` schema of the CLI)."""
         return {
             "schema_version": 1,
             "periods_done": self.periods_done,
+            "period_label": self.scenario.period_label,
             "estimates": [e.to_dict() for e in self.estimates],
             "on_track": self.on_track(),
+            "plan_vs_actual": self.plan_vs_actual(),
             "plan": self.plan.to_dict(),
         }
 
@@ -256,6 +310,11 @@ def _with_history(s: Scenario, actuals: Actuals) -> Scenario:
         counts = np.where(given, totals, modelled.per_period[name][:done])
         paths[f"history.{name}"] = [float(v) for v in counts[: _last(given)]]
     return s.with_overrides(paths)
+
+
+def _reported(a: Actuals, community: int, t: int) -> bool:
+    """Whether the actuals give community ``community``'s stock or gain in period ``t``."""
+    return any(np.isfinite(a.counted(n, community)[t]) for n in ("followers", "new_followers"))
 
 
 def _last(given: np.ndarray) -> int:
