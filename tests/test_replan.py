@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import EXAMPLES
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnelopt import Scenario, optimize, simulate
@@ -20,6 +20,7 @@ from funnelopt.actuals import ActualsError, read_actuals
 from funnelopt.studies.replan import PERIOD_RSD, PRIOR_RSD, calibrate, replan
 
 TRAFFIC = Scenario.from_file(EXAMPLES / "traffic_only.toml")
+COMMUNITY_EXAMPLE = Scenario.from_file(EXAMPLES / "disease_awareness.toml")
 
 
 def _actuals(s: Scenario, spend: np.ndarray, done: int, ctr: np.ndarray, cpm: float = 12.0) -> str:
@@ -38,26 +39,76 @@ def _actuals(s: Scenario, spend: np.ndarray, done: int, ctr: np.ndarray, cpm: fl
     return buf.getvalue()
 
 
-def test_calibration_moves_toward_the_truth_with_intervals_that_cover_it() -> None:
-    """The truth drawn from the prior (relative sd PRIOR_RSD), each week's CTR drifting
-    around it (PERIOD_RSD): the 90% interval should cover the truth in about 90% of 60
-    seeds (binomial: 54 +- 2.3; the band 48..60 is about 2.6 sd)."""
-    spend = np.full((12, 1), 2500.0)
-    covered, moved_2, moved_10 = 0, [], []
-    for seed in range(60):
-        rng = np.random.default_rng(seed)
-        truth = 0.01 * math.exp(rng.normal(0, PRIOR_RSD))
-        weekly = truth * np.exp(rng.normal(0, PERIOD_RSD, 12))
-        est = {}
-        for done in (2, 10):
-            a = read_actuals("a.csv", TRAFFIC, text=_actuals(TRAFFIC, spend, done, weekly))
-            est[done] = next(e for e in calibrate(TRAFFIC, a) if e.path.endswith(".ctr"))
-        covered += est[10].low <= truth <= est[10].high
-        moved_2.append(abs(math.log(est[2].posterior / truth)))
-        moved_10.append(abs(math.log(est[10].posterior / truth)))
-    assert 48 <= covered <= 60
-    # Ten weeks land nearer the truth than two, on average.
-    assert np.mean(moved_10) < np.mean(moved_2)
+#: The rates calibrate() informs on the community example, per tactic.
+RATES = {
+    "meta_dark": ("ctr", "landing_rate", "comment_rate", "cpm"),
+    "meta_follow": ("follow_rate", "comment_rate", "cpm"),
+}
+
+
+def _noisy_actuals(s: Scenario, seed: int, weeks: int) -> tuple[dict[str, float], str]:
+    """Actuals of ``weeks`` weeks drawn from the simulator's delivery curve and funnel
+    with "true" rates different from the scenario's: each true rate drawn from the prior
+    (the scenario's value, relative sd PRIOR_RSD, on the log scale, inside the field's
+    allowed values), each week's rate drifting around it (PERIOD_RSD), and binomial and
+    Poisson noise on every count."""
+    from funnelopt.simulator import delivery
+
+    rng = np.random.default_rng(seed)
+    spend = {"meta_dark": 4000.0, "meta_follow": 1000.0}
+    truth: dict[str, float] = {}
+    rows = []
+    for tid, rates in RATES.items():
+        t = s.tactics[s.tactic_index(tid)]
+        true = {}
+        for r in rates:
+            while (v := getattr(t, r) * math.exp(rng.normal(0, PRIOR_RSD))) >= 1 and r != "cpm":
+                pass  # a rate is below 1: the prior is the lognormal inside its bounds
+            true[r] = v
+        truth |= {f"tactics.{tid}.{r}": v for r, v in true.items()}
+        weekly = {r: v * np.exp(rng.normal(0, PERIOD_RSD, weeks)) for r, v in true.items()}
+        for w in range(weeks):
+            sigma = t.saturation_impressions * weekly["cpm"][w] / 1000
+            mean = float(delivery(spend[tid], t.saturation_impressions, sigma))
+            imps = int(rng.poisson(mean))
+            row = {"week": w + 1, "tactic": tid, "spend": spend[tid], "impressions": imps}
+            p = {r: min(float(v[w]), 1.0) for r, v in weekly.items()}
+            row["comments"] = int(rng.binomial(imps, p["comment_rate"]))
+            if tid == "meta_dark":
+                row["clicks"] = int(rng.binomial(imps, p["ctr"]))
+                row["visits"] = int(rng.binomial(row["clicks"], p["landing_rate"]))
+            else:
+                row["new_followers"] = int(rng.binomial(imps, p["follow_rate"]))
+            rows.append(row)
+    buf = io.StringIO()
+    columns = ["week", "tactic", "spend", "impressions", "clicks", "visits"]
+    w = csv.DictWriter(buf, [*columns, "new_followers", "comments"])
+    w.writeheader()
+    w.writerows(rows)
+    return truth, buf.getvalue()
+
+
+def test_posteriors_move_toward_the_truth_and_their_intervals_cover_it() -> None:
+    """Over 40 simulated campaigns (7 rates each: CTR, landing, follow and comment rates,
+    CPM) the 90% intervals after ten weeks cover the true rate in about 90% of the 280
+    cases (binomial sd 5; the band 238..266 is +-2.8 sd; 1,000 campaigns gave 91.2%);
+    most posteriors lie nearer the truth than the prior, and ten weeks nearer than two."""
+    s = Scenario.from_dict({**COMMUNITY_EXAMPLE.to_dict(), "uncertainty": {}})
+    covered, closer, error = 0, [], {2: [], 10: []}
+    for seed in range(40):
+        for weeks in (2, 10):
+            truth, text = _noisy_actuals(s, seed, weeks)
+            est = {e.path: e for e in calibrate(s, read_actuals("a.csv", s, text=text))}
+            assert set(truth) <= set(est)
+            for path, v in truth.items():
+                e = est[path]
+                error[weeks].append(abs(math.log(e.posterior / v)))
+                if weeks == 10:
+                    covered += e.low <= v <= e.high
+                    closer.append(abs(math.log(e.posterior / v)) < abs(math.log(e.prior / v)))
+    assert 238 <= covered <= 266
+    assert np.mean(closer) > 0.65
+    assert np.mean(error[10]) < 0.85 * np.mean(error[2])
 
 
 def test_the_past_is_fixed_and_replanning_beats_carrying_on() -> None:
@@ -449,3 +500,99 @@ def test_replan_exit_codes_are_those_of_plan(
     out = capsys.readouterr().out
     assert out.startswith("# Re-planned after 5 weeks of actuals")
     assert ("INFEASIBLE" in out) == bool(code)
+
+
+def _small(target: float = 150.0) -> Scenario:
+    """The small community scenario of the tests, 8 weeks, community on, a hard
+    conversions goal and a soft followers goal."""
+    from conftest import COMMUNITY, build
+
+    data = build(
+        COMMUNITY,
+        periods=8,
+        goals=[
+            {"metric": "conversions", "target": target},
+            {"metric": "followers", "target": 2_000, "hard": False, "weight": 0.05},
+        ],
+    )
+    data["communities"][0]["mode"] = "on"
+    return Scenario.from_dict(data)
+
+
+@settings(max_examples=15)
+@given(
+    ctr=st.floats(0.5, 1.6),
+    cpm=st.floats(0.7, 1.6),
+    follow=st.floats(0.4, 1.6),
+    done=st.integers(1, 6),
+)
+def test_replanning_on_the_true_rates_never_does_worse_than_carrying_on(
+    ctr: float, cpm: float, follow: float, done: int
+) -> None:
+    """A plan made on the scenario's guesses runs for ``done`` weeks in a world with other
+    rates. Re-planning on the true rates from what happened (spend, follower stock and
+    comments kept) scores at least what the old plan continued scores on the exact model,
+    whenever the old plan is still feasible there; and never spends beyond the budget."""
+    from funnelopt import objective
+
+    s = _small()
+    original = optimize(s, analysis=False, strategies=False)
+    assert original.spend is not None
+    t = s.tactics
+    truth = s.with_overrides(
+        {
+            "tactics.dark.ctr": t[0].ctr * ctr,
+            "tactics.dark.cpm": t[0].cpm * cpm,
+            "tactics.follow.cpm": t[1].cpm * cpm,
+            "tactics.follow.follow_rate": t[1].follow_rate * follow,
+        }
+    )
+    ran = simulate(truth, original.spend, original.community)
+    history = {
+        **{
+            f"history.spend.{tid}": list(original.spend[:done, j])
+            for j, tid in enumerate(s.tactic_ids)
+        },
+        "history.followers.patients": list(ran.per_period["followers"][:done]),
+        "history.comments": list(ran.per_period["comments"][:done]),
+    }
+    now = truth.with_overrides(history)
+    new = optimize(now, analysis=False, strategies=False)
+    carried = simulate(now, original.spend, original.community)
+    feasible = not carried.violations and all(
+        r.met for g, r in zip(now.goals, carried.goals, strict=True) if g.hard
+    )
+    if feasible:
+        assert new.optimal
+    if new.optimal:
+        assert new.outcome.totals["cost_total"] <= s.budget.total * (1 + 1e-9)
+        np.testing.assert_array_equal(new.spend[:done], original.spend[:done])
+        if feasible:
+            gap = new.certificate.gap * abs(new.objective) + 1e-6
+            assert new.objective >= objective.score(now, carried) - gap
+
+
+@settings(max_examples=15)
+@given(
+    spend=st.lists(st.tuples(st.floats(0, 6_000), st.floats(0, 3_000)), min_size=1, max_size=6),
+    ctr=st.floats(0.002, 0.02),
+)
+def test_replan_keeps_any_past_exactly_and_never_exceeds_the_budget(
+    spend: list[tuple[float, float]], ctr: float
+) -> None:
+    """Whatever was spent (within the tactics' caps) and however it performed, the new
+    plan's first weeks are exactly the actual spend and its total cost stays within the
+    budget; a past that already spent more than the budget has no plan within it."""
+    s = _small(target=1.0)
+    lines = ["week,tactic,spend,impressions,clicks"]
+    for w, (dark, follow) in enumerate(spend, start=1):
+        imps = round(dark * 90)
+        lines += [f"{w},dark,{dark:.2f},{imps},{round(imps * ctr)}", f"{w},follow,{follow:.2f},,"]
+    r = replan(s, read_actuals("a.csv", s, text="\n".join(lines) + "\n"))
+    done = len(spend)
+    spent = np.array([[float(f"{v:.2f}") for v in week] for week in spend])  # as written
+    if spent.sum() > s.budget.total:
+        assert not r.plan.optimal
+    if r.plan.optimal:
+        np.testing.assert_allclose(r.plan.spend[:done], spent, rtol=0, atol=1e-9)
+        assert r.plan.outcome.totals["cost_total"] <= s.budget.total * (1 + 1e-9)
