@@ -596,3 +596,26 @@ def test_replan_keeps_any_past_exactly_and_never_exceeds_the_budget(
     if r.plan.optimal:
         np.testing.assert_allclose(r.plan.spend[:done], spent, rtol=0, atol=1e-9)
         assert r.plan.outcome.totals["cost_total"] <= s.budget.total * (1 + 1e-9)
+
+
+def test_conversions_and_ae_cases_calibrate_their_rates_and_gaps_are_no_zeros() -> None:
+    """Conversions per visit calibrate the site's conversion rate (tactics without their
+    own), AE cases per comment the AE rate; a week that leaves a count empty says nothing
+    about its rate (it was read as zero visits: one more period of evidence, a rate of
+    about 0, that pulled the landing rate below what the other weeks showed)."""
+    s = COMMUNITY_EXAMPLE
+    text = "week,tactic,community,spend,impressions,clicks,visits,conversions,comments,ae_cases\n"
+    text += "".join(
+        f"{w},meta_dark,,4000,300000,3000,{'' if w == 3 else 2250},{'' if w == 3 else 45},60,\n"
+        for w in (1, 2, 3, 4)
+    )
+    text += "".join(f"{w},,patients_de,,,,,,40,3\n" for w in (1, 2, 3, 4))
+    est = {e.path: e for e in calibrate(s, read_actuals("a.csv", s, text=text))}
+    site, ae = est["site.conversion_rate"], est["adverse_events.rate"]
+    assert (
+        0.02 < site.posterior < 0.05
+        and site.evidence == "135 conversions of 6,750 visits in 3 periods"
+    )
+    assert 0.01 < ae.posterior < 0.03 and ae.evidence == "12 ae_cases of 400 comments in 4 periods"
+    landing = est["tactics.meta_dark.landing_rate"]
+    assert landing.posterior == pytest.approx(0.75, rel=1e-3) and "in 3 periods" in landing.evidence

@@ -7,11 +7,16 @@ period with data is one observation of it, uncertain by PERIOD_RSD (rates drift 
 week to week far more than their binomial counts say, so a million impressions are not a
 million independent trials). The posterior is the precision-weighted mean on the log
 scale, so two periods move a rate a little and ten a lot. CTR comes from clicks per
-impression, the landing rate from visits per click, the follow and comment rates from new
-followers and comments per impression, and the CPM is solved per period
-from spend and impressions on the tactic's own delivery curve (saturation included).
-Each estimate carries its prior, posterior (the value used), a 90% interval and the
-evidence.
+impression, the landing rate from visits per click, the conversion rate (the tactic's
+own, else the site's) from conversions per visit, the follow and comment rates from new
+followers and comments per impression, the AE rate from AE cases per comment (all rows of
+a period), and the CPM is solved per period from spend and impressions on the tactic's
+own delivery curve (saturation included). A period counts for a rate only where it
+reports both of its counts. Each estimate carries its prior, posterior (the value used),
+a 90% interval and the evidence.
+
+The past: the actuals become the calibrated scenario's ``[history]`` (spend, the follower
+stock, comments and AE cases), which the simulator and the optimiser keep as it happened.
 """
 
 from __future__ import annotations
@@ -344,33 +349,28 @@ def _communities_run(s: Scenario, original: Plan, actuals: Actuals) -> dict[str,
 def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
     """The posterior of every rate the actuals inform (see the module docstring)."""
     out: list[Estimate] = []
+    v = actuals.values
+    nan = np.full(actuals.periods_done, np.nan)
+    pooled: list[tuple[np.ndarray, np.ndarray]] = []  # the site's conversions: visits, conv
     for j, t in enumerate(s.tactics):
         p = f"tactics.{t.id}"
         for rate, trials, successes in (
             ("ctr", "impressions", "clicks"),
             ("landing_rate", "clicks", "visits"),
+            ("conversion_rate", "visits", "conversions"),
             ("follow_rate", "impressions", "new_followers"),
             ("comment_rate", "impressions", "comments"),
         ):
-            prior = float(getattr(t, rate))
-            if not (actuals.has(trials) and actuals.has(successes)) or not 0 < prior < 1:
+            n = v[trials][:, j] if trials in v else nan
+            k = v[successes][:, j] if successes in v else nan
+            if rate == "conversion_rate" and t.conversion_rate is None:
+                pooled.append((n, k))  # no rate of its own: the site's
                 continue
-            n = np.nan_to_num(actuals.values[trials][:, j])
-            k = np.nan_to_num(actuals.values[successes][:, j])
-            seen = n > 0
-            if not seen.any():
-                continue
-            # Half a success and one trial more: a week without clicks still counts (it
-            # says the rate is low) and a log stays finite. Weeks are weighted alike only
-            # when their counts say more than the drift between weeks (see _shrunk).
-            rates = (k[seen] + 0.5) / (n[seen] + 1.0)
-            spread = _prior_spread(s, f"{p}.{rate}")
-            post = _shrunk(prior, rates, 1 - 1e-6, n[seen], spread)  # a rate stays below 1
-            evidence = f"{k.sum():,.0f} {successes} of {n.sum():,.0f} {trials} in {int(seen.sum())} periods"
-            out.append(Estimate(f"{p}.{rate}", prior, *post, evidence))
+            e = _rate(s, f"{p}.{rate}", float(getattr(t, rate)), n, k, (trials, successes))
+            out += [e] if e is not None else []
         if actuals.has("spend") and actuals.has("impressions"):
-            spend = np.nan_to_num(actuals.values["spend"][:, j])
-            imps = np.nan_to_num(actuals.values["impressions"][:, j])
+            spend = np.nan_to_num(v["spend"][:, j])
+            imps = np.nan_to_num(v["impressions"][:, j])
             i_sat = t.saturation_impressions
             ok = (spend > 0) & (imps > 0) & (imps < i_sat)
             if ok.any():
@@ -382,7 +382,55 @@ def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
                 out.append(
                     Estimate(f"{p}.cpm", t.cpm, *_shrunk(t.cpm, cpm, spread=spread), evidence)
                 )
+    if pooled:
+        n, k = (_period_sums([pair[i] for pair in pooled]) for i in (0, 1))
+        e = _rate(
+            s, "site.conversion_rate", s.site.conversion_rate, n, k, ("visits", "conversions")
+        )
+        out += [e] if e is not None else []
+    if s.adverse_events is not None:
+        # The AE rate per comment: all comments and AE cases reported in a period.
+        per_row = {
+            name: [m[:, i] for m in (v.get(name), actuals.communities.get(name)) if m is not None
+                   for i in range(m.shape[1])]
+            for name in ("comments", "ae_cases")
+        }  # fmt: skip
+        if per_row["comments"] and per_row["ae_cases"]:
+            n, k = _period_sums(per_row["comments"]), _period_sums(per_row["ae_cases"])
+            path, prior = "adverse_events.rate", s.adverse_events.rate
+            e = _rate(s, path, prior, n, k, ("comments", "ae_cases"))
+            out += [e] if e is not None else []
     return out
+
+
+def _period_sums(columns: list[np.ndarray]) -> np.ndarray:
+    """Per period, the sum of the columns that report it (NaN where none does)."""
+    stacked = np.column_stack(columns)
+    return np.where(np.isfinite(stacked).any(axis=1), np.nansum(stacked, axis=1), np.nan)
+
+
+def _rate(
+    s: Scenario,
+    path: str,
+    prior: float,
+    n: np.ndarray,
+    k: np.ndarray,
+    names: tuple[str, str],
+) -> Estimate | None:
+    """The posterior of a rate of successes ``k`` in trials ``n`` per period (periods that
+    report both, with trials); None without any, or for a prior of 0 or 1 (switched off)."""
+    seen = np.isfinite(n) & np.isfinite(k) & (np.nan_to_num(n) > 0)
+    if not seen.any() or not 0 < prior < 1:
+        return None
+    n, k = n[seen], k[seen]
+    # Half a success and one trial more: a week without clicks still counts (it says the
+    # rate is low) and a log stays finite. Weeks are weighted alike only when their counts
+    # say more than the drift between weeks (see _shrunk).
+    rates = (k + 0.5) / (n + 1.0)
+    post = _shrunk(prior, rates, 1 - 1e-6, n, _prior_spread(s, path))  # a rate stays below 1
+    trials, successes = names
+    evidence = f"{k.sum():,.0f} {successes} of {n.sum():,.0f} {trials} in {len(n)} periods"
+    return Estimate(path, prior, *post, evidence)
 
 
 def _prior_spread(s: Scenario, path: str) -> float:
