@@ -686,8 +686,9 @@ class Scenario(_Model):
     @property
     def overridden(self) -> dict[str, Any]:
         """Paths changed by :meth:`with_overrides` (``--set``) -> the value in the original
-        scenario (None where it was not given)."""
-        return dict(self._overridden)
+        scenario (None where it was not given). The ``[history]`` is left out: what
+        happened is no changed assumption."""
+        return {k: v for k, v in self._overridden.items() if not k.startswith("history.")}
 
     def value_at(self, path: str) -> Any:
         """The value at a field path (``tactics.meta_dark.cpm``, ``goals[0].target``); None

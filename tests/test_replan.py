@@ -484,6 +484,10 @@ def test_the_replan_report_in_a_real_browser(tmp_path: Path) -> None:
     # Followers: counted from week 10 on (planned / actual); not reported before.
     assert "1,476 / 1,024" in text and "0 / -" in text
     assert re.search(r"EUR [\d,]+ remain", text)
+    # The assumptions register lists the calibrated values and ranges readably, not what
+    # happened (the history is in the plan-versus-actual table).
+    assert "history: " not in text and "'dist'" not in text
+    assert "lognormal (median 0.00836259, p95 0.0103017)" in text
 
 
 @pytest.mark.parametrize(("target", "code"), [(500, 0), (5_000, 1)])

@@ -694,6 +694,11 @@ def _field_label(path: str, scenario: Scenario | None) -> str:
 def _fmt_value(v: object) -> str:
     if v is None or v == "":
         return "not set"
+    if isinstance(v, dict) and "dist" in v:  # a range: its distribution and parameters
+        given = ", ".join(
+            f"{k} {_fmt_value(x)}" for k, x in v.items() if k != "dist" and x is not None
+        )
+        return f"{v['dist']} ({given})"
     if isinstance(v, bool) or not isinstance(v, int | float):
         return str(getattr(v, "isoformat", lambda: v)())
     if float(v).is_integer() and abs(v) >= 1:
