@@ -70,9 +70,6 @@ class Options:
     #: comments whatever order the segments fill in, so the cells need no fill-order
     #: binaries (exact at that spend, conservative elsewhere).
     load_tangents: Mapping[tuple[int, int], float] = field(default_factory=dict)
-    #: Cells (period, tactic) whose spend already happened (re-planning from actuals):
-    #: their segments are filled in order up to it, fixed.
-    fixed_spend: Mapping[tuple[int, int], float] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -100,6 +97,9 @@ class Formulation:
     #: Cumulative impressions per reach period: of everyone, and per audience.
     cum_col: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     cum_audience_col: dict[str, IntArray] = field(default_factory=dict)
+    #: Cells (period, tactic) of the scenario's history: the spend that happened, which
+    #: their segments are filled up to in order.
+    fixed_spend: Mapping[tuple[int, int], float] = field(default_factory=dict)
 
     # -- from a solution back to the user's terms ------------------------------------
 
@@ -123,7 +123,7 @@ class Formulation:
         per_cell = np.where(lift, floor, per_cell)
         out[self.cell_t, self.cell_j] = per_cell
         # Spend that happened is what happened, not its segments' sum (round-off).
-        for (t, j), v in self.options.fixed_spend.items():
+        for (t, j), v in self.fixed_spend.items():
             out[t, j] = v
         return out
 
@@ -210,7 +210,7 @@ class Formulation:
             upper = float(self.cell_upper[cols][0])
             x_max = upper / t.saturation_spend
             norm = np.clip(spend[self.cell_t[cols], j], 0, upper) / t.saturation_spend
-            extra = _delivery_points(t, self.options, j)
+            extra = _delivery_points(t, self.options, j, self.fixed_spend)
             out[self.cell_t[cols], j] = t.saturation_impressions * pwl.chord_value(
                 norm, "exponential", self.tolerance, x_max, extra
             )
@@ -316,9 +316,9 @@ class _Builder:
     """
 
     def __init__(self, s: Scenario, eps: float, opt: Options) -> None:
-        if s.periods_done:
-            opt = replace(opt, fixed_spend={**_history_cells(s), **opt.fixed_spend})
         self.s, self.eps, self.opt = s, eps, opt
+        #: The history's spend, fixed (re-planning): (period, tactic) -> spend.
+        self.fixed_spend = _history_cells(s) if s.periods_done else {}
         #: Periods (0-based) whose per-period limits hold: those not yet done.
         self.ahead = np.arange(s.periods_done, s.periods)
         self.outer = opt.bound == "outer"
@@ -376,7 +376,7 @@ class _Builder:
             upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
             if upper <= 0:
                 continue
-            extra = _delivery_points(t, opt, j)
+            extra = _delivery_points(t, opt, j, self.fixed_spend)
             x_top = upper / t.saturation_spend
             widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
             slopes = upper_slope if self.outer else lower  # inner: chords; outer: tangents
@@ -415,11 +415,11 @@ class _Builder:
         below = seg_end <= firm[seg_j] * (1 + 1e-12) if len(seg_end) else np.zeros(0, dtype=bool)
         seg_lo = np.where(below, self.seg_width, 0.0)
         seg_hi = self.seg_width.copy()
-        if opt.fixed_spend:
+        if self.fixed_spend:
             # What was spent is filled in order to exactly that (a breakpoint sits there).
             done = np.full(len(self.cell_t), np.nan)
             for c, (t_c, j_c) in enumerate(zip(self.cell_t, self.cell_j, strict=True)):
-                done[c] = opt.fixed_spend.get((int(t_c), int(j_c)), np.nan)
+                done[c] = self.fixed_spend.get((int(t_c), int(j_c)), np.nan)
             fixed = (
                 ~np.isnan(done[self.seg_cell]) if len(self.seg_cell) else np.zeros(0, dtype=bool)
             )
@@ -1120,6 +1120,7 @@ class _Builder:
             goal_rows=self.goal_exprs,
             cum_col=self.cum_col,
             cum_audience_col=self.cum_a_col,
+            fixed_spend=self.fixed_spend,
         )
 
 
@@ -1152,13 +1153,13 @@ def _cell_label(
     return lambda i: f"{name}[{s.tactics[cell_j[cells[i]]].id},{label_t}{cell_t[cells[i]] + 1}]"
 
 
-def _delivery_points(t: Tactic, opt: Options, j: int) -> tuple[float, ...]:
+def _delivery_points(
+    t: Tactic, opt: Options, j: int, fixed: Mapping[tuple[int, int], float]
+) -> tuple[float, ...]:
     """Extra breakpoints of tactic ``j``'s delivery curve: the refinement's, its floors,
     and the spends already made (re-planning)."""
     floors = tuple(v / t.saturation_spend for v in (t.min_spend, t.min_spend_if_active) if v > 0)
-    done = sorted(
-        {v / t.saturation_spend for (_, k), v in opt.fixed_spend.items() if k == j and v > 0}
-    )
+    done = sorted({v / t.saturation_spend for (_, k), v in fixed.items() if k == j and v > 0})
     return (*opt.breakpoints.get(f"delivery[{t.id}]", ()), *floors, *done)
 
 

@@ -4,7 +4,7 @@ soft-goal weights at which that choice would flip (issue 10, item 4)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from funnelopt import metrics, objective
 from funnelopt.backends import Backend
@@ -28,14 +28,13 @@ def decide(
     strategies: Sequence[Strategy],
     backend: Backend,
     tolerance: float,
-    base: Options | None = None,
     deadline: float | None = None,
 ) -> Decision | None:
     """The chosen community setting, why, and where each soft goal's weight (and each
     money value of a net-value objective) flips it.
 
-    Only for one community in ``auto`` mode with both strategies solved. ``base``: the
-    plan's options (spend already made stays fixed); past ``deadline`` (a
+    Only for one community in ``auto`` mode with both strategies solved (spend already
+    made, the scenario's history, stays fixed); past ``deadline`` (a
     :func:`time.monotonic` instant) no further break-even is searched.
     """
     auto = [c.id for c in s.communities if c.mode == "auto"]
@@ -46,11 +45,10 @@ def decide(
     flips: dict[str, float] = {}
     paths = [f"goals[{i}].weight" for i, g in enumerate(s.goals) if not g.hard]
     paths += [f"objective.values.{m.value}" for m in (s.objective.values or {})]
-    fixed = base.fixed_spend if base is not None else {}
     for path in paths:
         if deadline is not None and time.monotonic() > deadline:
             break
-        w = _break_even(s, path, auto[0], backend, tolerance, fixed)
+        w = _break_even(s, path, auto[0], backend, tolerance)
         if w is not None:
             flips[path] = w
     return Decision(dict(chosen.community), _reason(s, chosen, other, flips), flips)
@@ -88,7 +86,6 @@ def _break_even(
     community: str,
     backend: Backend,
     tolerance: float,
-    fixed: Mapping[tuple[int, int], float],
 ) -> float | None:
     """The value at ``path`` (a soft goal's weight or a money value) at which the best
     plans with and without the community score the same, or None when no value in
@@ -100,8 +97,8 @@ def _break_even(
     """
     w = float(s.value_at(path))
     for _ in range(MAX_STEPS):
-        with_it = _line(s, path, w, community, True, backend, tolerance, fixed)
-        without = _line(s, path, w, community, False, backend, tolerance, fixed)
+        with_it = _line(s, path, w, community, True, backend, tolerance)
+        without = _line(s, path, w, community, False, backend, tolerance)
         if with_it is None or without is None:
             return None
         (a_on, b_on), (a_off, b_off) = with_it, without
@@ -116,8 +113,7 @@ def _break_even(
     else:
         return None
     below, above = (
-        _choice(s, path, w * k, community, backend, tolerance, fixed)
-        for k in (1 - CONFIRM, 1 + CONFIRM)
+        _choice(s, path, w * k, community, backend, tolerance) for k in (1 - CONFIRM, 1 + CONFIRM)
     )
     return w if below is not None and above is not None and below != above else None
 
@@ -130,12 +126,11 @@ def _line(
     on: bool,
     backend: Backend,
     tolerance: float,
-    fixed: Mapping[tuple[int, int], float],
 ) -> tuple[float, float] | None:
     """The best plan at ``w`` with the community on (off) as a line in that number:
     (intercept, slope) of its score, in the maximising sense."""
     sw = s.with_overrides({path: w})
-    opts = Options(community={community: on}, fixed_spend=fixed)
+    opts = Options(community={community: on})
     run = solve(sw, backend, tolerance, opts, cheapest=False)
     if run.status is not Status.OPTIMAL:
         return None
@@ -155,10 +150,9 @@ def _choice(
     community: str,
     backend: Backend,
     tolerance: float,
-    fixed: Mapping[tuple[int, int], float],
 ) -> bool | None:
     """Whether the community is worth it at ``w`` (re-optimised both ways)."""
-    lines = [_line(s, path, w, community, on, backend, tolerance, fixed) for on in (True, False)]
+    lines = [_line(s, path, w, community, on, backend, tolerance) for on in (True, False)]
     if lines[0] is None or lines[1] is None:
         return None if lines[0] is None and lines[1] is None else lines[1] is None
     return lines[0][0] + w * lines[0][1] > lines[1][0] + w * lines[1][1]
