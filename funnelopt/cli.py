@@ -858,7 +858,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--metric",
         default="visits",
-        choices=("spend", "impressions", "clicks", "visits"),
+        choices=("spend", "impressions", "clicks", "visits", "conversions"),
         help="what --plot draws (default visits)",
     )
     p.add_argument(

@@ -301,9 +301,8 @@ class History(_Model):
 
     @property
     def done(self) -> int:
-        """The periods that happened: the longest list given."""
-        lists = [*self.spend.values(), *self.followers.values(), self.comments, self.ae_cases]
-        return max((len(v) for v in lists), default=0)
+        """The periods that happened: those with spend."""
+        return max((len(v) for v in self.spend.values()), default=0)
 
 
 class Goal(_Model):
@@ -1090,9 +1089,14 @@ def _history_problems(s: Scenario) -> Iterator[Problem]:
         return
     done = h.done
     if done > s.periods:
-        yield Problem("history", f"{done} periods", f"at most the campaign's {s.periods}")
-    if done and not h.spend:
+        yield Problem("history.spend", f"{done} periods", f"at most the campaign's {s.periods}")
+    counts = {f"history.followers.{k}": v for k, v in h.followers.items()}
+    counts |= {"history.comments": h.comments, "history.ae_cases": h.ae_cases}
+    if not h.spend and any(counts.values()):
         yield Problem("history.spend", _MISSING, "give what was spent in the periods done")
+    for path, v in counts.items():
+        if h.spend and len(v) > done:
+            yield Problem(path, f"{len(v)} values", f"at most one per period done ({done})")
     for tid, v in h.spend.items():
         if tid not in s.tactic_ids:
             yield Problem(f"history.spend.{tid}", tid, f"must be one of {', '.join(s.tactic_ids)}")

@@ -623,3 +623,23 @@ def test_conversions_and_ae_cases_calibrate_their_rates_and_gaps_are_no_zeros() 
     assert 0.01 < ae.posterior < 0.03 and ae.evidence == "12 ae_cases of 400 comments in 4 periods"
     landing = est["tactics.meta_dark.landing_rate"]
     assert landing.posterior == pytest.approx(0.75, rel=1e-3) and "in 3 periods" in landing.evidence
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        ({"spend": {"dark": [1.0, 2.0], "follow": [1.0]}}, "history.spend.follow = '1 values': needs one per period done (2)"),
+        ({"spend": {"dork": [1.0]}}, "history.spend.dork = 'dork': must be one of dark, follow"),
+        ({"followers": {"patients": [5.0]}}, "history.spend: give what was spent"),
+        ({"spend": {"dark": [1.0]}, "followers": {"nobody": [1.0]}}, "history.followers.nobody = 'nobody': must be one of patients"),
+        ({"spend": {"dark": [1.0] * 9}}, "history.spend = '9 periods': at most the campaign's 8"),
+        ({"spend": {"dark": [-1.0]}}, "history.spend.dark[0] = -1.0: must be >= 0"),
+        ({"spend": {"dark": [1.0]}, "comments": [1.0, 2.0]}, "history.comments = '2 values': at most one per period done (1)"),
+    ],
+)  # fmt: skip
+def test_a_bad_history_is_named(history: dict[str, object], expected: str) -> None:
+    from funnelopt import ScenarioError
+
+    with pytest.raises(ScenarioError) as info:
+        _community(history=history)
+    assert expected in str(info.value)
