@@ -580,7 +580,7 @@ class _Builder:
             integer=True,
         )
         h = s.history
-        counts = h is not None and bool(h.comments or h.ae_cases)
+        counts = h is not None and bool(h.comments or h.ae_cases or h.visits or h.conversions)
         self.one_col = cols.add(
             "one", 1 if opt.load_tangents or counts else 0, 1.0, 1.0, _fixed("one")
         )
@@ -662,13 +662,15 @@ class _Builder:
             "organic_impressions": organic_m,
             "ad_visits": ad_visits_m,
             "community_visits": comm_visits_m,
-            "visits": ad_visits_m + comm_visits_m,
+            "visits": self.counted(ad_visits_m + comm_visits_m, "visits"),
             "engagements": collect("engagements"),
             "followers": collect("followers"),
             "comments": comments_m,
             "webcare_hours": webcare_m,
             "ae_cases": ae_m,
-            "conversions": ad_conv_m + collect("community_conversions"),
+            "conversions": self.counted(
+                ad_conv_m + collect("community_conversions"), "conversions"
+            ),
             "cost_media": spend_m,
             "cost_community": cost_comm_m,
             "cost_webcare": cost_webcare_m,
@@ -690,22 +692,29 @@ class _Builder:
     ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """The comment and AE-case maps with the history's counts as constants in the
         periods it gives them (the simulator's rule, :func:`simulator._counted_loads`)."""
-        h, n_t = self.s.history, self.s.periods
+        h = self.s.history
         assert h is not None
-
-        def counted(m: sparse.csr_matrix, values: Sequence[float]) -> sparse.csr_matrix:
-            k = len(values)
-            keep = sparse.diags((np.arange(n_t) >= k).astype(float))
-            one = np.full(k, self.one_col[0] if len(self.one_col) else 0)
-            const = _triplets(np.arange(k), one, np.asarray(values, float), (n_t, self.n))
-            return sparse.csr_matrix(keep @ m + const)
-
         if h.comments:
-            comments_m = counted(comments_m, h.comments)
-            ae_m = counted(ae_m, [ae_rate * v for v in h.comments])
+            comments_m = self.constant(comments_m, h.comments)
+            ae_m = self.constant(ae_m, [ae_rate * v for v in h.comments])
         if h.ae_cases:
-            ae_m = counted(ae_m, h.ae_cases)
+            ae_m = self.constant(ae_m, h.ae_cases)
         return comments_m, ae_m
+
+    def counted(self, m: sparse.csr_matrix, name: str) -> sparse.csr_matrix:
+        """A metric's map with the history's counts of it (visits, conversions) as
+        constants in the periods it gives them."""
+        h = self.s.history
+        values = getattr(h, name) if h is not None else []
+        return self.constant(m, values) if values else m
+
+    def constant(self, m: sparse.csr_matrix, values: Sequence[float]) -> sparse.csr_matrix:
+        """``m`` with its first ``len(values)`` periods replaced by those constants."""
+        n_t, k = self.s.periods, len(values)
+        keep = sparse.diags((np.arange(n_t) >= k).astype(float))
+        one = np.full(k, self.one_col[0] if len(self.one_col) else 0)
+        const = _triplets(np.arange(k), one, np.asarray(values, float), (n_t, self.n))
+        return sparse.csr_matrix(keep @ m + const)
 
     # -- rows -------------------------------------------------------------------------------
 

@@ -278,8 +278,9 @@ class History(_Model):
 
     Those periods are simulated and planned as they happened: their spend, and where
     given the follower stock counted, the comments and the AE cases (so webcare and AE
-    costs are what they cost). Their per-period limits are not checked, since nothing can
-    change them now; budgets, tactic totals and goals count them.
+    costs are what they cost), the visits and the conversions (so goals count what
+    happened). Their per-period limits are not checked, since nothing can change them
+    now; budgets, tactic totals and goals count them.
     """
 
     spend: dict[str, list[_Spent]] = Field(
@@ -297,6 +298,12 @@ class History(_Model):
     )
     ae_cases: list[_Count] = Field(
         default_factory=list, description="Adverse-event cases in periods 1, 2, ..."
+    )
+    visits: list[_Count] = Field(
+        default_factory=list, description="All visits (ads and community) in periods 1, 2, ..."
+    )
+    conversions: list[_Count] = Field(
+        default_factory=list, description="All conversions in periods 1, 2, ..."
     )
 
     @property
@@ -1091,7 +1098,9 @@ def _history_problems(s: Scenario) -> Iterator[Problem]:
     if done > s.periods:
         yield Problem("history.spend", f"{done} periods", f"at most the campaign's {s.periods}")
     counts = {f"history.followers.{k}": v for k, v in h.followers.items()}
-    counts |= {"history.comments": h.comments, "history.ae_cases": h.ae_cases}
+    counts |= {
+        f"history.{k}": getattr(h, k) for k in ("comments", "ae_cases", "visits", "conversions")
+    }
     if not h.spend and any(counts.values()):
         yield Problem("history.spend", _MISSING, "give what was spent in the periods done")
     for path, v in counts.items():

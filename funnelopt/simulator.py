@@ -196,6 +196,13 @@ def forward(
         "cost_ae": cost_ae,
         "cost_total": cost_total,
     }
+    if s.history is not None:
+        # Visits and conversions counted (the history): goals on them count what happened.
+        for name in ("visits", "conversions"):
+            counted = getattr(s.history, name)
+            if counted:
+                flows[name] = flows[name].copy()
+                flows[name][..., : len(counted)] = counted
     by_tactic = {
         "spend": x,
         "impressions": impressions,

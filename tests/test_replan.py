@@ -329,6 +329,8 @@ def test_a_plan_keeps_the_history_exactly_and_the_simulator_verifies_it() -> Non
         "followers": {"patients": [250.0, 900.0]},
         "comments": [40.0, 500.0, 10.0],
         "ae_cases": [3.0],
+        "visits": [100.0, 20.0],
+        "conversions": [9.0, 1.0, 0.0],
     }
     s = _community(history=history).with_overrides(
         {"budget.period_min": 600, "webcare.capacity_hours": 20}
@@ -340,6 +342,11 @@ def test_a_plan_keeps_the_history_exactly_and_the_simulator_verifies_it() -> Non
     np.testing.assert_array_equal(o.per_period["followers"][:2], [250, 900])
     np.testing.assert_array_equal(o.per_period["comments"][:3], [40, 500, 10])
     np.testing.assert_allclose(o.per_period["ae_cases"][:3], [3, 500 * 0.02, 10 * 0.02])
+    np.testing.assert_array_equal(o.per_period["visits"][:2], [100, 20])
+    np.testing.assert_array_equal(o.per_period["conversions"][:3], [9, 1, 0])
+    # The optimiser's own figure counts the weeks done as counted, like the simulation.
+    assert plan.predicted["conversions"] == pytest.approx(o.totals["conversions"], rel=0.01)
+    assert plan.predicted["visits"] == pytest.approx(o.totals["visits"], rel=0.01)
     # Week 2's 500 comments needed 2 + 500*3/60 + 10*30/60 = 32 h (capacity 20): paid, not
     # refused; the weeks ahead hold the capacity and the floor.
     assert o.per_period["webcare_hours"][1] == pytest.approx(32.0)

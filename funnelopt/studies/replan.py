@@ -261,9 +261,10 @@ def posterior_range(path: str, e: Estimate) -> dict[str, Any]:
 def _with_history(s: Scenario, actuals: Actuals) -> Scenario:
     """``s`` with the actuals as its history: the spend; each community's follower stock
     (counted, or carried from the gains: the stock before, less churn, plus the gain); the
-    comments and AE cases of each period that reports any. A period between reports that
-    reports nothing is filled with what the model gives from the history before it, so a
-    later report carries on from there; sources a period does not report are modelled."""
+    comments, AE cases, visits and conversions of each period that reports any. A period
+    between reports that reports nothing is filled with what the model gives from the
+    history before it, so a later report carries on from there; sources a period does not
+    report are modelled."""
     done = actuals.periods_done
     spent = np.nan_to_num(actuals.values["spend"])
     paths: dict[str, Any] = {
@@ -290,8 +291,13 @@ def _with_history(s: Scenario, actuals: Actuals) -> Scenario:
                 counted.append(float(model({**paths, path: counted}).per_period["followers"][t]))
         if counted:
             paths[f"history.followers.{c.id}"] = counted
-    for name in ("comments", "ae_cases"):
-        reported = np.hstack(  # periods x (tactics, then communities)
+    # Per period, the counts of every source (tactics, then communities); a source a
+    # period does not report keeps its modelled count (communities' visits and
+    # conversions are not in an ad platform's export). AE cases are the PV desk's count:
+    # the rows' values add up.
+    community_series = {"comments": "comments", "visits": "community_visits"}
+    for name in ("comments", "ae_cases", "visits", "conversions"):
+        reported = np.hstack(
             [
                 actuals.values.get(name, np.full((done, len(s.tactics)), np.nan)),
                 actuals.communities.get(name, np.full((done, len(s.communities)), np.nan)),
@@ -301,17 +307,17 @@ def _with_history(s: Scenario, actuals: Actuals) -> Scenario:
         if not given.any():
             continue
         modelled = model(paths)
-        if name == "comments":
-            # Sources a period does not report keep their modelled comments.
+        if name == "ae_cases":
+            totals = np.nansum(reported, axis=1)
+        else:
+            own = community_series.get(name, name)
             sources = np.hstack(
                 [
-                    modelled.by_tactic["comments"][:done],
-                    *(modelled.by_community[c.id]["comments"][:done, None] for c in s.communities),
+                    modelled.by_tactic[name][:done],
+                    *(modelled.by_community[c.id][own][:done, None] for c in s.communities),
                 ]
             )
             totals = np.where(np.isfinite(reported), reported, sources).sum(axis=1)
-        else:  # the PV desk's count: the rows' values add up
-            totals = np.nansum(reported, axis=1)
         counts = np.where(given, totals, modelled.per_period[name][:done])
         paths[f"history.{name}"] = [float(v) for v in counts[: _last(given)]]
     return s.with_overrides(paths)
