@@ -650,3 +650,19 @@ def test_a_bad_history_is_named(history: dict[str, object], expected: str) -> No
     with pytest.raises(ScenarioError) as info:
         _community(history=history)
     assert expected in str(info.value)
+
+
+def test_the_sites_conversion_rate_pools_only_tactics_that_report_both_counts() -> None:
+    """Visits of a tactic that does not report its conversions are no visits without
+    conversions (they were, and pulled the site's rate down)."""
+    from conftest import BASE, build
+
+    second = {**BASE["tactics"][0], "id": "dark2"}
+    s = Scenario.from_dict(build(BASE, tactics=[BASE["tactics"][0], second]))
+    text = "week,tactic,spend,visits,conversions\n1,dark,100,1000,50\n1,dark2,100,1000,\n"
+    [site] = [
+        e
+        for e in calibrate(s, read_actuals("a.csv", s, text=text))
+        if e.path == "site.conversion_rate"
+    ]
+    assert site.evidence == "50 conversions of 1,000 visits in 1 periods"

@@ -16,7 +16,8 @@ reports both of its counts. Each estimate carries its prior, posterior (the valu
 a 90% interval and the evidence.
 
 The past: the actuals become the calibrated scenario's ``[history]`` (spend, the follower
-stock, comments and AE cases), which the simulator and the optimiser keep as it happened.
+stock, comments, AE cases, visits and conversions), which the simulator and the optimiser
+keep as it happened.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def replan(scenario: Scenario, actuals: Actuals, **optimize_options: Any) -> Rep
     updates |= _communities_run(scenario, original, actuals)
     if scenario.uncertainty:
         # Where the scenario has ranges, a calibrated rate is as uncertain as calibrated.
-        updates |= {f"uncertainty.{e.path}": posterior_range(e.path, e) for e in estimates}
+        updates |= {f"uncertainty.{e.path}": _posterior_range(e.path, e) for e in estimates}
     calibrated = scenario.with_overrides(updates) if updates else scenario
     spent = np.nan_to_num(actuals.values["spend"])
     outside: list[Problem] = []
@@ -244,7 +245,7 @@ def replan(scenario: Scenario, actuals: Actuals, **optimize_options: Any) -> Rep
     )
 
 
-def posterior_range(path: str, e: Estimate) -> dict[str, Any]:
+def _posterior_range(path: str, e: Estimate) -> dict[str, Any]:
     """The estimate as a range for forecasts: a lognormal with the posterior as its median
     and the interval's spread (on the log scale, as calibrated), or, for a rate whose
     lognormal would leave its allowed values, a beta with that mean and spread."""
@@ -336,9 +337,9 @@ def _last(given: np.ndarray) -> int:
 
 def _communities_run(s: Scenario, original: Plan, actuals: Actuals) -> dict[str, Any]:
     """A community launched in the periods done keeps running (its set-up and content
-    were paid): mode ``on`` where the original plan ran it or the actuals count it or
-    its follower ads, else
-    ``off`` (it did not run then, and a launch in the past cannot be made now)."""
+    were paid): mode ``on`` where the original plan ran it, the actuals count it or its
+    follower ads spent, else ``off`` (it did not run then, and a launch in the past cannot
+    be made now)."""
     out: dict[str, Any] = {}
     for k, c in enumerate(s.communities):
         launch = original.launch.get(c.id, c.start if isinstance(c.start, int) else 1)
@@ -370,7 +371,8 @@ def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
             n = v[trials][:, j] if trials in v else nan
             k = v[successes][:, j] if successes in v else nan
             if rate == "conversion_rate" and t.conversion_rate is None:
-                pooled.append((n, k))  # no rate of its own: the site's
+                both = np.isfinite(n) & np.isfinite(k)  # no rate of its own: the site's
+                pooled.append((np.where(both, n, np.nan), np.where(both, k, np.nan)))
                 continue
             e = _rate(s, f"{p}.{rate}", float(getattr(t, rate)), n, k, (trials, successes))
             out += [e] if e is not None else []
