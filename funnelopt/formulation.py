@@ -361,7 +361,7 @@ class _Builder:
         if b.period_max is not None:
             caps.append(b.period_max)
         cell_t_l, cell_j_l, cell_u_l = [], [], []
-        seg_cell_l, seg_w_l, seg_slope_l, seg_k_l, seg_end_l = [], [], [], [], []
+        seg_cell_l, seg_w_l, seg_slope_l, seg_k_l, seg_end_l, seg_hi_l = [], [], [], [], [], []
         n_cells = 0
         for j, t in enumerate(s.tactics):
             first, last = s.active_window(t)
@@ -374,10 +374,14 @@ class _Builder:
                 t.min_spend, t.min_spend_if_active, t.min_total / active_periods, b.period_min
             )
             upper = min([*limits, max(SATURATED * t.saturation_spend, forced)])
-            if upper <= 0:
+            # Spend that happened may have passed the caps (they hold from now on): the
+            # curve's segments reach it, and the weeks ahead stop at the cap.
+            past = max((v for (_, k), v in self.fixed_spend.items() if k == j), default=0.0)
+            top = max(upper, past)
+            if top <= 0:
                 continue
             extra = _delivery_points(t, opt, j, self.fixed_spend)
-            x_top = upper / t.saturation_spend
+            x_top = top / t.saturation_spend
             widths, lower, upper_slope = pwl.segments("exponential", eps, x_top, extra)
             slopes = upper_slope if self.outer else lower  # inner: chords; outer: tangents
             widths = widths * t.saturation_spend
@@ -387,9 +391,12 @@ class _Builder:
             cell_ids = n_cells + np.arange(len(periods))
             cell_t_l.append(periods)
             cell_j_l.append(np.full(len(periods), j))
-            cell_u_l.append(np.full(len(periods), upper))
+            cell_u_l.append(np.full(len(periods), top))
             seg_cell_l.append(np.repeat(cell_ids, k))
             seg_w_l.append(np.tile(widths, len(periods)))
+            ends = np.cumsum(widths)
+            capped = np.clip(upper - (ends - widths), 0.0, widths) if top > upper else widths
+            seg_hi_l.append(np.tile(capped, len(periods)))
             seg_slope_l.append(np.tile(slopes, len(periods)))
             seg_k_l.append(np.tile(np.arange(k), len(periods)))
             seg_end_l.append(np.tile(np.cumsum(widths), len(periods)))
@@ -414,7 +421,7 @@ class _Builder:
         seg_end, seg_j = self.seg_end, self.seg_j
         below = seg_end <= firm[seg_j] * (1 + 1e-12) if len(seg_end) else np.zeros(0, dtype=bool)
         seg_lo = np.where(below, self.seg_width, 0.0)
-        seg_hi = self.seg_width.copy()
+        seg_hi = _cat(seg_hi_l, np.float64)
         if self.fixed_spend:
             # What was spent is filled in order to exactly that (a breakpoint sits there).
             done = np.full(len(self.cell_t), np.nan)
@@ -423,21 +430,6 @@ class _Builder:
             fixed = (
                 ~np.isnan(done[self.seg_cell]) if len(self.seg_cell) else np.zeros(0, dtype=bool)
             )
-            over = np.flatnonzero(done > self.cell_upper * (1 + 1e-9) + 1e-9)
-            if len(over):
-                c = int(over[0])
-                tac = s.tactics[int(self.cell_j[c])]
-                raise ScenarioError(
-                    [
-                        Problem(
-                            f"actuals: {s.period_label} {int(self.cell_t[c]) + 1}, {tac.id}",
-                            float(done[c]),
-                            f"is more than this tactic may spend in a {s.period_label} "
-                            f"({self.cell_upper[c]:,.2f}: its caps or saturation); raise the "
-                            "cap with --set to re-plan from what happened",
-                        )
-                    ]
-                )
             spent = done[self.seg_cell]
             filled = np.where(seg_end <= spent * (1 + 1e-12) + 1e-9, self.seg_width, 0.0)
             seg_lo = np.where(fixed, filled, seg_lo)
