@@ -25,21 +25,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from funnelopt.errors import _MISSING, InputError, Problem
+from funnelopt.metrics import TACTIC_METRICS
 from funnelopt.scenario import Scenario, read_text
 
 FloatArray = NDArray[np.float64]
 
-#: The counts an actuals file may carry (per period and tactic).
-COUNTS = (
-    "spend",
-    "impressions",
-    "clicks",
-    "visits",
-    "conversions",
-    "new_followers",
-    "comments",
-    "ae_cases",
-)
+#: The counts an actuals file may carry (per period and tactic): the simulator's
+#: per-tactic metrics, and AE cases.
+COUNTS = (*TACTIC_METRICS, "ae_cases")
 #: The counts of a community row (per period and community account).
 COMMUNITY_COUNTS = ("followers", "new_followers", "comments", "organic_impressions", "ae_cases")
 
