@@ -50,15 +50,18 @@ def main() -> None:
             follows = int(rng.poisson(by["new_followers"][t, j]))
             comments = int(rng.poisson(by["comments"][t, j]))
             rows.append([t + 1, tactic.id, "", f"{spend:.2f}", imps, clicks, visits, conv,
-                         follows, comments, "", ""])  # fmt: skip
+                         follows, comments, "", "", ""])  # fmt: skip
         community = out.by_community["patients_de"]
         if community["followers"][t] > 0:
             ae = int(rng.poisson(out.per_period["ae_cases"][t]))
             comments = int(rng.poisson(community["comments"][t]))
             followers = round(float(community["followers"][t]))
-            rows.append([t + 1, "", "patients_de", "", "", "", "", "", "", comments, followers, ae])
+            organic = int(rng.poisson(community["organic_impressions"][t]))
+            rows.append([t + 1, "", "patients_de", "", "", "", "", "", "", comments, followers, ae,
+                         organic])  # fmt: skip
     header = ["week", "tactic", "community", "spend", "impressions", "clicks", "visits",
-              "conversions", "new_followers", "comments", "followers", "ae_cases"]  # fmt: skip
+              "conversions", "new_followers", "comments", "followers", "ae_cases",
+              "organic_impressions"]  # fmt: skip
     with open(HERE / "actuals_community.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)

@@ -10,7 +10,9 @@ scale, so two periods move a rate a little and ten a lot. CTR comes from clicks 
 impression, the landing rate from visits per click, the conversion rate (the tactic's
 own, else the site's) from conversions per visit, the follow and comment rates from new
 followers and comments per impression, the AE rate from AE cases per comment (all rows of
-a period), and the CPM is solved per period from spend and impressions on the tactic's
+a period), a community's organic reach rate from its organic impressions per post and per
+follower counted the period before and its comment rate from comments per organic
+impression, and the CPM is solved per period from spend and impressions on the tactic's
 own delivery curve (saturation included). A period counts for a rate only where it
 reports both of its counts. Each estimate carries its prior, posterior (the value used),
 a 90% interval and the evidence.
@@ -35,7 +37,13 @@ from funnelopt.errors import Problem
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import Outcome, _num
 from funnelopt.plan import Plan
-from funnelopt.scenario import MAX_TRUNCATED, Scenario, field_bounds, lognormal_outside
+from funnelopt.scenario import (
+    MAX_TRUNCATED,
+    Community,
+    Scenario,
+    field_bounds,
+    lognormal_outside,
+)
 from funnelopt.simulator import simulate
 
 #: A rate's prior: the scenario's value, uncertain by this much (relative sd): benchmarks
@@ -408,7 +416,40 @@ def calibrate(s: Scenario, actuals: Actuals) -> list[Estimate]:
             path, prior = "adverse_events.rate", s.adverse_events.rate
             e = _rate(s, path, prior, n, k, ("comments", "ae_cases"))
             out += [e] if e is not None else []
+    for i, c in enumerate(s.communities):
+        out += _organic(s, actuals, i, c)
     return out
+
+
+def _organic(s: Scenario, actuals: Actuals, k: int, c: Community) -> list[Estimate]:
+    """A community's organic rates from its rows: the organic reach rate from organic
+    impressions per post and per follower counted the period before (the first period:
+    the initial followers), the comment rate from comments per organic impression."""
+    p = f"communities.{c.id}"
+    seen_oi = actuals.counted("organic_impressions", k)
+    out: list[Estimate] = []
+    before = np.r_[c.initial_followers, actuals.counted("followers", k)[:-1]]
+    ok = np.isfinite(seen_oi) & (np.nan_to_num(seen_oi) > 0) & (np.nan_to_num(before) > 0)
+    if ok.any() and c.posts_per_period > 0 and c.organic_reach_rate > 0:
+        per = seen_oi[ok] / (c.posts_per_period * before[ok])
+        spread = _prior_spread(s, f"{p}.organic_reach_rate")
+        hi = field_bounds(f"{p}.organic_reach_rate")[2]
+        post = _shrunk(c.organic_reach_rate, per, hi, spread=spread)
+        evidence = (
+            f"{seen_oi[ok].sum():,.0f} organic_impressions from {c.posts_per_period:g} posts "
+            f"to the followers counted in {int(ok.sum())} periods"
+        )
+        out.append(Estimate(f"{p}.organic_reach_rate", c.organic_reach_rate, *post, evidence))
+    comments = actuals.counted("comments", k)
+    e = _rate(
+        s,
+        f"{p}.comment_rate",
+        c.comment_rate,
+        seen_oi,
+        comments,
+        ("organic_impressions", "comments"),
+    )
+    return out + ([e] if e is not None else [])
 
 
 def _period_sums(columns: list[np.ndarray]) -> np.ndarray:
