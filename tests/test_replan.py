@@ -169,6 +169,13 @@ def test_cli_replan_json_matches_its_schema(capsys: pytest.CaptureFixture[str]) 
     doc = json.loads(capsys.readouterr().out)
     jsonschema.validate(doc, schema("replan"))
     assert doc["periods_done"] == 5 and doc["plan"]["spend"]["meta_dark"][:5] == [2500.0] * 5
+    # The community example: probabilities, followers in plan versus actual.
+    argv = ["replan", str(EXAMPLES / "disease_awareness.toml"), "--actuals"]
+    assert main([*argv, str(EXAMPLES / "actuals_community.csv"), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, schema("replan"))
+    assert all(0 <= g["replanned_probability"] <= 1 for g in doc["on_track"])
+    assert doc["plan_vs_actual"]["followers"]["actual"][9:13] == [118, 444, 1024, None]
 
 
 def test_a_meta_ads_manager_export_reads_like_our_own_file() -> None:
