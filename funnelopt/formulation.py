@@ -26,7 +26,7 @@ from funnelopt.lp import INF, Block, LinearProgram
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray
 from funnelopt.scenario import Metric, Objective, Scenario, Tactic
-from funnelopt.simulator import history_spend
+from funnelopt.simulator import history_impressions, history_spend
 
 IntArray = NDArray[np.int64]
 
@@ -214,7 +214,9 @@ class Formulation:
             out[self.cell_t[cols], j] = t.saturation_impressions * pwl.chord_value(
                 norm, "exponential", self.tolerance, x_max, extra
             )
-        return out
+        # Cells of the history deliver the impressions counted there, however spent.
+        counted = history_impressions(s)
+        return np.where(np.isnan(counted), out, counted)
 
     def claimed_impressions(self, x: FloatArray) -> FloatArray:
         """Impressions the solution claims per cell (periods x tactics) for its goods."""
@@ -434,6 +436,15 @@ class _Builder:
             filled = np.where(seg_end <= spent * (1 + 1e-12) + 1e-9, self.seg_width, 0.0)
             seg_lo = np.where(fixed, filled, seg_lo)
             seg_hi = np.where(fixed, filled, seg_hi)
+            # Impressions counted in the history: the cell's filled segments deliver them
+            # (their slopes scaled), so every figure built on impressions follows.
+            counted = history_impressions(s)[self.cell_t, self.cell_j]
+            claim = np.bincount(
+                self.seg_cell, weights=self.seg_slope * filled * fixed, minlength=len(self.cell_t)
+            )
+            use = ~np.isnan(counted) & (claim > 0)
+            factor = np.where(use, np.nan_to_num(counted) / np.where(use, claim, 1.0), 1.0)
+            self.seg_slope = self.seg_slope * factor[self.seg_cell]
         self.seg_col = self.cols.add("spend", len(self.seg_width), seg_lo, seg_hi, self._seg_label)
 
     def _seg_label(self, i: int) -> str:
@@ -1246,12 +1257,13 @@ def _follower_bound(
     """Largest possible followers per period: every follower ad at its cap, community on."""
     c = next(c for c in s.communities if c.id == cid)
     paid_max = np.zeros(s.periods)
+    bought = history_impressions(s)
     for i in range(len(cell_t)):
         t = s.tactics[cell_j[i]]
         if t.account == cid:
-            paid_max[cell_t[i]] += t.follow_rate * float(
-                curves.saturating(upper[i], t.saturation_impressions, t.saturation_spend)
-            )
+            most = float(curves.saturating(upper[i], t.saturation_impressions, t.saturation_spend))
+            seen = bought[cell_t[i], cell_j[i]]
+            paid_max[cell_t[i]] += t.follow_rate * (most if np.isnan(seen) else max(most, seen))
     out = np.empty(s.periods)
     prev = c.initial_followers
     growth = 1 - c.churn + c.viral_follow_rate * c.organic_per_follower

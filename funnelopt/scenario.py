@@ -277,7 +277,7 @@ class History(_Model):
     """What happened in the campaign's first periods (re-planning, docs/replan.md).
 
     Those periods are simulated and planned as they happened: their spend, and where
-    given the follower stock counted, the comments and the AE cases (so webcare and AE
+    given the impressions it bought, the follower stock counted, the comments and the AE cases (so webcare and AE
     costs are what they cost), the visits and the conversions (so goals count what
     happened). Their per-period limits are not checked, since nothing can change them
     now; budgets, tactic totals and goals count them.
@@ -287,6 +287,11 @@ class History(_Model):
         default_factory=dict,
         description="Tactic id -> spend in periods 1..done, one list per tactic, all the same "
         "length (a tactic not given spent nothing).",
+    )
+    impressions: dict[str, list[_Count]] = Field(
+        default_factory=dict,
+        description="Tactic id -> paid impressions counted in periods 1, 2, ... (reach, "
+        "clicks and the rest follow from them).",
     )
     followers: dict[str, list[_Count]] = Field(
         default_factory=dict,
@@ -1098,6 +1103,7 @@ def _history_problems(s: Scenario) -> Iterator[Problem]:
     if done > s.periods:
         yield Problem("history.spend", f"{done} periods", f"at most the campaign's {s.periods}")
     counts = {f"history.followers.{k}": v for k, v in h.followers.items()}
+    counts |= {f"history.impressions.{k}": v for k, v in h.impressions.items()}
     counts |= {
         f"history.{k}": getattr(h, k) for k in ("comments", "ae_cases", "visits", "conversions")
     }
@@ -1112,6 +1118,20 @@ def _history_problems(s: Scenario) -> Iterator[Problem]:
         elif len(v) != done:
             yield Problem(
                 f"history.spend.{tid}", f"{len(v)} values", f"needs one per period done ({done})"
+            )
+    for tid, v in h.impressions.items():
+        if tid not in s.tactic_ids:
+            yield Problem(
+                f"history.impressions.{tid}", tid, f"must be one of {', '.join(s.tactic_ids)}"
+            )
+            continue
+        spent = h.spend.get(tid, [])
+        free = [t + 1 for t, n in enumerate(v) if n > 0 and (t >= len(spent) or spent[t] <= 0)]
+        if free:
+            yield Problem(
+                f"history.impressions.{tid}",
+                f"{s.period_label} {free[0]}",
+                "impressions without spend: give the spend, or 0 impressions",
             )
     for cid in h.followers:
         if cid not in s.community_ids:

@@ -128,6 +128,10 @@ def forward(
         return np.asarray(a)[..., None]
 
     impressions = delivery(x, per_tactic(arr.i_sat), per_tactic(arr.sigma))  # (..., T, J)
+    if s.history is not None and s.history.impressions:
+        # Impressions counted (the history): everything downstream follows from them.
+        counted = history_impressions(s)
+        impressions = np.where(np.isnan(counted), impressions, np.nan_to_num(counted))
     clicks_j = impressions * per_tactic(arr.ctr)
     visits_j = clicks_j * per_tactic(arr.landing)
     conv_j = visits_j * per_tactic(arr.cvr)
@@ -228,6 +232,16 @@ def _counted_loads(
     if h.ae_cases:
         ae_cases[..., : len(h.ae_cases)] = h.ae_cases
     return comments, ae_cases
+
+
+def history_impressions(s: Scenario) -> FloatArray:
+    """The history's impressions counted, ``periods x tactics`` (NaN: not counted)."""
+    out = np.full((s.periods, len(s.tactics)), np.nan)
+    if s.history is not None:
+        for j, t in enumerate(s.tactics):
+            counted = s.history.impressions.get(t.id, [])
+            out[: len(counted), j] = counted
+    return out
 
 
 def history_spend(s: Scenario) -> FloatArray:

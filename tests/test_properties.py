@@ -255,6 +255,12 @@ def histories(draw: st.DrawFn) -> dict[str, Any]:
         "visits": counts(3_000),
         "conversions": counts(200),
     }
+    # Impressions counted for some weeks of some tactics (none where nothing was spent).
+    history["impressions"] = {
+        tid: [v * draw(_f(0, 300)) for v in spent[: draw(st.integers(0, done))]]
+        for tid, spent in history["spend"].items()
+        if draw(st.booleans())
+    }
     if data.get("communities"):
         history["followers"] = {"c": counts(5_000)}
     data["history"] = history
@@ -267,8 +273,8 @@ def test_a_history_is_kept_and_the_simulator_verifies_the_plan_around_it(
     data: dict[str, Any],
 ) -> None:
     """Whatever happened in the first periods, an optimal plan keeps it exactly (spend,
-    follower counts, comments, AE cases, visits, conversions), passes the simulator's
-    check, breaks no limit of the periods ahead and stays within the budget."""
+    impressions, follower counts, comments, AE cases, visits, conversions), passes the
+    simulator's check, breaks no limit of the periods ahead and stays within the budget."""
     s = Scenario.from_dict(data)
     h = s.history
     assert h is not None
@@ -287,3 +293,6 @@ def test_a_history_is_kept_and_the_simulator_verifies_the_plan_around_it(
         np.testing.assert_allclose(o.per_period[name][: len(counted)], counted, rtol=1e-12)
     for cid, counted in h.followers.items():
         np.testing.assert_array_equal(o.by_community[cid]["followers"][: len(counted)], counted)
+    for tid, counted in h.impressions.items():
+        j = s.tactic_index(tid)
+        np.testing.assert_array_equal(o.by_tactic["impressions"][: len(counted), j], counted)

@@ -120,6 +120,10 @@ def test_the_past_is_fixed_and_replanning_beats_carrying_on() -> None:
     r = replan(s, read_actuals("a.csv", s, text=text))
     assert r.plan.status == "optimal" and r.periods_done == done
     np.testing.assert_allclose(r.plan.spend[:done], np.array(original.spend)[:done], atol=0.01)
+    # The impressions bought are those counted, and reach follows from them.
+    seen = read_actuals("a.csv", s, text=text).values["impressions"][:, 0]
+    np.testing.assert_array_equal(r.plan.outcome.by_tactic["impressions"][:done, 0], seen)
+    np.testing.assert_array_equal(r.continued.by_tactic["impressions"][:done, 0], seen)
     assert r.plan.outcome.totals["cost_total"] <= 30_000 * (1 + 1e-9)
     paths = {e.path: e for e in r.estimates}
     assert paths["tactics.meta_dark.ctr"].posterior < 0.01

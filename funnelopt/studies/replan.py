@@ -268,7 +268,8 @@ def _posterior_range(path: str, e: Estimate) -> dict[str, Any]:
 
 
 def _with_history(s: Scenario, actuals: Actuals) -> Scenario:
-    """``s`` with the actuals as its history: the spend; each community's follower stock
+    """``s`` with the actuals as its history: the spend and the impressions it bought;
+    each community's follower stock
     (counted, or carried from the gains: the stock before, less churn, plus the gain); the
     comments, AE cases, visits and conversions of each period that reports any. A period
     between reports that reports nothing is filled with what the model gives from the
@@ -285,6 +286,20 @@ def _with_history(s: Scenario, actuals: Actuals) -> Scenario:
 
     def model(paths: dict[str, Any]) -> Outcome:
         return simulate(s.with_overrides(paths), spend, checks=False)
+
+    if "impressions" in actuals.values:
+        # Each tactic's impressions up to its last report; a week it leaves empty is
+        # what the spend buys on the calibrated curve.
+        seen = actuals.values["impressions"]
+        bought = model(paths).by_tactic["impressions"][:done]
+        for j, tid in enumerate(s.tactic_ids):
+            k = _last(np.isfinite(seen[:, j]))
+            if k:
+                kept = np.where(np.isfinite(seen[:k, j]), seen[:k, j], bought[:k, j])
+                # A week without spend buys nothing in the model (a platform's stray
+                # impressions on a zero budget are not kept).
+                kept = np.where(spent[:k, j] > 0, kept, 0.0)
+                paths[f"history.impressions.{tid}"] = [float(v) for v in kept]
 
     for k, c in enumerate(s.communities):
         stock, gained = actuals.counted("followers", k), actuals.counted("new_followers", k)
