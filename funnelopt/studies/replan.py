@@ -33,6 +33,7 @@ from scipy.special import ndtri  # the normal quantile, without scipy.stats' imp
 
 from funnelopt.actuals import Actuals, ActualsError
 from funnelopt.analysis.uncertainty import Forecast, forecast
+from funnelopt.compiled import model_data
 from funnelopt.errors import Problem
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import Outcome, _num
@@ -320,13 +321,18 @@ def _with_history(s: Scenario, actuals: Actuals) -> Scenario:
     # conversions are not in an ad platform's export). AE cases are the PV desk's count:
     # the rows' values add up.
     community_series = {"comments": "comments", "visits": "community_visits"}
+    nothing = {
+        "tactics": np.full((done, len(s.tactics)), np.nan),
+        "communities": np.full((done, len(s.communities)), np.nan),
+    }
     for name in ("comments", "ae_cases", "visits", "conversions"):
-        reported = np.hstack(
-            [
-                actuals.values.get(name, np.full((done, len(s.tactics)), np.nan)),
-                actuals.communities.get(name, np.full((done, len(s.communities)), np.nan)),
-            ]
-        )
+        by_tactic = actuals.values.get(name, nothing["tactics"])
+        if name == "conversions" and "visits" in actuals.values:
+            # A tactic's visits counted without its conversions: they convert at the
+            # (calibrated) rate, not as the model's own visits would.
+            cvr = model_data(s).cvr
+            by_tactic = np.where(np.isfinite(by_tactic), by_tactic, actuals.values["visits"] * cvr)
+        reported = np.hstack([by_tactic, actuals.communities.get(name, nothing["communities"])])
         given = np.isfinite(reported).any(axis=1)
         if not given.any():
             continue
