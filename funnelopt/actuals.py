@@ -2,7 +2,11 @@
 the same as JSON) and checked against the scenario (issue 13).
 
 Columns: ``period`` (or ``week``), ``tactic``, ``spend``, and any of ``impressions``,
-``clicks``, ``visits``, ``new_followers`` (follower ads), ``comments``. A missing column leaves that rate at its prior. Every bad row is
+``clicks``, ``visits``, ``conversions``, ``new_followers`` (follower ads), ``comments``,
+``ae_cases``. A missing column
+leaves that rate at its prior. Rows with a ``community`` (and no tactic) give a community
+account's ``followers`` (counted at the period's end), ``new_followers`` (gained in the
+period, paid and organic), ``comments`` and ``organic_impressions``. Every bad row is
 named (row, column, value, rule) and nothing is half-read.
 """
 
@@ -13,7 +17,7 @@ import io
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -21,12 +25,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from funnelopt.errors import _MISSING, InputError, Problem
+from funnelopt.metrics import TACTIC_METRICS
 from funnelopt.scenario import Scenario, read_text
 
 FloatArray = NDArray[np.float64]
 
-#: The counts an actuals file may carry (per period and tactic).
-COUNTS = ("spend", "impressions", "clicks", "visits", "new_followers", "comments")
+#: The counts an actuals file may carry (per period and tactic): the simulator's
+#: per-tactic metrics, and AE cases.
+COUNTS = (*TACTIC_METRICS, "ae_cases")
+#: The counts of a community row (per period and community account).
+COMMUNITY_COUNTS = ("followers", "new_followers", "comments", "organic_impressions", "ae_cases")
 
 
 class ActualsError(InputError):
@@ -38,11 +46,20 @@ class ActualsError(InputError):
 @dataclass(frozen=True, eq=False)
 class Actuals:
     """Observed counts: ``values[name]`` is a periods x tactics array (NaN: not reported)
-    for the first ``periods_done`` periods."""
+    for the first ``periods_done`` periods; ``communities[name]`` the same per community
+    account (periods x communities, in ``community_ids`` order)."""
 
     periods_done: int
     tactic_ids: tuple[str, ...]
     values: dict[str, FloatArray]
+    community_ids: tuple[str, ...] = ()
+    communities: dict[str, FloatArray] = field(default_factory=dict)
+
+    def counted(self, name: str, community: int) -> FloatArray:
+        """A community's reported ``name`` per period (NaN: not reported)."""
+        if name not in self.communities:
+            return np.full(self.periods_done, np.nan)
+        return self.communities[name][:, community]
 
     def has(self, name: str) -> bool:
         """True when the file reported ``name`` for some period and tactic."""
@@ -194,9 +211,14 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
                 )
             ]
         )
-    ids = s.tactic_ids
+    ids, cids = s.tactic_ids, s.community_ids
     values = {c: np.full((s.periods, len(ids)), np.nan) for c in counts}
+    by_community = {
+        c: np.full((s.periods, len(cids)), np.nan) for c in COMMUNITY_COUNTS if c in columns
+    }
     seen: set[tuple[int, int]] = set()
+    seen_c: set[tuple[int, int]] = set()
+    community_rows: list[tuple[str, int]] = []
     last = 0
     for n, row in enumerate(rows, start=2):  # row 1 is the header
         where = f"row {n}"
@@ -213,7 +235,16 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
                 )
             )
             continue
-        tid = row.get("tactic", "")
+        tid, cid = row.get("tactic", ""), row.get("community", "")
+        if cid and not tid:
+            problems += _community_row(row, where, int(period), cid, s, by_community, seen_c)
+            community_rows.append((where, int(period)))
+            continue
+        if cid:
+            problems.append(
+                Problem(f"{where}.community", cid, "a row is a tactic's or a community's, not both")
+            )
+            continue
         if tid not in ids:
             problems.append(Problem(f"{where}.tactic", tid, f"must be one of {', '.join(ids)}"))
             continue
@@ -247,6 +278,7 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
         for lower, upper in (
             ("clicks", "impressions"),
             ("visits", "clicks"),
+            ("conversions", "visits"),
             ("new_followers", "impressions"),
             ("comments", "impressions"),
         ):
@@ -256,9 +288,66 @@ def _checked(rows: list[dict[str, str]], s: Scenario) -> Actuals:
                         f"{where}.{lower}", row.get(lower), f"must be <= {upper} ({row.get(upper)})"
                     )
                 )
+    # Counts of a week whose spend is not known would leave that week's spend unknown.
+    problems += [
+        Problem(
+            f"{where}.{when}",
+            str(period),
+            f"is after the last {s.period_label} with spend ({last}): give its tactics' rows too",
+        )
+        for where, period in community_rows
+        if period > last
+    ]
     if problems:
         raise ActualsError(problems)
-    return Actuals(last, tuple(ids), {c: v[:last] for c, v in values.items()})
+    return Actuals(
+        last,
+        tuple(ids),
+        {c: v[:last] for c, v in values.items()},
+        tuple(cids),
+        {c: v[:last] for c, v in by_community.items()},
+    )
+
+
+def _community_row(
+    row: dict[str, str],
+    where: str,
+    period: int,
+    cid: str,
+    s: Scenario,
+    values: dict[str, FloatArray],
+    seen: set[tuple[int, int]],
+) -> list[Problem]:
+    """Read one community row into ``values``; its problems."""
+    cids = s.community_ids
+    if cid not in cids:
+        known = ", ".join(cids) or "none: the scenario has no community"
+        return [Problem(f"{where}.community", cid, f"must be one of {known}")]
+    t, k = period - 1, cids.index(cid)
+    if (t, k) in seen:
+        return [Problem(where, f"{period}, {cid}", "is given twice")]
+    seen.add((t, k))
+    problems = [
+        Problem(
+            f"{where}.{c}",
+            row[c],
+            "a community row carries " + ", ".join(COMMUNITY_COUNTS) + "; leave it empty",
+        )
+        for c in COUNTS
+        if c not in COMMUNITY_COUNTS and row.get(c, "") != ""
+    ]
+    for c, column in values.items():
+        raw = row.get(c, "")
+        if raw == "":
+            continue
+        v = _number(raw)
+        if v is None or not math.isfinite(v) or v < 0:
+            problems.append(
+                Problem(f"{where}.{c}", raw, "must be a number >= 0 (with a decimal point)")
+            )
+            continue
+        column[t, k] = v
+    return problems
 
 
 def _number(text: str | None) -> float | None:

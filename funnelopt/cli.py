@@ -258,7 +258,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 def cmd_replan(args: argparse.Namespace) -> int:
     from funnelopt import app
     from funnelopt.actuals import read_actuals
-    from funnelopt.report.text import render_plan, replan_lines, wrap
+    from funnelopt.report.text import render_plan, replan_csv, replan_lines, wrap
 
     s = load(args.file, args.set)
     names = dict(_pair(v, "--ad-set") for v in args.ad_set or [])
@@ -269,11 +269,21 @@ def cmd_replan(args: argparse.Namespace) -> int:
         _save_plot(lambda plots: plots.plan_vs_actual(result, args.metric), args.plot)
     if args.format == "json":
         _write(dumps(result.to_dict()), args.out)
+    elif args.format == "csv":
+        _write(replan_csv(result), args.out)
     else:
         md = args.format == "markdown"
         head = "\n".join(replan_lines(result, md))
         plan = render_plan(result.plan, args.format, result.scenario.budget.total)
         _write((head if md else wrap(head)) + "\n\n" + plan, args.out)
+    if args.report:
+        from funnelopt.report.document import write_replan
+
+        try:
+            written = write_replan(result, args.report)
+        except OSError as exc:
+            raise _unwritable("--report", args.report, exc) from None
+        print(f"report written to {written}", file=sys.stderr)
     return EXIT_OK if result.plan.optimal else EXIT_INFEASIBLE
 
 
@@ -848,7 +858,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--metric",
         default="visits",
-        choices=("spend", "impressions", "clicks", "visits"),
+        choices=("spend", "impressions", "clicks", "visits", "conversions"),
         help="what --plot draws (default visits)",
     )
     p.add_argument(
@@ -857,8 +867,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=TACTIC",
         help="map an export's ad-set name to a tactic id (repeatable)",
     )
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        help="also write a client report (where the campaign stands, then the new plan): "
+        "PATH.html, PATH.pdf or PATH.md",
+    )
     sets(p)
-    fmt(p, ("table", "json", "markdown"))
+    fmt(p)
 
     p = command("compare", cmd_compare, "optimise scenarios and show them side by side")
     p.add_argument("files", nargs="+", metavar="FILE")

@@ -26,6 +26,7 @@ from funnelopt.lp import INF, Block, LinearProgram
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray
 from funnelopt.scenario import Community, Metric, Objective, Scenario, Tactic
+from funnelopt.simulator import history_impressions, history_spend
 
 IntArray = NDArray[np.int64]
 
@@ -85,9 +86,6 @@ class Options:
     #: comments whatever order the segments fill in, so the cells need no fill-order
     #: binaries (exact at that spend, conservative elsewhere).
     load_tangents: Mapping[tuple[int, int], float] = field(default_factory=dict)
-    #: Cells (period, tactic) whose spend already happened (re-planning from actuals):
-    #: their segments are filled in order up to it, fixed.
-    fixed_spend: Mapping[tuple[int, int], float] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -115,6 +113,9 @@ class Formulation:
     #: Cumulative impressions per reach period: of everyone, and per audience.
     cum_col: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     cum_audience_col: dict[str, IntArray] = field(default_factory=dict)
+    #: Cells (period, tactic) of the scenario's history: the spend that happened, which
+    #: their segments are filled up to in order.
+    fixed_spend: Mapping[tuple[int, int], float] = field(default_factory=dict)
     #: Response tactics: per cell (period, tactic) of adstocked spend, its curve's
     #: segments (cell and column of each).
     resp_cell_t: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -143,6 +144,9 @@ class Formulation:
         lift = (per_cell > 0) & (per_cell < floor) & (per_cell >= floor * (1 - FLOOR_SNAP))
         per_cell = np.where(lift, floor, per_cell)
         out[self.cell_t, self.cell_j] = per_cell
+        # Spend that happened is what happened, not its segments' sum (round-off).
+        for (t, j), v in self.fixed_spend.items():
+            out[t, j] = v
         return out
 
     @cached_property
@@ -237,11 +241,13 @@ class Formulation:
             upper = float(self.cell_upper[cols][0])
             x_max = upper / t.saturation_spend
             norm = np.clip(spend[self.cell_t[cols], j], 0, upper) / t.saturation_spend
-            extra = _delivery_points(t, self.options, j)
+            extra = _delivery_points(t, self.options, j, self.fixed_spend)
             out[self.cell_t[cols], j] = t.saturation_impressions * pwl.chord_value(
                 norm, t.shape, self.tolerance, x_max, extra
             )
-        return out
+        # Cells of the history deliver the impressions counted there, however spent.
+        counted = history_impressions(s)
+        return np.where(np.isnan(counted), out, counted)
 
     def claimed_impressions(self, x: FloatArray) -> FloatArray:
         """Impressions the solution claims per cell (periods x tactics) for its goods."""
@@ -344,6 +350,10 @@ class _Builder:
 
     def __init__(self, s: Scenario, eps: float, opt: Options) -> None:
         self.s, self.eps, self.opt = s, eps, opt
+        #: The history's spend, fixed (re-planning): (period, tactic) -> spend.
+        self.fixed_spend = _history_cells(s) if s.periods_done else {}
+        #: Periods (0-based) whose per-period limits hold: those not yet done.
+        self.ahead = np.arange(s.periods_done, s.periods)
         self.outer = opt.bound == "outer"
         # Comments (and the webcare and AE cases they bring) are goods' impressions times
         # kappa: inner, the chords are within eps of the curve, so actual comments are at
@@ -401,22 +411,24 @@ class _Builder:
                 t.min_spend, t.min_spend_if_active, t.min_total / active_periods, b.period_min
             )
             upper = min([*limits, max(saturated(t), forced)])
-            if upper <= 0:
+            # Spend that happened may have passed the caps (they hold from now on): the
+            # curve's segments reach it, and the weeks ahead stop at the cap.
+            past = max((v for (_, k), v in self.fixed_spend.items() if k == j), default=0.0)
+            top = max(upper, past)
+            if top <= 0:
                 continue
             self.upper_of[j] = upper
+            extra = _delivery_points(t, opt, j, self.fixed_spend)
             if t.response:
                 # Spend of a response tactic buys no impressions: segments of slope 0, cut
                 # at its floors and at spend already made; its conversions come from the
                 # curve of adstocked spend (response_columns).
-                cuts = np.asarray(_delivery_points(t, opt, j)) * t.saturation_spend
-                grid = np.unique(
-                    np.concatenate([[0.0], cuts[(cuts > 0) & (cuts < upper)], [upper]])
-                )
+                cuts = np.asarray(extra) * t.saturation_spend
+                grid = np.unique(np.concatenate([[0.0], cuts[(cuts > 0) & (cuts < top)], [top]]))
                 widths = np.diff(grid)
                 lower = upper_slope = np.zeros(len(widths))
             else:
-                extra = _delivery_points(t, opt, j)
-                x_top = upper / t.saturation_spend
+                x_top = top / t.saturation_spend
                 widths, lower, upper_slope = pwl.segments(t.shape, eps, x_top, extra)
                 widths = widths * t.saturation_spend
             slopes = upper_slope if self.outer else lower  # inner: chords; outer: tangents
@@ -433,12 +445,14 @@ class _Builder:
             cell_ids = n_cells + np.arange(len(periods))
             cell_t_l.append(periods)
             cell_j_l.append(np.full(len(periods), j))
-            cell_u_l.append(np.full(len(periods), upper))
+            cell_u_l.append(np.full(len(periods), top))
             seg_cell_l.append(np.repeat(cell_ids, k))
+            ends = np.cumsum(widths)
             _tile_into(
                 seg,
                 len(periods),
                 width=widths,
+                hi=np.clip(upper - (ends - widths), 0.0, widths) if top > upper else widths,
                 slope=slopes,
                 load=loads,
                 k=np.arange(k),
@@ -455,12 +469,13 @@ class _Builder:
         f, i = np.float64, np.int64
         (
             self.seg_width,
+            seg_hi,
             self.seg_slope,
             self.seg_load,
             self.seg_ordered,
             self.seg_k,
             self.seg_end,
-        ) = _joined(seg, width=f, slope=f, load=f, ordered=np.bool_, k=i, end=f)
+        ) = _joined(seg, width=f, hi=f, slope=f, load=f, ordered=np.bool_, k=i, end=f)
         self.seg_t = self.cell_t[self.seg_cell]
         self.seg_j = self.cell_j[self.seg_cell]
         # A spend floor is met by filling the segments below it in order (there is a
@@ -473,34 +488,28 @@ class _Builder:
         seg_end, seg_j = self.seg_end, self.seg_j
         below = seg_end <= firm[seg_j] * (1 + 1e-12) if len(seg_end) else np.zeros(0, dtype=bool)
         seg_lo = np.where(below, self.seg_width, 0.0)
-        seg_hi = self.seg_width.copy()
-        if opt.fixed_spend:
+        if self.fixed_spend:
             # What was spent is filled in order to exactly that (a breakpoint sits there).
             done = np.full(len(self.cell_t), np.nan)
             for c, (t_c, j_c) in enumerate(zip(self.cell_t, self.cell_j, strict=True)):
-                done[c] = opt.fixed_spend.get((int(t_c), int(j_c)), np.nan)
+                done[c] = self.fixed_spend.get((int(t_c), int(j_c)), np.nan)
             fixed = (
                 ~np.isnan(done[self.seg_cell]) if len(self.seg_cell) else np.zeros(0, dtype=bool)
             )
-            over = np.flatnonzero(done > self.cell_upper * (1 + 1e-9) + 1e-9)
-            if len(over):
-                c = int(over[0])
-                tac = s.tactics[int(self.cell_j[c])]
-                raise ScenarioError(
-                    [
-                        Problem(
-                            f"actuals: {s.period_label} {int(self.cell_t[c]) + 1}, {tac.id}",
-                            float(done[c]),
-                            f"is more than this tactic may spend in a {s.period_label} "
-                            f"({self.cell_upper[c]:,.2f}: its caps or saturation); raise the "
-                            "cap with --set to re-plan from what happened",
-                        )
-                    ]
-                )
             spent = done[self.seg_cell]
             filled = np.where(seg_end <= spent * (1 + 1e-12) + 1e-9, self.seg_width, 0.0)
             seg_lo = np.where(fixed, filled, seg_lo)
             seg_hi = np.where(fixed, filled, seg_hi)
+            # Impressions counted in the history: the cell's filled segments deliver them
+            # (their slopes scaled), so every figure built on impressions follows.
+            counted = history_impressions(s)[self.cell_t, self.cell_j]
+            claim = np.bincount(
+                self.seg_cell, weights=self.seg_slope * filled * fixed, minlength=len(self.cell_t)
+            )
+            use = ~np.isnan(counted) & (claim > 0)
+            factor = np.where(use, np.nan_to_num(counted) / np.where(use, claim, 1.0), 1.0)
+            self.seg_slope = self.seg_slope * factor[self.seg_cell]
+            self.seg_load = self.seg_load * factor[self.seg_cell]
         self.seg_col = self.cols.add("spend", len(self.seg_width), seg_lo, seg_hi, self._seg_label)
 
     def _seg_label(self, i: int) -> str:
@@ -615,13 +624,18 @@ class _Builder:
             if self.outer:  # the tangents may claim up to 1 / (1 - excess) of the true followers
                 f_max = f_max / (1.0 - self.excess)
             self.f_max[c.id] = f_max
+            # Counted followers (re-planning) are fixed: what happened.
+            counted = np.full(n_t, np.nan)
+            seen_f = _counted_followers(s, c.id)
+            counted[: len(seen_f)] = seen_f
+            seen = ~np.isnan(counted)
             tags = ("", "_upper") if c.id in self.upper_needed else ("",)
             for tag in tags:
                 f_c = cols.add(
                     f"followers{tag}[{c.id}]",
                     n_t,
-                    0.0,
-                    f_max if not tag else INF,
+                    np.where(seen, counted, 0.0),
+                    np.where(seen, counted, f_max if not tag else INF),
                     _per_period(f"followers{tag}[{c.id},", label_t),
                 )
                 oi_c = cols.add(
@@ -688,8 +702,10 @@ class _Builder:
         """Binaries: semicontinuous spend, fill order; and the constant column of tangents."""
         s, opt, cols = self.s, self.opt, self.cols
         cell_t, cell_j = self.cell_t, self.cell_j
+        # Cells done spent what they spent: no floor to switch on.
         self.sc_cells = np.flatnonzero(
             np.array([s.tactics[j].min_spend_if_active > 0 for j in cell_j], dtype=bool)
+            & (cell_t >= s.periods_done)
         )
         # Cells whose activity is decided already (opt.active) get a fixed, continuous switch.
         decided = [opt.active.get((int(cell_t[i]), int(cell_j[i]))) for i in self.sc_cells]
@@ -713,7 +729,11 @@ class _Builder:
         self.curve_col = self._segment_binaries("curve_order", self.curve_segs, self._seg_label)
         self.resp_segs = np.flatnonzero(self.resp_ordered)
         self.resp_bin = self._segment_binaries("response_order", self.resp_segs, self._resp_label)
-        self.one_col = cols.add("one", 1 if opt.load_tangents else 0, 1.0, 1.0, _fixed("one"))
+        h = s.history
+        counts = h is not None and bool(h.comments or h.ae_cases or h.visits or h.conversions)
+        self.one_col = cols.add(
+            "one", 1 if opt.load_tangents or counts else 0, 1.0, 1.0, _fixed("one")
+        )
         self.n = cols.n
 
     def _segment_binaries(self, name: str, segs: IntArray, label: Label) -> IntArray:
@@ -786,11 +806,14 @@ class _Builder:
         comments_m = self.kappa * (paid_comments_m + collect("organic_comments"))
         wc, ae = s.webcare, s.adverse_events
         ae_rate = ae.rate if ae is not None else 0.0
-        hours_per_comment = (
-            (wc.minutes_per_comment if wc else 0.0) + ae_rate * (ae.minutes_per_case if ae else 0.0)
-        ) / 60.0
-        webcare_m = collect("base_hours") + hours_per_comment * comments_m
         ae_m = ae_rate * comments_m
+        if s.history is not None:
+            comments_m, ae_m = self.counted_loads(comments_m, ae_m, ae_rate)
+        webcare_m = (
+            collect("base_hours")
+            + (wc.minutes_per_comment if wc else 0.0) / 60.0 * comments_m
+            + (ae.minutes_per_case if ae else 0.0) / 60.0 * ae_m
+        )
         cost_webcare_m = (wc.hourly_rate if wc else 0.0) * webcare_m
         cost_ae_m = (ae.cost_per_case if ae else 0.0) * ae_m
         cost_comm_m = collect("cost_community")
@@ -800,13 +823,15 @@ class _Builder:
             "organic_impressions": organic_m,
             "ad_visits": ad_visits_m,
             "community_visits": comm_visits_m,
-            "visits": ad_visits_m + comm_visits_m,
+            "visits": self.counted(ad_visits_m + comm_visits_m, "visits"),
             "engagements": collect("engagements"),
             "followers": collect("followers"),
             "comments": comments_m,
             "webcare_hours": webcare_m,
             "ae_cases": ae_m,
-            "conversions": ad_conv_m + collect("community_conversions") + resp_conv_m,
+            "conversions": self.counted(
+                ad_conv_m + collect("community_conversions") + resp_conv_m, "conversions"
+            ),
             "cost_media": spend_m,
             "cost_community": cost_comm_m,
             "cost_webcare": cost_webcare_m,
@@ -822,6 +847,35 @@ class _Builder:
         self.cell_of_seg = sparse.csr_matrix(
             (np.ones(len(seg_col)), (self.seg_cell, seg_col)), shape=(len(self.cell_t), self.n)
         )
+
+    def counted_loads(
+        self, comments_m: sparse.csr_matrix, ae_m: sparse.csr_matrix, ae_rate: float
+    ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """The comment and AE-case maps with the history's counts as constants in the
+        periods it gives them (the simulator's rule, :func:`simulator._counted_loads`)."""
+        h = self.s.history
+        assert h is not None
+        if h.comments:
+            comments_m = self.constant(comments_m, h.comments)
+            ae_m = self.constant(ae_m, [ae_rate * v for v in h.comments])
+        if h.ae_cases:
+            ae_m = self.constant(ae_m, h.ae_cases)
+        return comments_m, ae_m
+
+    def counted(self, m: sparse.csr_matrix, name: str) -> sparse.csr_matrix:
+        """A metric's map with the history's counts of it (visits, conversions) as
+        constants in the periods it gives them."""
+        h = self.s.history
+        values = getattr(h, name) if h is not None else []
+        return self.constant(m, values) if values else m
+
+    def constant(self, m: sparse.csr_matrix, values: Sequence[float]) -> sparse.csr_matrix:
+        """``m`` with its first ``len(values)`` periods replaced by those constants."""
+        n_t, k = self.s.periods, len(values)
+        keep = sparse.diags((np.arange(n_t) >= k).astype(float))
+        one = np.full(k, self.one_col[0] if len(self.one_col) else 0)
+        const = _triplets(np.arange(k), one, np.asarray(values, float), (n_t, self.n))
+        return sparse.csr_matrix(keep @ m + const)
 
     # -- rows -------------------------------------------------------------------------------
 
@@ -859,7 +913,7 @@ class _Builder:
                 paid_max = np.bincount(
                     self.cell_t, (most + self.load_const) * follow[self.cell_j], minlength=n_t
                 ).astype(float)
-                f_up = _grown(c, paid_max)
+                f_up = _grown(c, paid_max, _counted_followers(s, c.id))
                 self._trajectory(c, self.fu_col[c.id], self.oiu_col[c.id], paid_up, f_up, "_upper")
 
             # Follower ads run only with their community; their floors apply only then.
@@ -906,13 +960,15 @@ class _Builder:
         )
         rhs = np.zeros(n_t)
         rhs[0] = (1 - c.churn) * c.initial_followers
-        dyn = _triplets(r, cc, v, shape_t) + paid
+        dyn = sparse.csr_matrix(_triplets(r, cc, v, shape_t) + paid)
+        # Periods whose followers were counted have no dynamics: their stock is fixed.
+        grown = np.arange(len(_counted_followers(s, c.id)), n_t)
         rows.add(
             f"followers{tag}[{c.id}]",
-            dyn,
-            rhs,
-            rhs,
-            _per_period(f"followers{tag}[{c.id},", label_t),
+            dyn[grown],
+            rhs[grown],
+            rhs[grown],
+            _per_period(f"followers{tag}[{c.id},", label_t, list(grown + 1)),
         )
 
         # Organic impressions = y * rate * F[t-1] while it runs (0 before launch and
@@ -961,7 +1017,7 @@ class _Builder:
         tactics, cell_j = s.tactics, self.cell_j
         # Spend floors per active period (follower ads: only while their community runs).
         floors = np.array([tactics[j].min_spend for j in cell_j])
-        fl = np.flatnonzero(floors > 0)
+        fl = np.flatnonzero((floors > 0) & (self.cell_t >= s.periods_done))
         if len(fl):
             floor_rows = self.cell_of_seg[fl] - _y_terms(s, fl, cell_j, self.y_col, floors, n)
             floor_lo = np.where(
@@ -1031,12 +1087,12 @@ class _Builder:
         if b.period_max is not None or b.period_min > 0:
             rows.add(
                 "period_spend",
-                spend_m,
+                spend_m[self.ahead],
                 b.period_min,
                 b.period_max if b.period_max is not None else INF,
-                _per_period("period_spend[", label_t),
+                _per_period("period_spend[", label_t, list(self.ahead + 1)),
                 "period_spend",
-                periods=range(1, s.periods + 1),
+                periods=self.ahead + 1,
             )
 
         # Budget caps.
@@ -1067,24 +1123,24 @@ class _Builder:
         if wc is not None and wc.capacity_hours is not None:
             rows.add(
                 "capacity:webcare",
-                self.metrics["webcare_hours"],
+                self.metrics["webcare_hours"][self.ahead],
                 -INF,
                 wc.capacity_hours,
-                _per_period("capacity:webcare[", label_t),
+                _per_period("capacity:webcare[", label_t, list(self.ahead + 1)),
                 "capacity",
                 "webcare",
-                range(1, s.periods + 1),
+                self.ahead + 1,
             )
         if ae is not None and ae.capacity is not None:
             rows.add(
                 "capacity:ae",
-                self.metrics["ae_cases"],
+                self.metrics["ae_cases"][self.ahead],
                 -INF,
                 ae.capacity,
-                _per_period("capacity:adverse_events[", label_t),
+                _per_period("capacity:adverse_events[", label_t, list(self.ahead + 1)),
                 "capacity",
                 "ae",
-                range(1, s.periods + 1),
+                self.ahead + 1,
             )
 
     def reach_rows(self) -> None:
@@ -1175,6 +1231,7 @@ class _Builder:
             sc_col,
             self.y_col,
             n,
+            self.seg_t >= s.periods_done,
         )
         if len(self.curve_segs):
             _curve_order_rows(
@@ -1286,6 +1343,7 @@ class _Builder:
             resp_cell_j=self.resp_cell_j,
             resp_seg_cell=self.resp_seg_cell,
             resp_col=self.resp_col,
+            fixed_spend=self.fixed_spend,
         )
 
 
@@ -1329,13 +1387,13 @@ def _cell_label(
     return lambda i: f"{name}[{s.tactics[cell_j[cells[i]]].id},{label_t}{cell_t[cells[i]] + 1}]"
 
 
-def _delivery_points(t: Tactic, opt: Options, j: int) -> tuple[float, ...]:
+def _delivery_points(
+    t: Tactic, opt: Options, j: int, fixed: Mapping[tuple[int, int], float]
+) -> tuple[float, ...]:
     """Extra breakpoints of tactic ``j``'s delivery curve: the refinement's, its floors,
     and the spends already made (re-planning)."""
     floors = tuple(v / t.saturation_spend for v in (t.min_spend, t.min_spend_if_active) if v > 0)
-    done = sorted(
-        {v / t.saturation_spend for (_, k), v in opt.fixed_spend.items() if k == j and v > 0}
-    )
+    done = sorted({v / t.saturation_spend for (_, k), v in fixed.items() if k == j and v > 0})
     return (*_refined(t, opt.breakpoints.get(f"delivery[{t.id}]", ())), *floors, *done)
 
 
@@ -1359,8 +1417,10 @@ def _ordered_floors(
     sc_col: IntArray,
     y_col: Mapping[str, int],
     n: int,
+    ahead: NDArray[np.bool_],
 ) -> None:
-    """Rows ``u_k - w_k * on >= 0`` for segments below a floor that holds only when on."""
+    """Rows ``u_k - w_k * on >= 0`` for segments below a floor that holds only when on
+    (in the periods ``ahead``: not yet done)."""
     active_of = np.full(len(seg_cell) and int(seg_cell.max()) + 1, -1, dtype=np.int64)
     active_of[sc_cells] = sc_col
     if_active = np.array([t.min_spend_if_active for t in s.tactics])
@@ -1371,7 +1431,9 @@ def _ordered_floors(
         (if_active[seg_tac], active_of[seg_cell] if len(seg_cell) else seg_cell),
         (if_on[seg_tac], account[seg_tac]),
     ):
-        pick = np.flatnonzero((floor > 0) & (switch >= 0) & (seg_end <= floor * (1 + 1e-12)))
+        pick = np.flatnonzero(
+            (floor > 0) & (switch >= 0) & (seg_end <= floor * (1 + 1e-12)) & ahead
+        )
         parts.append((seg_col[pick], switch[pick], seg_width[pick]))
     u = np.concatenate([p[0] for p in parts])
     on = np.concatenate([p[1] for p in parts])
@@ -1389,28 +1451,64 @@ def _ordered_floors(
         )
 
 
+def _history_cells(s: Scenario) -> dict[tuple[int, int], float]:
+    """The history's spend as fixed cells (period, tactic), 0-based."""
+    spent = history_spend(s)
+    problems = []
+    for j, t in enumerate(s.tactics):
+        first, last = s.active_window(t)
+        when = [k + 1 for k in np.flatnonzero(spent[:, j] > 0) if not first <= k + 1 <= last]
+        if when:
+            problems.append(
+                Problem(
+                    f"history.spend.{t.id}",
+                    f"{s.period_label} {when[0]}",
+                    f"spent outside the tactic's window ({first}-{last})",
+                )
+            )
+    if problems:
+        raise ScenarioError(problems)
+    return {
+        (k, j): float(spent[k, j])
+        for j, t in enumerate(s.tactics)
+        for k in range(spent.shape[0])
+        if s.active_window(t)[0] <= k + 1 <= s.active_window(t)[1]
+    }
+
+
+def _counted_followers(s: Scenario, cid: str) -> list[float]:
+    """The follower counts the history gives for community ``cid`` (periods 1, 2, ...)."""
+    return list(s.history.followers.get(cid, [])) if s.history is not None else []
+
+
 def _follower_bound(
     s: Scenario, cid: str, cell_t: IntArray, cell_j: IntArray, upper: FloatArray, eps: float
 ) -> FloatArray:
     """Largest possible followers per period: every follower ad at its cap, community on."""
     c = next(c for c in s.communities if c.id == cid)
     paid_max = np.zeros(s.periods)
+    bought = history_impressions(s)
     for i in range(len(cell_t)):
         t = s.tactics[cell_j[i]]
         if t.account == cid:
-            paid_max[cell_t[i]] += t.follow_rate * float(
+            most = float(
                 curves.saturating(upper[i], t.saturation_impressions, t.saturation_spend, t.shape)
             )
-    return _grown(c, paid_max)
+            seen = bought[cell_t[i], cell_j[i]]
+            paid_max[cell_t[i]] += t.follow_rate * (most if np.isnan(seen) else max(most, seen))
+    return _grown(c, paid_max, _counted_followers(s, cid))
 
 
-def _grown(c: Community, paid_max: FloatArray) -> FloatArray:
-    """Most followers per period when at most ``paid_max`` are bought in each."""
+def _grown(c: Community, paid_max: FloatArray, counted: Sequence[float] = ()) -> FloatArray:
+    """Most followers per period when at most ``paid_max`` are bought in each (the
+    ``counted`` stock of the periods done, re-planning, as it was)."""
     out = np.empty(len(paid_max))
     prev = c.initial_followers
     growth = 1 - c.churn + c.viral_follow_rate * c.organic_per_follower
     for t_i in range(len(paid_max)):
         prev = max(growth, 1 - c.churn) * prev + paid_max[t_i]
+        if t_i < len(counted):
+            prev = counted[t_i]
         out[t_i] = prev
     # A little slack so the bound never cuts off a feasible point through round-off.
     return out * (1 + 1e-9) + 1e-9

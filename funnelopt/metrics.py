@@ -89,6 +89,16 @@ CATALOGUE: dict[str, MetricInfo] = {
 
 #: Metric names in report order.
 METRICS: tuple[str, ...] = tuple(CATALOGUE)
+#: Per-tactic metrics (periods x tactics arrays in ``Outcome.by_tactic``).
+TACTIC_METRICS = (
+    "spend",
+    "impressions",
+    "clicks",
+    "visits",
+    "conversions",
+    "new_followers",
+    "comments",
+)
 #: Stocks: the campaign total is the final value, not the sum over periods.
 STOCKS: frozenset[str] = frozenset(n for n, m in CATALOGUE.items() if m.kind == "stock")
 #: Goods: simulated at least as the optimiser promised. Loads: at most.

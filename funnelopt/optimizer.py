@@ -178,12 +178,12 @@ def optimize(
             # and the simulation refuses the unsettled plan: no plan was found in time.
             none = replace(run.primary, status=Status.INFEASIBLE)
             run = replace(run, primary=none, final=none, stopped="time")
-        diagnosis = diagnose(scenario, be, tolerance, options) if analysis else None
+        diagnosis = diagnose(scenario, be, tolerance) if analysis else None
         return _infeasible(run, target, diagnosis, common)
     outcome, verification, predicted, notes = checked
     spend = run.spend
     # Spend that already happened (re-planning) is not moved between weeks.
-    polished = None if run.form.options.fixed_spend else _polished(scenario, run, outcome)
+    polished = None if scenario.periods_done else _polished(scenario, run, outcome)
     if polished is not None:
         spend, outcome, verification = polished
         notes = (
@@ -200,11 +200,7 @@ def optimize(
         if strategies
         else ()
     )
-    decision = (
-        decide(scenario, strat, be, tolerance, run.form.options, deadline)
-        if strat and analysis
-        else None
-    )
+    decision = decide(scenario, strat, be, tolerance, deadline) if strat and analysis else None
     minimize = objective.sense(scenario) == "min"
     value = objective.score(scenario, outcome)
     return Plan(
@@ -445,7 +441,7 @@ def _strategies(
                 s,
                 be,
                 tolerance,
-                Options(community=choice, fixed_spend=run.form.options.fixed_spend),
+                Options(community=choice),
                 time_limit=time_limit,
                 deadline=deadline,
             )

@@ -11,23 +11,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from funnelopt._json import dumps
-from funnelopt.metrics import METRICS
+from funnelopt.metrics import METRICS, TACTIC_METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 FloatArray = NDArray[np.float64]
-
-#: Per-tactic metrics (periods x tactics arrays in ``Outcome.by_tactic``).
-TACTIC_METRICS = (
-    "spend",
-    "impressions",
-    "clicks",
-    "visits",
-    "conversions",
-    "new_followers",
-    "comments",
-)
 
 
 @dataclass(frozen=True)

@@ -457,6 +457,54 @@ class AdverseEvents(_Model):
     )
 
 
+_Spent = Annotated[float, Field(ge=0, le=1e12)]
+_Count = Annotated[float, Field(ge=0, le=1e12)]
+
+
+class History(_Model):
+    """What happened in the campaign's first periods (re-planning, docs/replan.md).
+
+    Those periods are simulated and planned as they happened: their spend, and where
+    given the impressions it bought, the follower stock counted, the comments and the AE cases (so webcare and AE
+    costs are what they cost), the visits and the conversions (so goals count what
+    happened). Their per-period limits are not checked, since nothing can change them
+    now; budgets, tactic totals and goals count them.
+    """
+
+    spend: dict[str, list[_Spent]] = Field(
+        default_factory=dict,
+        description="Tactic id -> spend in periods 1..done, one list per tactic, all the same "
+        "length (a tactic not given spent nothing).",
+    )
+    impressions: dict[str, list[_Count]] = Field(
+        default_factory=dict,
+        description="Tactic id -> paid impressions counted in periods 1, 2, ... (reach, "
+        "clicks and the rest follow from them).",
+    )
+    followers: dict[str, list[_Count]] = Field(
+        default_factory=dict,
+        description="Community id -> followers counted at the end of periods 1, 2, ...; "
+        "later periods grow from the last count.",
+    )
+    comments: list[_Count] = Field(
+        default_factory=list, description="All comments (ads and organic) in periods 1, 2, ..."
+    )
+    ae_cases: list[_Count] = Field(
+        default_factory=list, description="Adverse-event cases in periods 1, 2, ..."
+    )
+    visits: list[_Count] = Field(
+        default_factory=list, description="All visits (ads and community) in periods 1, 2, ..."
+    )
+    conversions: list[_Count] = Field(
+        default_factory=list, description="All conversions in periods 1, 2, ..."
+    )
+
+    @property
+    def done(self) -> int:
+        """The periods that happened: those with spend."""
+        return max((len(v) for v in self.spend.values()), default=0)
+
+
 class Goal(_Model):
     """A campaign goal: a metric to reach by a period, hard (constraint) or soft (penalty)."""
 
@@ -686,6 +734,9 @@ class Scenario(_Model):
         default_factory=dict,
         description="Field path -> its range (docs/uncertainty.md); nominal values are planned.",
     )
+    history: History | None = Field(
+        None, description="What happened in the first periods (re-planning, docs/replan.md)."
+    )
 
     #: The compiled arrays (:func:`funnelopt.compiled.model_data`), built on first use.
     _compiled: Any = PrivateAttr(default=None)
@@ -834,8 +885,9 @@ class Scenario(_Model):
     @property
     def overridden(self) -> dict[str, Any]:
         """Paths changed by :meth:`with_overrides` (``--set``) -> the value in the original
-        scenario (None where it was not given)."""
-        return dict(self._overridden)
+        scenario (None where it was not given). The ``[history]`` is left out: what
+        happened is no changed assumption."""
+        return {k: v for k, v in self._overridden.items() if not k.startswith("history.")}
 
     def value_at(self, path: str) -> Any:
         """The value at a field path (``tactics.meta_dark.cpm``, ``goals[0].target``); None
@@ -997,6 +1049,11 @@ class Scenario(_Model):
             first, last = max(first, c_first), min(last, c_last)
         return first, last
 
+    @property
+    def periods_done(self) -> int:
+        """Periods that happened (:class:`History`): 0 without a history."""
+        return self.history.done if self.history is not None else 0
+
     def community_window(self, c: Community) -> tuple[int, int]:
         """1-based launch and last period of a community ('auto' launches: period 1 until
         the optimiser chooses)."""
@@ -1034,6 +1091,7 @@ def _cross_field_problems(s: Scenario) -> Iterator[Problem]:
             f"{MAX_CELLS:,} (e.g. 52 x 500 or 520 x 50) plan within the default time limit "
             "and a few GB: group tactics or plan in coarser periods",
         )
+    yield from _history_problems(s)
     for c in s.communities:
         # Organic growth alone (viral follows from organic posts, net of churn) that
         # multiplies followers a million-fold over the campaign is no community the model
@@ -1314,6 +1372,50 @@ def _curve_problems(t: Tactic, p: str) -> Iterator[Problem]:
         )
     if c.impressions[-1] <= 0:
         yield Problem(f"{q}.impressions", c.impressions[-1], "the last point must be > 0")
+
+
+def _history_problems(s: Scenario) -> Iterator[Problem]:
+    h = s.history
+    if h is None:
+        return
+    done = h.done
+    if done > s.periods:
+        yield Problem("history.spend", f"{done} periods", f"at most the campaign's {s.periods}")
+    counts = {f"history.followers.{k}": v for k, v in h.followers.items()}
+    counts |= {f"history.impressions.{k}": v for k, v in h.impressions.items()}
+    counts |= {
+        f"history.{k}": getattr(h, k) for k in ("comments", "ae_cases", "visits", "conversions")
+    }
+    if not h.spend and any(counts.values()):
+        yield Problem("history.spend", _MISSING, "give what was spent in the periods done")
+    for path, v in counts.items():
+        if h.spend and len(v) > done:
+            yield Problem(path, f"{len(v)} values", f"at most one per period done ({done})")
+    for tid, v in h.spend.items():
+        if tid not in s.tactic_ids:
+            yield Problem(f"history.spend.{tid}", tid, f"must be one of {', '.join(s.tactic_ids)}")
+        elif len(v) != done:
+            yield Problem(
+                f"history.spend.{tid}", f"{len(v)} values", f"needs one per period done ({done})"
+            )
+    for tid, v in h.impressions.items():
+        if tid not in s.tactic_ids:
+            yield Problem(
+                f"history.impressions.{tid}", tid, f"must be one of {', '.join(s.tactic_ids)}"
+            )
+            continue
+        spent = h.spend.get(tid, [])
+        free = [t + 1 for t, n in enumerate(v) if n > 0 and (t >= len(spent) or spent[t] <= 0)]
+        if free:
+            yield Problem(
+                f"history.impressions.{tid}",
+                f"{s.period_label} {free[0]}",
+                "impressions without spend: give the spend, or 0 impressions",
+            )
+    for cid in h.followers:
+        if cid not in s.community_ids:
+            known = ", ".join(s.community_ids) or "none: the scenario has no community"
+            yield Problem(f"history.followers.{cid}", cid, f"must be one of {known}")
 
 
 def _uncertainty_problems(s: Scenario, valid: set[str]) -> Iterator[Problem]:

@@ -16,6 +16,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _NUM = {"type": ["number", "null"]}
 _NUMS = {"type": "array", "items": _NUM}
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
+_PROBABILITY = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 
 
 def _obj(
@@ -305,6 +306,7 @@ REPLAN = _document(
     "funnelopt replan",
     {
         "periods_done": {"type": "integer", "minimum": 1},
+        "period_label": {"type": "string"},
         "estimates": {
             "type": "array",
             "items": _obj(
@@ -323,13 +325,24 @@ REPLAN = _document(
             "items": _obj(
                 {
                     "goal": {"type": "string"},
+                    "metric": {"type": "string"},
+                    "target": {"type": "number"},
+                    "by": {"type": "integer", "minimum": 1},
+                    "hard": {"type": "boolean"},
                     "continued": _NUM,
                     "continued_met": {"type": "boolean"},
+                    # With [uncertainty] ranges: the chance over draws of the calibrated
+                    # ranges (null without ranges).
+                    "continued_probability": _PROBABILITY,
                     "replanned": _NUM,
                     "replanned_met": {"type": "boolean"},
+                    "replanned_probability": _PROBABILITY,
                 }
             ),
         },
+        # Per metric (spend, impressions, visits, followers, conversions) and period: the
+        # original plan, what happened (null where not reported or not yet), the new plan.
+        "plan_vs_actual": _map(_obj({"planned": _NUMS, "actual": _NUMS, "replanned": _NUMS})),
         "plan": _obj(PLAN["properties"], PLAN["required"]),
     },
 )

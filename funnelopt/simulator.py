@@ -17,7 +17,7 @@ from funnelopt.compiled import ModelData, model_data
 from funnelopt.errors import Problem, ScenarioError
 from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray, GoalResult, Outcome
-from funnelopt.scenario import Metric, Scenario
+from funnelopt.scenario import History, Metric, Scenario
 
 #: Relative slack allowed when checking caps, so solver round-off is not a violation.
 REL_TOL = 1e-6
@@ -146,6 +146,10 @@ def forward(
         return np.asarray(a)[..., None]
 
     impressions = tactic_delivery(x, per_tactic(arr.i_sat), per_tactic(arr.sigma), arr.shapes)
+    if s.history is not None and s.history.impressions:
+        # Impressions counted (the history): everything downstream follows from them.
+        counted = history_impressions(s)
+        impressions = np.where(np.isnan(counted), impressions, np.nan_to_num(counted))
     clicks_j = impressions * per_tactic(arr.ctr)
     visits_j = clicks_j * per_tactic(arr.landing)
     conv_j = visits_j * per_tactic(arr.cvr)
@@ -172,9 +176,11 @@ def forward(
     new_followers, org_comments = comm["new_followers"], comm["comments"]
     base_hours, cost_community = comm["base_hours"], comm["cost_community"]
 
-    # Webcare and adverse events (design 2.5).
+    # Webcare and adverse events (design 2.5); counted ones where the history has them.
     comments = comments_j.sum(axis=-1) + org_comments
     ae_cases = per_period(arr.ae_rate) * comments
+    if s.history is not None:
+        comments, ae_cases = _counted_loads(s.history, comments, ae_cases, arr.ae_rate)
     webcare_hours = (
         base_hours
         + comments * per_period(arr.minutes_per_comment) / 60.0
@@ -214,6 +220,13 @@ def forward(
         "cost_ae": cost_ae,
         "cost_total": cost_total,
     }
+    if s.history is not None:
+        # Visits and conversions counted (the history): goals on them count what happened.
+        for name in ("visits", "conversions"):
+            counted = getattr(s.history, name)
+            if counted:
+                flows[name] = flows[name].copy()
+                flows[name][..., : len(counted)] = counted
     by_tactic = {
         "spend": x,
         "impressions": impressions,
@@ -224,6 +237,41 @@ def forward(
         "comments": comments_j,
     }
     return flows, by_tactic, by_community
+
+
+def _counted_loads(
+    h: History, comments: FloatArray, ae_cases: FloatArray, ae_rate: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Comments and AE cases with the history's counts in the periods it gives them (AE
+    cases at the rate per counted comment where only comments were counted)."""
+    comments, ae_cases = comments.copy(), ae_cases.copy()
+    k = len(h.comments)
+    if k:
+        comments[..., :k] = h.comments
+        ae_cases[..., :k] = np.asarray(ae_rate)[..., None] * comments[..., :k]
+    if h.ae_cases:
+        ae_cases[..., : len(h.ae_cases)] = h.ae_cases
+    return comments, ae_cases
+
+
+def history_impressions(s: Scenario) -> FloatArray:
+    """The history's impressions counted, ``periods x tactics`` (NaN: not counted)."""
+    out = np.full((s.periods, len(s.tactics)), np.nan)
+    if s.history is not None:
+        for j, t in enumerate(s.tactics):
+            counted = s.history.impressions.get(t.id, [])
+            out[: len(counted), j] = counted
+    return out
+
+
+def history_spend(s: Scenario) -> FloatArray:
+    """The history's spend, ``periods_done x tactics`` (a tactic not given spent 0)."""
+    out = np.zeros((s.periods_done, len(s.tactics)))
+    if s.history is not None:
+        for j, t in enumerate(s.tactics):
+            if t.id in s.history.spend:
+                out[:, j] = s.history.spend[t.id]
+    return out
 
 
 def _communities(
@@ -264,9 +312,14 @@ def _communities(
             p["churn"][..., 0],
             p["viral_follow_rate"][..., 0],
         )
+        # Periods whose followers were counted (the history) hold the count: the
+        # periods after them grow from it.
+        counted = s.history.followers.get(c.id, []) if s.history is not None else []
         for t in range(n_t):
             oi[..., t] = on[t] * opf * prev
             prev = (1.0 - churn) * prev + paid_new[..., t] + viral_rate * oi[..., t]
+            if t < len(counted):
+                prev = np.zeros_like(prev) + counted[t]
             f[..., t] = prev
         viral = p["viral_follow_rate"] * oi
         clicks_c = p["organic_ctr"] * oi
@@ -304,8 +357,11 @@ def checked_plan(
     s: Scenario, spend: SpendInput, community: Mapping[str, bool] | None
 ) -> tuple[FloatArray, dict[str, bool]]:
     """The spend matrix and the community switch, checked together: a community tactic
-    spends nothing while its community is off."""
+    spends nothing while its community is off. The periods of the scenario's history
+    spend what they spent, whatever the plan says for them."""
     x = spend_matrix(s, spend)
+    if s.periods_done:
+        x[: s.periods_done] = history_spend(s)
     y = community_switch(s, community)
     problems = [
         Problem(f"spend.{t.id}", float(x[:, j].sum()), f"community {t.account} is off: must be 0")
@@ -501,12 +557,15 @@ def violations(
     if b.media is not None and exceeds(media, b.media):
         out.append(f"budget.media: media spend {media:,.2f} exceeds {b.media:,.2f}")
     m = per_period["cost_media"]
+    # Per-period limits hold from the first period not yet done (the history's periods
+    # happened as they did); totals and budgets count every period.
+    ahead = np.arange(1, len(m) + 1) > s.periods_done
     if b.period_max is not None:
         out += _breaches(
             "budget.period_max",
             label,
             m,
-            exceeds(m, b.period_max),
+            ahead & exceeds(m, b.period_max),
             "spends",
             ">",
             b.period_max,
@@ -515,7 +574,7 @@ def violations(
         "budget.period_min",
         label,
         m,
-        falls_short(m, b.period_min),
+        ahead & falls_short(m, b.period_min),
         "spends",
         "<",
         b.period_min,
@@ -532,10 +591,11 @@ def violations(
     min_spend = np.array([t.min_spend for t in tac])
     max_spend = np.array([t.max_spend if t.max_spend is not None else np.inf for t in tac])
     min_active = np.array([t.min_spend_if_active for t in tac])
-    outside = ~active & (x > REL_TOL)
-    low = active & floors & falls_short(x, min_spend)
-    high = exceeds(x, max_spend)
-    between = (x > REL_TOL) & falls_short(x, min_active)
+    future = ahead[:, None]
+    outside = future & ~active & (x > REL_TOL)
+    low = future & active & floors & falls_short(x, min_spend)
+    high = future & exceeds(x, max_spend)
+    between = future & (x > REL_TOL) & falls_short(x, min_active)
     for j in map(int, np.flatnonzero((outside | low | high | between).any(axis=0))):
         f, col = f"tactics.{tac[j].id}", x[:, j]
         if outside[:, j].any():
@@ -576,7 +636,7 @@ def violations(
     for name, key, cap, verb, unit in capacities:
         if cap is not None:
             y = per_period[key]
-            out += _breaches(name, label, y, exceeds(y, cap), verb, ">", cap, unit=unit)
+            out += _breaches(name, label, y, ahead & exceeds(y, cap), verb, ">", cap, unit=unit)
     return out
 
 

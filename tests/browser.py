@@ -42,3 +42,16 @@ def browser_page(**page_options: Any) -> Iterator[tuple[Any, list[str]]]:
             yield page, problems
         finally:
             browser.close()
+
+
+def page_facts(page: Any) -> tuple[str, list[tuple[str, bool]], int]:
+    """A loaded page's text, its images (alt text, whether it loaded) and how far it is
+    wider than the viewport (<= 0: not at all)."""
+    text = page.inner_text("body")
+    images = page.evaluate(
+        "[...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0])"
+    )
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return text, [(str(a), bool(ok)) for a, ok in images], int(overflow)

@@ -231,3 +231,68 @@ def test_a_one_point_sweep_is_optimize(data: dict[str, Any], backend: str) -> No
     if plan.objective is not None:
         assert point.community == plan.community
         assert point.objective == pytest.approx(plan.objective, rel=1e-9, abs=1e-9)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> dict[str, Any]:
+    """A scenario of :func:`scenarios` with a history of 1..periods-1 periods: any spend
+    (caps and floors included: the past need not keep them), and counted followers,
+    comments, AE cases, visits and conversions of some of those periods."""
+    data = draw(scenarios())
+    done = draw(st.integers(1, data["periods"] - 1))
+    off = any(c["mode"] == "off" for c in data.get("communities", []))
+
+    def counts(hi: float, k: int = done, least: int = 0) -> list[float]:
+        return draw(st.lists(_f(0, hi), min_size=least, max_size=k))
+
+    history: dict[str, Any] = {
+        "spend": {
+            t["id"]: [0.0] * done if t["kind"] == "community" and off else counts(6_000, done, done)
+            for t in data["tactics"]
+        },
+        "comments": counts(300),
+        "ae_cases": counts(5),
+        "visits": counts(3_000),
+        "conversions": counts(200),
+    }
+    # Impressions counted for some weeks of some tactics (none where nothing was spent).
+    history["impressions"] = {
+        tid: [v * draw(_f(0, 300)) for v in spent[: draw(st.integers(0, done))]]
+        for tid, spent in history["spend"].items()
+        if draw(st.booleans())
+    }
+    if data.get("communities"):
+        history["followers"] = {"c": counts(5_000)}
+    data["history"] = history
+    return data
+
+
+@settings(max_examples=30)
+@given(data=histories())
+def test_a_history_is_kept_and_the_simulator_verifies_the_plan_around_it(
+    data: dict[str, Any],
+) -> None:
+    """Whatever happened in the first periods, an optimal plan keeps it exactly (spend,
+    impressions, follower counts, comments, AE cases, visits, conversions), passes the
+    simulator's check, breaks no limit of the periods ahead and stays within the budget."""
+    s = Scenario.from_dict(data)
+    h = s.history
+    assert h is not None
+    plan = optimize(s, **FAST)
+    assert plan.status in ("optimal", "infeasible")
+    if plan.status != "optimal":
+        return
+    o = plan.outcome
+    assert plan.verification.passed and not o.violations
+    assert o.totals["cost_total"] <= s.budget.total * (1 + 1e-6)
+    done = h.done
+    for j, tid in enumerate(s.tactic_ids):
+        np.testing.assert_array_equal(plan.spend[:done, j], h.spend[tid])
+    for name in ("comments", "ae_cases", "visits", "conversions"):
+        counted = getattr(h, name)
+        np.testing.assert_allclose(o.per_period[name][: len(counted)], counted, rtol=1e-12)
+    for cid, counted in h.followers.items():
+        np.testing.assert_array_equal(o.by_community[cid]["followers"][: len(counted)], counted)
+    for tid, counted in h.impressions.items():
+        j = s.tactic_index(tid)
+        np.testing.assert_array_equal(o.by_tactic["impressions"][: len(counted), j], counted)

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from browser import browser_page
+from browser import browser_page, page_facts
 from conftest import EXAMPLES
 
 from funnelopt import FunnelOptError, Scenario, ScenarioError, optimize
@@ -145,13 +145,7 @@ def test_report_in_a_real_browser(report_html: Path, tmp_path: Path) -> None:
     names, no console errors, nothing wider than an A4 page."""
     with browser_page(viewport=A4) as (page, problems):
         page.goto(report_html.as_uri())
-        text = page.inner_text("body")
-        images = page.evaluate(
-            "[...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0])"
-        )
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
+        text, images, overflow = page_facts(page)
         page.screenshot(path=str(tmp_path / "page1.png"))
     assert not problems, problems
     headings = [

@@ -4,7 +4,7 @@ soft-goal weights at which that choice would flip (issue 10, item 4)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from funnelopt import metrics, objective
@@ -29,14 +29,13 @@ def decide(
     strategies: Sequence[Strategy],
     backend: Backend,
     tolerance: float,
-    base: Options | None = None,
     deadline: float | None = None,
 ) -> Decision | None:
     """The chosen community setting, why, and where each soft goal's weight (and each
     money value of a net-value objective) flips it.
 
-    Only for one community in ``auto`` mode with both strategies solved. ``base``: the
-    plan's options (spend already made stays fixed); past ``deadline`` (a
+    Only for one community in ``auto`` mode with both strategies solved (spend already
+    made, the scenario's history, stays fixed); past ``deadline`` (a
     :func:`time.monotonic` instant) no further break-even is searched.
     """
     auto = [c.id for c in s.communities if c.mode == "auto"]
@@ -47,11 +46,10 @@ def decide(
     flips: dict[str, float] = {}
     paths = [f"goals[{i}].weight" for i, g in enumerate(s.goals) if not g.hard]
     paths += [f"objective.values.{m.value}" for m in (s.objective.values or {})]
-    fixed = base.fixed_spend if base is not None else {}
     for path in paths:
         if deadline is not None and time.monotonic() > deadline:
             break
-        w = _break_even(_Lines(s, path, auto[0], backend, tolerance, fixed))
+        w = _break_even(_Lines(s, path, auto[0], backend, tolerance))
         if w is not None:
             flips[path] = w
     return Decision(dict(chosen.community), _reason(s, chosen, other, flips), flips)
@@ -127,13 +125,11 @@ class _Lines:
         community: str,
         backend: Backend,
         tolerance: float,
-        fixed: Mapping[tuple[int, int], float],
     ) -> None:
         self.s, self.path, self.community = s, path, community
         self.backend, self.tolerance = backend, tolerance
         self.forms = {
-            on: build(s, tolerance, Options(community={community: on}, fixed_spend=fixed))
-            for on in (True, False)
+            on: build(s, tolerance, Options(community={community: on})) for on in (True, False)
         }
         self.starts: dict[bool, dict[frozenset[tuple[str, bool]], Any]] = {True: {}, False: {}}
 

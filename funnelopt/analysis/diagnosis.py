@@ -16,13 +16,10 @@ from funnelopt.simulator import simulate
 from funnelopt.solve import Solved, certified, solve
 
 
-def diagnose(
-    s: Scenario, backend: Backend, tolerance: float, base: Options | None = None
-) -> Diagnosis:
+def diagnose(s: Scenario, backend: Backend, tolerance: float) -> Diagnosis:
     """Per goal the best achievable value, the conflicts, the limits, and the budget needed
-    (``base``: the plan's own options, e.g. spend already made when re-planning)."""
-    # Only what the scenario itself fixes carries over; the variants are set below.
-    given = Options(fixed_spend=base.fixed_spend) if base is not None else Options()
+    (spend already made, the scenario's history, stays as it was)."""
+    given = Options()  # the variants are set below
     hard = [i for i, g in enumerate(s.goals) if g.hard]
 
     def run(**options: object) -> Solved:

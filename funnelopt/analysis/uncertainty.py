@@ -318,9 +318,13 @@ def forecast(
     wc, ae = s.webcare, s.adverse_events
     has_hours = wc is not None and wc.capacity_hours is not None
     has_cases = ae is not None and ae.capacity is not None
+    # Loads of the periods done (the history) happened: only those ahead can overload.
+    ahead = slice(s.periods_done, None)
     overload = {
-        "webcare_hours": _over(flows["webcare_hours"], arr.capacity_hours) if has_hours else None,
-        "ae_cases": _over(flows["ae_cases"], arr.ae_capacity) if has_cases else None,
+        "webcare_hours": (
+            _over(flows["webcare_hours"][..., ahead], arr.capacity_hours) if has_hours else None
+        ),
+        "ae_cases": _over(flows["ae_cases"][..., ahead], arr.ae_capacity) if has_cases else None,
     }
     return Forecast(
         scenario_name=s.name,
@@ -335,7 +339,7 @@ def forecast(
         goals=tuple(goals),
         capacity_overload_probability=overload,
         ae_count_overload_probability=(
-            _count_over(flows["ae_cases"], arr.ae_capacity) if has_cases else None
+            _count_over(flows["ae_cases"][..., ahead], arr.ae_capacity) if has_cases else None
         ),
         budget_overrun_probability=(
             float(exceeds(totals["cost_total"], s.budget.total).mean())
@@ -440,7 +444,7 @@ def margin(f: Forecast, r: Requirement, *, nominal: bool = False) -> FloatArray:
         return achieved / g.target
     key = "webcare_hours" if r.path.startswith("webcare") else "ae_cases"
     cap = np.asarray(r.nominal) if nominal else f._capacities[key]
-    use = (series[key] / cap[..., None]).max(axis=-1)
+    use = (series[key][..., s.periods_done :] / cap[..., None]).max(axis=-1, initial=0.0)
     with np.errstate(divide="ignore"):
         return np.where(use > 0, 1.0 / use, np.inf)
 

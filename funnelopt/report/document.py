@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from funnelopt.outcome import Outcome
     from funnelopt.plan import Plan
     from funnelopt.scenario import Scenario
+    from funnelopt.studies.replan import Replan
 
 Block = tuple[Any, ...]
 
@@ -693,6 +694,11 @@ def _field_label(path: str, scenario: Scenario | None) -> str:
 def _fmt_value(v: object) -> str:
     if v is None or v == "":
         return "not set"
+    if isinstance(v, dict) and "dist" in v:  # a range: its distribution and parameters
+        given = ", ".join(
+            f"{k} {_fmt_value(x)}" for k, x in v.items() if k != "dist" and x is not None
+        )
+        return f"{v['dist']} ({given})"
     if isinstance(v, bool) or not isinstance(v, int | float):
         return str(getattr(v, "isoformat", lambda: v)())
     if float(v).is_integer() and abs(v) >= 1:
@@ -1016,6 +1022,98 @@ def write(plan: Plan, scenario: Scenario | None, path: str | Path) -> Path:
     """Write the report as HTML (images embedded), PDF (the HTML printed by headless
     Chromium) or Markdown (images beside it), by suffix."""
     return _write_blocks(blocks(plan, scenario), path)
+
+
+def replan_blocks(r: Replan, figures: bool = True) -> list[Block]:
+    """The new plan's report with a section on where the campaign stands before it: the
+    goals on track or not (old plan continued vs new plan), plan versus actual per period
+    (table and chart) and the calibrated estimates."""
+    content = blocks(r.plan, r.scenario, figures)
+    at = next((i for i, b in enumerate(content) if b[0] == "h2"), len(content))
+    return content[:at] + _standing(r, figures) + content[at:]
+
+
+def write_replan(r: Replan, path: str | Path) -> Path:
+    """Write the re-plan's report (.html, .pdf or .md, as :func:`write`)."""
+    return _write_blocks(replan_blocks(r), path)
+
+
+def _standing(r: Replan, figures: bool) -> list[Block]:
+    s, done = r.scenario, r.periods_done
+    label, cur = s.period_label, s.currency
+    new = r.new_outcome
+    out: list[Block] = [("h2", f"Where the campaign stands after {label} {done}")]
+    so_far = float(new.per_period["cost_total"][:done].sum()) if new is not None else None
+    said = (
+        f"The results of the first {done} {label}s were read in. The rates they inform are "
+        f"calibrated (below), those {label}s are kept as they happened, and the rest of the "
+        "campaign is planned again on the calibrated figures with every goal and limit."
+    )
+    if so_far is not None and s.budget.total is not None:
+        said += (
+            f" Spent so far (media, community, webcare and AE handling): {cur} {so_far:,.0f} of "
+            f"{cur} {s.budget.total:,.0f}; {cur} {s.budget.total - so_far:,.0f} remain."
+        )
+    out.append(("p", said))
+    out.append(("h3", "On track?"))
+    rows = []
+    for i, g in enumerate(r.on_track()):
+        cells = []
+        for plan in ("continued", "replanned"):
+            value = metrics.format_value(g["metric"], g[plan])
+            cell = f"{value} ({'met' if g[f'{plan}_met'] else 'missed'})"
+            p = g[f"{plan}_probability"]
+            cells.append(cell if p is None else f"{cell}, {p:.0%} likely")
+        rows.append([_goal_label(s, i, g["metric"]), *cells])
+    out.append(("table", ["goal", "old plan continued", "new plan"], rows))
+    if r.forecast is not None:
+        out.append(
+            (
+                "p",
+                f"Likelihoods: the share of {r.forecast.draws:,} draws of the estimates' "
+                "ranges (the calibrated ones from what the campaign showed) in which the goal "
+                "is met.",
+            )
+        )
+    out.append(("h3", "Plan versus actual"))
+    versus = r.plan_vs_actual()
+    header = [label, *(f"{metrics.info(m).label} (planned / actual)" for m in versus)]
+    table_rows = []
+    for t in range(done):
+        cells = [str(t + 1)]
+        for m, v in versus.items():
+            planned, seen = v["planned"][t], v["actual"][t]
+            cells.append(
+                f"{metrics.format_value(m, planned, cur)} / "
+                + (metrics.format_value(m, seen, cur) if seen is not None else "-")
+            )
+        table_rows.append(cells)
+    out.append(("table", header, table_rows))
+    if figures:
+        plots = _plots() if _matplotlib() is not None else None
+        if plots is not None:
+            for m in ("spend", "visits"):
+                out += _figure(f"plan-vs-actual-{m}", _versus_chart(plots, r, m))
+    out.append(("h3", "What the results changed"))
+    est = [
+        [
+            _field_label(e.path, s),
+            f"{e.prior:,.4g}",
+            f"{e.posterior:,.4g}",
+            f"{e.low:,.4g} - {e.high:,.4g}",
+            e.evidence,
+        ]
+        for e in r.estimates
+    ]
+    if est:
+        out.append(("table", ["estimate", "planned with", "now", "90% interval", "evidence"], est))
+    else:
+        out.append(("p", "The results inform no rate: the estimates are as planned."))
+    return out
+
+
+def _versus_chart(plots: Any, r: Replan, metric: str) -> Callable[[], Any]:
+    return lambda: plots.plan_vs_actual(r, metric).figure
 
 
 def _write_blocks(content: list[Block], path: str | Path) -> Path:

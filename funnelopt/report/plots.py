@@ -325,9 +325,8 @@ def plan_vs_actual(r: Replan, metric: str = "visits", ax: Any = None) -> Any:
     new = r.plan.outcome or (r.plan.best_effort.outcome if r.plan.best_effort else None)
     if new is not None and metric in new.by_tactic:
         ahead = new.by_tactic[metric].sum(axis=1)
-        ax.plot(
-            periods[done:], ahead[done:], color=PALETTE[0], lw=2, marker="o", ms=3, label="new plan"
-        )
+        said = "new plan" if r.plan.outcome is not None else "best effort (goals out of reach)"
+        ax.plot(periods[done:], ahead[done:], color=PALETTE[0], lw=2, marker="o", ms=3, label=said)
     ax.axvline(done + 0.5, color=PALETTE[2], ls=":", label=f"today (after {label} {done})")
     ax.set_xlabel(label)
     ax.set_ylabel(metric)

@@ -7,6 +7,7 @@ import functools
 import io
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -573,16 +574,57 @@ def replan_lines(r: Replan, markdown: bool = False) -> list[str]:
         for e in r.estimates
     ]
     out += [table(["calibrated", "prior", "now", "90% interval"], rows, markdown), ""]
-    goals = [
-        [
-            g["goal"],
-            f"{num(g['continued'])} ({'met' if g['continued_met'] else 'missed'})",
-            f"{num(g['replanned'])} ({'met' if g['replanned_met'] else 'missed'})",
-        ]
-        for g in r.on_track()
-    ]
+
+    def cell(g: dict[str, Any], plan: str) -> str:
+        value = metrics.format_value(g["metric"], g[plan])
+        said = f"{value} ({'met' if g[f'{plan}_met'] else 'missed'})"
+        p = g[f"{plan}_probability"]
+        return said if p is None else f"{said}, P(met) {p:.0%}"
+
+    goals = [[g["goal"], cell(g, "continued"), cell(g, "replanned")] for g in r.on_track()]
     out.append(table(["goal", "old plan continued", "new plan"], goals, markdown))
+    if r.forecast is not None:
+        out.append(
+            f"P(met): the share of {r.forecast.draws:,} draws of the [uncertainty] ranges, the "
+            "calibrated rates drawn from their posteriors, that meet the goal."
+        )
     return out
+
+
+def replan_csv(r: Replan) -> str:
+    """Per period: whether it is done, the new plan's spend per tactic, and for each metric
+    of the plan-versus-actual table the original plan, the actual and the new plan."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    versus = r.plan_vs_actual()
+    spend = r.plan.spend if r.plan.spend is not None else None
+    tactics = r.scenario.tactic_ids if spend is not None else []
+    w.writerow(
+        [
+            "period",
+            "done",
+            *(f"spend_{t}" for t in tactics),
+            *(f"{m}_{k}" for m in versus for k in ("planned", "actual", "replanned")),
+        ]
+    )
+    for t in range(r.scenario.periods):
+        w.writerow(
+            [
+                t + 1,
+                "yes" if t < r.periods_done else "no",
+                *(_cell(float(spend[t, j])) for j in range(len(tactics)) if spend is not None),
+                *(
+                    _cell(v[k][t])
+                    for v in versus.values()
+                    for k in ("planned", "actual", "replanned")
+                ),
+            ]
+        )
+    return buf.getvalue()
+
+
+def _cell(v: float | None) -> str:
+    return "" if v is None else f"{v:.6g}"
 
 
 def sweep_notes(sw: Sweep) -> list[str]:

@@ -200,7 +200,8 @@ _ANSWERS = {
     "compare": "{scenarios: [{file, plan}]}",
     "check": "{valid, name, periods, ..., scenario}: the scenario as read",
     "frontier": "efficient plans from the most y to the most x (GET /v1/schema/frontier)",
-    "replan": "{estimates, on_track, plan}: calibrated and re-planned (GET /v1/schema/replan)",
+    "replan": "{estimates, on_track, plan_vs_actual, plan}: calibrated, the past kept, "
+    "re-planned (GET /v1/schema/replan)",
 }
 
 
