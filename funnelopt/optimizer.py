@@ -177,7 +177,7 @@ def optimize(
             # Time ran out before the comment figures of the floored tactics were settled,
             # and the simulation refuses the unsettled plan: no plan was found in time.
             none = replace(run.primary, status=Status.INFEASIBLE)
-            run = replace(run, primary=none, final=none, stopped="time")
+            run = replace(run, primary=none, final=none, stopped="unsettled")
         diagnosis = diagnose(scenario, be, tolerance) if analysis else None
         return _infeasible(run, target, diagnosis, common)
     outcome, verification, predicted, notes = checked

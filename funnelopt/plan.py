@@ -70,7 +70,7 @@ class Certificate:
             )
         if self.proven:
             return "proven: no plan meets every hard goal within the limits"
-        if self.stopped == "time":
+        if self.stopped in ("time", "unsettled"):
             return (
                 "not proven: no plan that meets the goals was settled before the time limit "
                 "(or the fill-order rounds) ran out, but an optimistic model meets them; "
@@ -102,6 +102,10 @@ _STOPPED = {
     "rounds": "{rounds} rounds of refinement, the most allowed",
     "stalled": "more breakpoints stopped narrowing it after {rounds} rounds",
     "solver": "the solver could not settle a finer model after {rounds} rounds",
+    "unsettled": (
+        "after {rounds} rounds the finer model's plan had comment figures the fill-order "
+        "safeguard could not settle in time; the last settled plan stands (allow more time)"
+    ),
 }
 
 

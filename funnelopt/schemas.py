@@ -192,7 +192,9 @@ PLAN: dict[str, Any] = {
                     "rounds": {"type": ["integer", "null"]},
                     "met": {"type": ["boolean", "null"]},
                     "proven": {"type": ["boolean", "null"]},
-                    "stopped": {"enum": ["met", "time", "rounds", "stalled", "solver", None]},
+                    "stopped": {
+                        "enum": ["met", "time", "rounds", "stalled", "solver", "unsettled", None]
+                    },
                     "feasible": {"type": ["boolean", "null"]},
                     "text": {"type": ["string", "null"]},
                 }

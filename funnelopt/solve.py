@@ -97,8 +97,9 @@ class Solved:
     #: Refinement rounds that added breakpoints.
     refinements: int = 0
     #: Why refinement stopped: ``met`` (the gap asked for), ``time`` (the deadline),
-    #: ``rounds`` (MAX_REFINE), ``stalled`` (breakpoints stopped narrowing the gap) or
-    #: ``solver`` (a refined model the solver could not settle).
+    #: ``rounds`` (MAX_REFINE), ``stalled`` (breakpoints stopped narrowing the gap),
+    #: ``solver`` (a refined model the solver could not settle) or ``unsettled`` (a
+    #: refined plan whose comment figures the fill-order safeguard left unsettled).
     stopped: str = "met"
     #: False when the fill-order safeguard ran out of time or rounds: the plan may claim
     #: fewer comments than its spend buys, so only a simulation can accept it.
@@ -138,7 +139,7 @@ def solve(
 
     ``deadline`` (a :func:`time.monotonic` instant) bounds each solver run by what is
     left of it (at least MIN_RUN seconds); ``order_deadline`` the fill-order rounds of an
-    outer relaxation. ``starts`` gives, per community choice (:func:`choice`), a basis
+    outer relaxation. ``starts`` gives, per community choice (:func:`choice_key`), a basis
     to start its LP from (see :func:`bases`); ``built``, the formulation of ``scenario``
     and ``options`` when the caller has it (see :meth:`Formulation.scored_by`).
     """
@@ -202,16 +203,19 @@ class _Job:
     starts: dict[frozenset[tuple[str, bool]], Any]
 
 
-def choice(opt: Options) -> frozenset[tuple[str, bool]]:
+def choice_key(opt: Options) -> frozenset[tuple[str, bool]]:
     """The community choice a run was solved for, as a key."""
     return frozenset((opt.community or {}).items())
 
 
 def bases(run: Solved) -> dict[frozenset[tuple[str, bool]], Any]:
     """Each community choice's optimal basis (LPs on warm backends): a start for the
-    outer relaxation, whose LP has the same shape until refinement adds breakpoints."""
+    outer relaxation of the same round, whose LP has the same columns and rows (other
+    coefficients); a start of another shape is ignored."""
     runs = run.alternatives or (run,)
-    return {choice(r.form.options): r.primary.basis for r in runs if r.primary.basis is not None}
+    return {
+        choice_key(r.form.options): r.primary.basis for r in runs if r.primary.basis is not None
+    }
 
 
 def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Solved:
@@ -241,7 +245,7 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
                 # HiGHS overruns its time limit on the root LP of such MILPs (52 x 200
                 # with 10,400 binaries: 60 s for a limit of 10 s, measured).
                 raise SolverError("too many integer variables to search in time")
-            start = job.starts.get(choice(opt)) if round_no == 0 else None
+            start = job.starts.get(choice_key(opt)) if round_no == 0 else None
             sol = (
                 _generated(form, kept, seconds_left, start)
                 if kept is not None
@@ -437,10 +441,10 @@ def _generated(
     # Segments with a lower bound (below a floor) stay in: they are filled anyway.
     left_out = form.seg_col[(form.seg_rank >= CG_START) & (form.lp.col_lo[form.seg_col] <= 0)]
     if not len(left_out):
-        return _checked(be.solve(lp, time_limit, start), be)
+        return _checked(be.solve(lp, time_limit, start=start), be)
     hi = lp.col_hi.copy()
     hi[left_out] = 0.0
-    sol = _checked(be.solve(replace(lp, col_hi=hi), time_limit, start), be)
+    sol = _checked(be.solve(replace(lp, col_hi=hi), time_limit, start=start), be)
     resolve = be.resolve
     if sol.status is not Status.OPTIMAL:
         # The restriction may be what is infeasible: release everything and decide on the full LP.
@@ -729,7 +733,7 @@ def certified(
         if outer is None or outer.status not in (Status.OPTIMAL, Status.INFEASIBLE):
             # No bound this round: the last one stands (it bounds the refined plan too).
             stopped = "time" if late.passed() else "solver"
-            if best is None or run.status is Status.OPTIMAL:
+            if _replaces(run, best):
                 bound = best.bound if best is not None else None
                 best = replace(run, bound=bound, refinements=round_no)
             break
@@ -738,8 +742,11 @@ def certified(
             return replace(run, bound=-INF, refinements=round_no, solve_seconds=seconds)
         bound = outer.primary.objective
         run = replace(run, bound=bound, refinements=round_no)
-        if run.status is Status.OPTIMAL or best is None:
+        if _replaces(run, best):
             best = run
+        elif best is not None and best.bound is not None:
+            # Every round's bound bounds the exact optimum: the kept plan takes the lowest.
+            best = replace(best, bound=min(best.bound, bound))
         now_gap = (
             relative_gap(bound, run.primary.objective) if run.status is Status.OPTIMAL else INF
         )
@@ -764,7 +771,25 @@ def certified(
             stopped = "stalled"
             break
     assert best is not None
+    bound = best.bound if best.status is Status.OPTIMAL else None
+    if (
+        stopped == "met"
+        and bound is not None
+        and relative_gap(bound, best.primary.objective) > target
+    ):
+        stopped = "unsettled"  # the gap was met by a plan the safeguard left unsettled
     return replace(best, solve_seconds=seconds, stopped=stopped)
+
+
+def _replaces(run: Solved, best: Solved | None) -> bool:
+    """Whether a refinement round's ``run`` replaces the ``best`` so far: an optimal run
+    does, except that an unsettled one (its comment figures left to the simulation by
+    the fill-order safeguard's time) never replaces a settled plan."""
+    if best is None:
+        return True
+    if run.status is not Status.OPTIMAL:
+        return False
+    return run.settled or not best.settled or best.status is not Status.OPTIMAL
 
 
 def _operating_points(run: Solved) -> dict[str, list[float]]:

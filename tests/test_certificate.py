@@ -172,3 +172,21 @@ def test_the_bound_started_from_the_plans_basis_equals_the_cold_bound(name: str)
     assert other.primary.objective == pytest.approx(
         solve(s, be, 0.002, outer, cheapest=False).primary.objective, rel=1e-9, abs=1e-9
     )
+
+
+def test_a_certified_run_copies_and_pickles_with_its_bases() -> None:
+    """The bases kept for warm starts are plain arrays: a run deep-copies and pickles (a
+    process pool sends runs between processes)."""
+    import copy
+    import pickle
+
+    from funnelopt.backends import get_backend
+    from funnelopt.solve import bases, certified
+
+    run = certified(
+        Scenario.from_file(EXAMPLES / "disease_awareness.toml"), get_backend("highs"), 0.005
+    )
+    again = pickle.loads(pickle.dumps(copy.deepcopy(run.primary)))
+    assert np.array_equal(again.x, run.primary.x)
+    for cols, rows in bases(run).values():
+        assert cols.dtype == rows.dtype == np.int8

@@ -4,6 +4,7 @@ simulation and carrying its certificate, never an error."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +189,7 @@ def test_an_unsettled_plan_the_simulation_refuses_is_no_plan_and_no_error(
     plan = optimize(s, be, strategies=False)
     assert plan.status == "infeasible"
     cert = plan.certificate
-    assert cert is not None and not cert.proven and cert.stopped == "time"
+    assert cert is not None and not cert.proven and cert.stopped == "unsettled"
     assert "allow more time" in cert.describe()
     assert plan.diagnosis is not None
 
@@ -210,3 +211,16 @@ def test_tangent_loads_bound_the_organic_comments_of_follower_ads_filled_out_of_
     hours = plan.outcome.per_period["webcare_hours"]
     assert hours.max() <= 20 * (1 + 1e-9)
     assert plan.community == {"patients_de": True}
+
+
+def test_an_unsettled_refinement_never_replaces_a_settled_plan() -> None:
+    """A finer round whose plan the fill-order safeguard left unsettled does not displace
+    the settled plan of an earlier round (which the simulator accepts); an optimal settled
+    run displaces anything, and any run displaces none."""
+    s = Scenario.from_file(Path(__file__).parents[1] / "examples" / "traffic_only.toml")
+    run = solve_module.solve(s, get_backend("highs"), 0.005)
+    unsettled = replace(run, settled=False)
+    assert not solve_module._replaces(unsettled, run)
+    assert solve_module._replaces(run, unsettled)
+    assert solve_module._replaces(unsettled, None)
+    assert solve_module._replaces(run, run)

@@ -70,9 +70,9 @@ class HighsBackend:
         self._h = self._load(lp)
         self._lp = lp
         if start is not None and not lp.is_mip:
-            cols, rows = len(start.col_status), len(start.row_status)
-            if (cols, rows) == (lp.n_cols, lp.n_rows):
-                self._h.setBasis(start)
+            cols, rows = start
+            if (len(cols), len(rows)) == (lp.n_cols, lp.n_rows):
+                self._h.setBasis(_basis(cols, rows))
         return self._run(time_limit)
 
     def resolve(
@@ -154,7 +154,7 @@ class HighsBackend:
         sol = h.getSolution()
         has_duals = bool(sol.dual_valid) and status is Status.OPTIMAL
         mip = self._lp is not None and self._lp.is_mip
-        basis = h.getBasis() if has_duals and not mip else None
+        basis = _statuses(h.getBasis()) if has_duals and not mip else None
         return RawSolution(
             status=status,
             x=np.array(sol.col_value, dtype=float),
@@ -177,6 +177,27 @@ class HighsBackend:
         if status.name != "kOk" or not ranging.valid:
             return None
         return float(ranging.row_bound_dn.value_[row]), float(ranging.row_bound_up.value_[row])
+
+
+def _statuses(basis: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A HiGHS basis as two arrays of status codes (columns, rows): plain data that pickles
+    and copies with the solution it belongs to."""
+    return (
+        np.array([int(v) for v in basis.col_status], dtype=np.int8),
+        np.array([int(v) for v in basis.row_status], dtype=np.int8),
+    )
+
+
+def _basis(cols: np.ndarray, rows: np.ndarray) -> Any:
+    """The HiGHS basis of :func:`_statuses`' arrays."""
+    import highspy
+
+    status = highspy.HighsBasisStatus
+    basis = highspy.HighsBasis()
+    basis.col_status = [status(int(v)) for v in cols]
+    basis.row_status = [status(int(v)) for v in rows]
+    basis.valid = True
+    return basis
 
 
 _BANNER_SHOWN = False
