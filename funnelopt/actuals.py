@@ -95,7 +95,7 @@ def read_actuals(
     "Amount spent (EUR)", "Impressions", "Link clicks", "Landing page views") is read as
     well: its dates become periods counted from ``start_date`` (the campaign's first day;
     one period = 7 days), and ad-set names become tactic ids through ``names`` (ad-set
-    name -> tactic id), else where a name equals a tactic's id.
+    name -> tactic id), else where a name equals a tactic's ``name`` (any case) or id.
     """
     name = str(source)
     raw = read_text(source) if text is None else text
@@ -126,6 +126,9 @@ def _from_meta(
             [Problem("start_date", start, "must be an ISO date, e.g. 2027-01-04")]
         ) from None
     spent = next((k for k in rows[0] if k.startswith("amount spent")), None)
+    ids = s.tactic_ids
+    by_name = {t.name.lower(): t.id for t in s.tactics if t.name}
+    unknown: set[str] = set()
     problems: list[Problem] = []
     sums: dict[tuple[str, str], dict[str, float]] = {}
     for n, row in enumerate(rows, start=2):
@@ -151,7 +154,20 @@ def _from_meta(
             continue
         period = (day - first).days // 7 + 1
         ad_set = row.get("ad set name", "")
-        tactic = names.get(ad_set, ad_set)
+        tactic = names.get(ad_set) or by_name.get(ad_set.lower()) or ad_set
+        if tactic not in ids:
+            if ad_set in unknown:
+                continue  # one error per ad set, not per day
+            unknown.add(ad_set)
+            problems.append(
+                Problem(
+                    f"row {n}.Ad set name",
+                    ad_set,
+                    f"is no tactic ({', '.join(ids)}): map it with --ad-set '{ad_set}=ID' "
+                    f"(names= in Python), or give that tactic name = '{ad_set}'",
+                )
+            )
+            continue
         key = (str(period), tactic)
         acc = sums.setdefault(key, {})
         for src, dst in (

@@ -309,6 +309,7 @@ REPLAN = _document(
     {
         "periods_done": {"type": "integer", "minimum": 1},
         "period_label": {"type": "string"},
+        "not_calibrated": {"type": "array", "items": {"type": "string"}},
         "estimates": {
             "type": "array",
             "items": _obj(

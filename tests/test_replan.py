@@ -132,6 +132,13 @@ def test_the_past_is_fixed_and_replanning_beats_carrying_on() -> None:
     gap = r.plan.certificate.gap * abs(r.plan.objective)
     assert r.plan.outcome.totals["conversions"] >= r.continued.totals["conversions"] - gap
     assert r.on_track()[0]["replanned_met"]
+    # The plan-versus-actual "replanned" column shows what happened in the weeks done,
+    # and adds up to what the goal counts (the trial summed it: 759 against 738).
+    pva = r.plan_vs_actual()
+    assert pva["visits"]["replanned"][:done] == pva["visits"]["actual"][:done]
+    by = s.goal_period(s.goals[0])
+    total = sum(v or 0.0 for v in pva["conversions"]["replanned"][:by])
+    assert total == pytest.approx(r.on_track()[0]["replanned"], rel=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -200,6 +207,32 @@ def test_a_meta_ads_manager_export_reads_like_our_own_file() -> None:
         np.testing.assert_allclose(meta.values[name], ours.values[name][:3], atol=0.05)
     with pytest.raises(ActualsError, match="start_date: a Meta export has dates"):
         read_actuals(EXAMPLES / "meta_export.csv", TRAFFIC)
+    # An ad set named like the tactic's name maps without a mapping; an unknown one is
+    # named once (not once per day) with the fix.
+    named = TRAFFIC.with_overrides({"tactics.meta_dark.name": "meta DARK de"})
+    by_name = read_actuals(EXAMPLES / "meta_export.csv", named, start_date="2027-01-04")
+    np.testing.assert_allclose(by_name.values["spend"], meta.values["spend"])
+    with pytest.raises(ActualsError) as err:
+        read_actuals(EXAMPLES / "meta_export.csv", TRAFFIC, start_date="2027-01-04")
+    assert len(err.value.problems) == 1
+    assert "--ad-set 'Meta dark DE=ID'" in err.value.problems[0].rule
+
+
+def test_what_replanning_does_not_learn_is_said() -> None:
+    """A fitted response curve and a tactic's own delivery curve are not recalibrated
+    from the actuals: the replan says so, in its text and its JSON."""
+    from funnelopt.report.text import replan_lines
+
+    s = Scenario.from_file(EXAMPLES / "mmm_logistic.toml")
+    rows = "\n".join(f"{w},{t},1000" for w in (1, 2) for t in s.tactic_ids)
+    r = replan(s, read_actuals("a.csv", s, text="period,tactic,spend\n" + rows))
+    notes = r.not_calibrated()
+    assert len(notes) == len(s.tactic_ids)
+    assert all("fitted response curve" in n for n in notes)
+    assert r.to_dict()["not_calibrated"] == notes
+    text = "\n".join(replan_lines(r))
+    assert "No rate calibrated" in text and "Not calibrated: tactics." in text
+    assert not replan(TRAFFIC, read_actuals(EXAMPLES / "actuals.csv", TRAFFIC)).not_calibrated()
 
 
 def test_the_plan_versus_actual_chart_draws_all_three(tmp_path) -> None:  # type: ignore[no-untyped-def]

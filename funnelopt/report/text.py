@@ -573,7 +573,11 @@ def replan_lines(r: Replan, markdown: bool = False) -> list[str]:
         [e.path, f"{e.prior:,.4g}", f"{e.posterior:,.4g}", f"{e.low:,.4g}-{e.high:,.4g}"]
         for e in r.estimates
     ]
-    out += [table(["calibrated", "prior", "now", "90% interval"], rows, markdown), ""]
+    if rows:
+        out += [table(["calibrated", "prior", "now", "90% interval"], rows, markdown), ""]
+    else:
+        out += ["No rate calibrated: the actuals report no counts that inform one.", ""]
+    out += [f"Not calibrated: {note}" for note in r.not_calibrated()]
 
     def cell(g: dict[str, Any], plan: str) -> str:
         value = metrics.format_value(g["metric"], g[plan])
@@ -582,7 +586,10 @@ def replan_lines(r: Replan, markdown: bool = False) -> list[str]:
         return said if p is None else f"{said}, P(met) {p:.0%}"
 
     goals = [[g["goal"], cell(g, "continued"), cell(g, "replanned")] for g in r.on_track()]
-    out.append(table(["goal", "old plan continued", "new plan"], goals, markdown))
+    if goals:
+        out.append(table(["goal", "old plan continued", "new plan"], goals, markdown))
+    else:
+        out.append("No goals: on track is measured against the scenario's goals.")
     if r.forecast is not None:
         out.append(
             f"P(met): the share of {r.forecast.draws:,} draws of the [uncertainty] ranges, the "

@@ -145,7 +145,8 @@ class Replan:
         """Per metric of VERSUS, per period: ``planned`` (the original plan), ``actual``
         (the actuals' sum over the tactics that report it in the periods done; for
         followers the stock counted; None where nothing is reported) and ``replanned``
-        (the new plan; in the periods done, the calibrated model of what happened).
+        (the new plan; in the periods done, the actual where reported, else the total the
+        goals count there: the history's counts or the calibrated model).
         Spend, impressions, visits and conversions are the ads' own (community visits and
         conversions are not in an ad platform's export); followers are all accounts' (only
         with a community)."""
@@ -178,11 +179,42 @@ class Replan:
                 ]
             else:
                 seen = [None] * done
+            new = series(self.new_outcome, m)
+            # The periods done: what happened where reported, else the figure the goals
+            # count (the history's counts, or the calibrated model), so sums agree with them.
+            past = (
+                [_num(x) for x in self.new_outcome.per_period[m][:done]]
+                if self.new_outcome
+                else new[:done]
+            )
             out[m] = {
                 "planned": series(self.original.outcome, m),
                 "actual": seen + [None] * (s.periods - done),
-                "replanned": series(self.new_outcome, m),
+                "replanned": [v if v is not None else x for v, x in zip(seen, past, strict=True)]
+                + new[done:],
             }
+        return out
+
+    def not_calibrated(self) -> list[str]:
+        """What the actuals report but re-planning does not learn from, in words: a fitted
+        response curve (refit the model instead) and a tactic's own delivery curve (its
+        impressions per spend are taken as given for the weeks ahead)."""
+        out = []
+        spend = self.actuals.values.get("spend")
+        for j, t in enumerate(self.scenario.tactics):
+            if spend is None or not np.isfinite(spend[:, j]).any():
+                continue
+            if t.response:
+                out.append(
+                    f"tactics.{t.id}: a fitted response curve is not recalibrated from the "
+                    "results reported; refit the marketing-mix model and update its curve"
+                )
+            elif not t.exponential:
+                out.append(
+                    f"tactics.{t.id}: its own delivery curve is not recalibrated from the "
+                    "impressions reported; the weeks ahead use the curve as given (update it "
+                    "from the platform's current estimate)"
+                )
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,6 +225,7 @@ class Replan:
             "period_label": self.scenario.period_label,
             "estimates": [e.to_dict() for e in self.estimates],
             "on_track": self.on_track(),
+            "not_calibrated": self.not_calibrated(),
             "plan_vs_actual": self.plan_vs_actual(),
             "plan": self.plan.to_dict(),
         }
