@@ -415,3 +415,19 @@ def test_sweeps_and_what_ifs_separate_score_penalty_and_community(
     out = capsys.readouterr().out
     assert "soft-goal penalty" in out and "community patients_de" in out
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_sensitivity_with_soft_goals_is_labelled_in_score() -> None:
+    """With soft goals the LP's marginal values move the penalised objective: the text
+    says "score" (a new user read +429 "conversions" for 1,000 EUR at EUR 53 each)."""
+    from funnelopt import Scenario, optimize
+    from funnelopt.report.text import sensitivity_lines
+
+    s = Scenario.from_file(EXAMPLES / "disease_awareness.toml")
+    assert any(not g.hard for g in s.goals)
+    lines = sensitivity_lines(optimize(s, strategies=False))
+    assert "in score" in lines[0]
+    assert any("score" in ln for ln in lines if ln.startswith("  +1,000"))
+    hard = s.with_overrides({f"goals[{i}].hard": True for i, g in enumerate(s.goals)})
+    plain = sensitivity_lines(optimize(hard, strategies=False))
+    assert plain and not any("score" in ln for ln in plain)

@@ -203,6 +203,11 @@ def sensitivity_lines(plan: Plan) -> list[str]:
         return []
     cur, what = plan.currency, sens.objective_name
     out = []
+    s = plan.scenario
+    if what != "cost" and s is not None and any(not g.hard for g in s.goals):
+        # The LP's values move the penalised objective: soft goals' penalties count too.
+        out.append(f"  (in score: {what} minus the soft goals' weighted shortfalls)")
+        what = "score"
     alone = " alone" if "total+media" in sens.budget_value else ""
     for cap, value in sorted(sens.budget_value.items()):
         if abs(value) < 1e-9:
