@@ -729,3 +729,30 @@ def test_community_rows_calibrate_its_organic_reach_and_comment_rates() -> None:
     assert 0.05 < reach.posterior < 0.1 and reach.evidence.endswith("in 3 periods")
     assert 0.01 < comment.posterior < 0.03
     assert comment.evidence == "6 comments of 195 organic_impressions in 3 periods"
+
+
+def test_the_replan_report_speaks_of_a_running_campaign(tmp_path: Path) -> None:
+    """The re-plan's client document says its weeks done are measured, recommends the
+    remaining weeks (not a new campaign), and names an unnamed community as one."""
+    from funnelopt.report.document import REPLAN_DISCLAIMER, write_replan
+
+    s = COMMUNITY_EXAMPLE
+    r = replan(s, read_actuals(EXAMPLES / "actuals_community.csv", s))
+    text = write_replan(r, tmp_path / "r.md").read_text()
+    assert REPLAN_DISCLAIMER in text and "not from measured results" not in text
+    assert f"we recommend this plan for the remaining {s.periods - r.periods_done} weeks" in text
+    assert "We recommend a 26-week campaign" not in text
+    assert "building the patients_de community" in text
+
+
+def test_the_csv_keeps_the_spend_columns_when_the_goals_are_out_of_reach() -> None:
+    """Goals out of reach (the traffic example's actuals): the CSV still has the spend per
+    tactic, the best effort's, which the rest of the row describes."""
+    from funnelopt.report.text import replan_csv
+
+    r = replan(TRAFFIC, read_actuals(EXAMPLES / "actuals.csv", TRAFFIC))
+    assert r.plan.status == "infeasible"
+    rows = list(csv.DictReader(io.StringIO(replan_csv(r))))
+    assert r.new_outcome is not None
+    spent = [float(row["spend_meta_dark"]) for row in rows]
+    np.testing.assert_allclose(spent, r.new_outcome.spend[:, 0], atol=0.01)

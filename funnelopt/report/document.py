@@ -45,6 +45,13 @@ DISCLAIMER = (
     "campaign. Actual reach, traffic, conversions and workload will differ; they should be "
     "monitored from the first week and the plan adjusted."
 )
+#: The same for a re-plan, whose weeks done are measured results.
+REPLAN_DISCLAIMER = (
+    "The weeks done show this campaign's measured results (the actuals file); every other "
+    "figure is a model estimate from the rates those results calibrated and the stated "
+    "assumptions (listed in the appendix). Actual results will differ; they should be "
+    "monitored and the plan adjusted again."
+)
 #: Internal references in source notes that a client should not read: sentences naming
 #: the sources file, and "domain-figures 8a" / "whitepaper" citations.
 _INTERNAL_SENTENCE = re.compile(r"[^.]*docs/sources\.md[^.]*\.\s*", re.IGNORECASE)
@@ -57,12 +64,15 @@ _PRESENTATION = re.compile(r"^(report\.|start_date$|name$|description$|.*\.name$
 
 
 # Long by design: the report's sections in reading order, each a few lines of layout.
-def blocks(plan: Plan, scenario: Scenario | None, figures: bool = True) -> list[Block]:
+def blocks(
+    plan: Plan, scenario: Scenario | None, figures: bool = True, done: int = 0
+) -> list[Block]:
     """The report's content, format-neutral: title page, executive summary, goals,
     flighting (weekly and monthly), funnel, community decision, costs, pharmacovigilance
-    and webcare, risks, sensitivity; appendix: assumptions register and quality checks."""
-    out = _title_page(plan, scenario)
-    out += _summary(plan, scenario)
+    and webcare, risks, sensitivity; appendix: assumptions register and quality checks.
+    ``done``: periods already run (a re-plan), which the disclaimer and summary say."""
+    out = _title_page(plan, scenario, done)
+    out += _summary(plan, scenario, done)
     out += _goals(plan, scenario)
     if plan.warnings:
         out.append(("h2", "Inputs to check"))
@@ -105,7 +115,7 @@ def blocks(plan: Plan, scenario: Scenario | None, figures: bool = True) -> list[
     return out
 
 
-def _title_page(plan: Plan, scenario: Scenario | None) -> list[Block]:
+def _title_page(plan: Plan, scenario: Scenario | None, done: int = 0) -> list[Block]:
     info = scenario.report if scenario is not None else None
     facts: list[list[str]] = []
     if info is not None and info.client:
@@ -141,7 +151,8 @@ def _title_page(plan: Plan, scenario: Scenario | None) -> list[Block]:
         draft,
         info.agency if info is not None else "",
     )
-    disclaimer = info.disclaimer if info is not None and info.disclaimer else DISCLAIMER
+    standard = REPLAN_DISCLAIMER if done else DISCLAIMER
+    disclaimer = info.disclaimer if info is not None and info.disclaimer else standard
     return [title, ("note", disclaimer)]
 
 
@@ -165,7 +176,13 @@ def _logo(path: str) -> tuple[str, bytes]:
         ) from None
 
 
-def _summary(plan: Plan, scenario: Scenario | None) -> list[Block]:
+def _community(scenario: Scenario | None, cid: str) -> str:
+    """A community as a sentence names it: its name, else "<id> community"."""
+    name = scenario.community_name(cid) if scenario is not None else cid
+    return name if name != cid else f"{cid} community"
+
+
+def _summary(plan: Plan, scenario: Scenario | None, done: int = 0) -> list[Block]:
     cur = plan.currency
     out: list[Block] = [("h2", "Executive summary")]
     if plan.outcome is None or plan.spend is None:
@@ -206,19 +223,20 @@ def _summary(plan: Plan, scenario: Scenario | None) -> list[Block]:
         if scenario is not None and scenario.start_date is not None
         else ""
     )
-    built = [
-        (scenario.community_name(k) if scenario is not None else k)
-        for k, v in plan.community.items()
-        if v
-    ]
+    built = [_community(scenario, k) for k, v in plan.community.items() if v]
     community = f", and building the {' and '.join(built)}" if built else ""
-    out.append(
-        (
-            "p",
-            f"We recommend a {o.periods}-{o.period_label} campaign{when} with "
-            f"{cur} {num(t['cost_media'])} of paid social media ({', '.join(shares)}){community}.",
+    media = f"{cur} {num(t['cost_media'])} of paid social media"
+    split = f" ({', '.join(shares)}){community}"
+    if done:
+        left = o.periods - done
+        said = (
+            f"After {o.period_label} {done}, we recommend this plan for the remaining {left} "
+            f"{o.period_label}s of the {o.periods}-{o.period_label} campaign: {media} over "
+            f"the whole campaign, the {o.period_label}s done included{split}."
         )
-    )
+    else:
+        said = f"We recommend a {o.periods}-{o.period_label} campaign{when} with {media}{split}."
+    out.append(("p", said))
     delivers = (
         f"It is expected to reach {num(t['reach'])} people ({t['reach_share']:.0%} of the "
         f"target group of {num(t['reach'] / max(t['reach_share'], 1e-12))}), bring "
@@ -268,9 +286,7 @@ def _decision_sentence(plan: Plan, scenario: Scenario | None) -> str:
     if other.status != "optimal":
         return f"Only the option '{chosen.name}' meets every goal that must be met."
     ct, ot = chosen.totals, other.totals
-    cname = (
-        ", ".join(scenario.community_name(c) for c in plan.community) if scenario else "community"
-    )
+    cname = ", ".join(_community(scenario, c) for c in plan.community)
     building = any(chosen.community.values())
     dconv = ct.get("conversions", 0.0) - ot.get("conversions", 0.0)
     if building:
@@ -1028,7 +1044,7 @@ def replan_blocks(r: Replan, figures: bool = True) -> list[Block]:
     """The new plan's report with a section on where the campaign stands before it: the
     goals on track or not (old plan continued vs new plan), plan versus actual per period
     (table and chart) and the calibrated estimates."""
-    content = blocks(r.plan, r.scenario, figures)
+    content = blocks(r.plan, r.scenario, figures, r.periods_done)
     at = next((i for i, b in enumerate(content) if b[0] == "h2"), len(content))
     return content[:at] + _standing(r, figures) + content[at:]
 

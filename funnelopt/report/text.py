@@ -604,12 +604,15 @@ def replan_lines(r: Replan, markdown: bool = False) -> list[str]:
 
 
 def replan_csv(r: Replan) -> str:
-    """Per period: whether it is done, the new plan's spend per tactic, and for each metric
+    """Per period: whether it is done, the new plan's spend per tactic (its best effort when
+    the goals are out of reach), and for each metric
     of the plan-versus-actual table the original plan, the actual and the new plan."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     versus = r.plan_vs_actual()
-    spend = r.plan.spend if r.plan.spend is not None else None
+    # Goals out of reach: the best effort's spend (what the table's figures come from).
+    new = r.new_outcome
+    spend = r.plan.spend if r.plan.spend is not None else (new.spend if new else None)
     tactics = r.scenario.tactic_ids if spend is not None else []
     w.writerow(
         [
