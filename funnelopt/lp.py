@@ -154,9 +154,9 @@ class RawSolution:
     message: str = ""
     iterations: int = 0
     solve_seconds: float = 0.0
-    #: The optimal basis from backends that keep one (:attr:`Feature.WARM`), as the
-    #: backend's plain data (HiGHS: column and row status codes): a start for another LP
-    #: of the same shape (``WarmBackend.solve(start=)``).
+    #: The optimal basis of an inner model's plan on backends that keep one
+    #: (:attr:`Feature.WARM`), as the backend's plain data (HiGHS: column and row status
+    #: codes): a start for another LP of the same shape (``WarmBackend.solve(start=)``).
     basis: Any = None
 
 

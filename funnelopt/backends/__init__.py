@@ -67,6 +67,10 @@ class WarmBackend(Backend, Protocol):
         """Add a row to the loaded model; its index."""
         ...
 
+    def basis(self) -> object:
+        """The last solve's basis as plain data: a ``start`` for :meth:`solve`."""
+        ...
+
 
 def warm(backend: Backend) -> WarmBackend | None:
     """The backend as a :class:`WarmBackend` when it declares :attr:`Feature.WARM`."""

@@ -153,8 +153,6 @@ class HighsBackend:
             )
         sol = h.getSolution()
         has_duals = bool(sol.dual_valid) and status is Status.OPTIMAL
-        mip = self._lp is not None and self._lp.is_mip
-        basis = _statuses(h.getBasis()) if has_duals and not mip else None
         return RawSolution(
             status=status,
             x=np.array(sol.col_value, dtype=float),
@@ -166,8 +164,11 @@ class HighsBackend:
             message=h.modelStatusToString(ms),
             iterations=int(info.simplex_iteration_count),
             solve_seconds=seconds,
-            basis=basis,
         )
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray]:
+        """The last solve's basis as status codes (see :func:`_statuses`)."""
+        return _statuses(self._h.getBasis())
 
     def bound_range(self, row: int) -> tuple[float, float] | None:
         """Ranging of row ``row``'s bound in the last solve (LPs only)."""
