@@ -126,7 +126,7 @@ class _Lines:
         backend: Backend,
         tolerance: float,
     ) -> None:
-        self.s, self.path, self.community = s, path, community
+        self.s, self.path = s, path
         self.backend, self.tolerance = backend, tolerance
         self.forms = {
             on: build(s, tolerance, Options(community={community: on})) for on in (True, False)

@@ -159,6 +159,7 @@ class Replan:
             return [_num(x) for x in v]
 
         out: dict[str, dict[str, list[float | None]]] = {}
+        outcome = self.new_outcome
         for m in VERSUS:
             if m == "followers" and not s.communities:
                 continue
@@ -179,14 +180,10 @@ class Replan:
                 ]
             else:
                 seen = [None] * done
-            new = series(self.new_outcome, m)
+            new = series(outcome, m)
             # The periods done: what happened where reported, else the figure the goals
             # count (the history's counts, or the calibrated model), so sums agree with them.
-            past = (
-                [_num(x) for x in self.new_outcome.per_period[m][:done]]
-                if self.new_outcome
-                else new[:done]
-            )
+            past = [_num(x) for x in outcome.per_period[m][:done]] if outcome else new[:done]
             out[m] = {
                 "planned": series(self.original.outcome, m),
                 "actual": seen + [None] * (s.periods - done),
