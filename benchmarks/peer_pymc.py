@@ -41,15 +41,18 @@ class Case:
     budget_per_week: float
 
 
+#: Adstock and logistic saturation of the three-channel cases (PyMC-Marketing's units).
+THREE_CHANNELS = {
+    "meta": {"alpha": 0.5, "lam": 2.5, "beta": 0.35},
+    "search": {"alpha": 0.2, "lam": 3.0, "beta": 0.25},
+    "display": {"alpha": 0.6, "lam": 1.8, "beta": 0.15},
+}
+
 CASES = [
     Case(
         "logistic, 3 channels, 8 weeks",
         "logistic",
-        {
-            "meta": {"alpha": 0.5, "lam": 2.5, "beta": 0.35},
-            "search": {"alpha": 0.2, "lam": 3.0, "beta": 0.25},
-            "display": {"alpha": 0.6, "lam": 1.8, "beta": 0.15},
-        },
+        THREE_CHANNELS,
         weeks=8,
         l_max=4,
         budget_per_week=12_000.0,
@@ -57,11 +60,7 @@ CASES = [
     Case(
         "logistic, 3 channels, 26 weeks",
         "logistic",
-        {
-            "meta": {"alpha": 0.5, "lam": 2.5, "beta": 0.35},
-            "search": {"alpha": 0.2, "lam": 3.0, "beta": 0.25},
-            "display": {"alpha": 0.6, "lam": 1.8, "beta": 0.15},
-        },
+        THREE_CHANNELS,
         weeks=26,
         l_max=4,
         budget_per_week=12_000.0,
