@@ -66,6 +66,12 @@ def score(scenario: Scenario, outcome: Outcome) -> float:
     return value - penalty
 
 
+def penalised(scenario: Scenario) -> bool:
+    """Whether the objective carries soft-goal penalties: its marginal values (budget,
+    goals, tactics) are then in score, not in the metric."""
+    return any(not g.hard for g in scenario.goals)
+
+
 def soft_penalty(scenario: Scenario, outcome: Outcome) -> float:
     """Sum of weight x shortfall over the soft goals (in objective units)."""
     return sum(

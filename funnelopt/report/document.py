@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from funnelopt import metrics
+from funnelopt import metrics, objective
 from funnelopt.errors import FunnelOptError, InputError, Problem
 from funnelopt.report.calendar import by_month, tactic_names
 from funnelopt.report.risks import assumption_swings, saturation
@@ -664,7 +664,7 @@ def _sensitivity(plan: Plan, scenario: Scenario | None) -> list[str]:
         return []
     cur, what = plan.currency, sens.objective_name.replace("_", " ")
     out = []
-    if scenario is not None and any(not g.hard for g in scenario.goals):
+    if scenario is not None and objective.penalised(scenario):
         out.append(
             f"These figures are in score points: {what}, less the weighted shortfall of the "
             "desirable goals (so a step towards a desirable goal counts too)."

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from funnelopt import metrics
+from funnelopt import metrics, objective
 from funnelopt.analysis.uncertainty import HEADLINE, Forecast
 from funnelopt.metrics import KEY_TOTALS
 from funnelopt.outcome import Outcome
@@ -204,7 +204,7 @@ def sensitivity_lines(plan: Plan) -> list[str]:
     cur, what = plan.currency, sens.objective_name
     out = []
     s = plan.scenario
-    if what != "cost" and s is not None and any(not g.hard for g in s.goals):
+    if what != "cost" and s is not None and objective.penalised(s):
         # The LP's values move the penalised objective: soft goals' penalties count too.
         out.append(f"  (in score: {what} minus the soft goals' weighted shortfalls)")
         what = "score"
