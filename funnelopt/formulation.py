@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 from funnelopt import curves, pwl
 from funnelopt.compiled import model_data
@@ -27,6 +26,7 @@ from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray
 from funnelopt.scenario import Community, Metric, Objective, Scenario, Tactic
 from funnelopt.simulator import history_impressions, history_spend
+from funnelopt.terms import Matrices, Terms
 
 IntArray = NDArray[np.int64]
 
@@ -108,8 +108,8 @@ class Formulation:
     reach_col: dict[int, int]
     audience_reach_col: dict[str, dict[int, int]]
     shortfall_col: dict[int, int]
-    metrics: dict[str, sparse.csr_matrix]
-    goal_rows: dict[int, sparse.csr_matrix] = field(default_factory=dict)
+    metrics: Matrices[str]
+    goal_rows: Matrices[int] = field(default_factory=lambda: Matrices({}))
     #: Cumulative impressions per reach period: of everyone, and per audience.
     cum_col: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     cum_audience_col: dict[str, IntArray] = field(default_factory=dict)
@@ -226,7 +226,12 @@ class Formulation:
         scenario only in the objective's weights and values and in soft goals' weights
         (what moves no row or bound), so no rebuild is needed."""
         c = _objective_vector(
-            s, self.options, self.metrics, self.goal_rows, self.shortfall_col, self.lp.n_cols
+            s,
+            self.options,
+            self.metrics.terms,
+            self.goal_rows.terms,
+            self.shortfall_col,
+            self.lp.n_cols,
         )
         return replace(self, scenario=s, lp=replace(self.lp, c=c))
 
@@ -275,7 +280,7 @@ class _Rows:
     def add(
         self,
         name: str,
-        matrix: sparse.spmatrix,
+        matrix: Terms,
         lo: FloatArray | float,
         hi: FloatArray | float,
         label: Callable[[int], str],
@@ -284,13 +289,12 @@ class _Rows:
         periods: Sequence[int] | IntArray = (),
     ) -> None:
         """Add a block of rows; ``kind``, ``subject``, ``periods`` as in :class:`Block`."""
-        m = sparse.coo_matrix(matrix)
-        k = m.shape[0]
+        k = matrix.shape[0]
         if k == 0:
             return
-        self.r.append(m.row.astype(np.int64) + self.n)
-        self.c.append(m.col.astype(np.int64))
-        self.v.append(m.data.astype(float))
+        self.r.append(matrix.r + self.n)
+        self.c.append(matrix.c)
+        self.v.append(matrix.v)
         self.lo.append(np.broadcast_to(np.asarray(lo, dtype=float), (k,)).copy())
         self.hi.append(np.broadcast_to(np.asarray(hi, dtype=float), (k,)).copy())
         per = tuple(int(p) for p in periods)
@@ -325,12 +329,6 @@ class _Cols:
             self.blocks.append(Block(name, self.n, size, label))
             self.n += size
         return idx
-
-
-def _triplets(
-    rows: IntArray, cols: IntArray, vals: FloatArray, shape: tuple[int, int]
-) -> sparse.csr_matrix:
-    return sparse.csr_matrix((vals, (rows, cols)), shape=shape)
 
 
 def build(
@@ -575,8 +573,8 @@ class _Builder:
                     r_l.append(r)
                     c_l.append(c)
                     v_l.append(-w)
-        lagged = sparse.csr_matrix((v_l, (r_l, c_l)), shape=(m, len(self.cell_t)))
-        parts = _triplets(self.resp_seg_cell, self.resp_col, np.ones(len(self.resp_col)), (m, n))
+        lagged = Terms.of(r_l, c_l, v_l, (m, len(self.cell_t)))
+        parts = Terms.of(self.resp_seg_cell, self.resp_col, np.ones(len(self.resp_col)), (m, n))
         t_label, tactics = self.label_t, s.tactics
         cell_t, cell_j = self.resp_cell_t, self.resp_cell_j
         self.rows.add(
@@ -751,21 +749,21 @@ class _Builder:
         seg_t, seg_j, seg_col, seg_slope = self.seg_t, self.seg_j, self.seg_col, self.seg_slope
         data = model_data(s)
         cvr, ctr, land, t_comment = data.cvr, data.ctr, data.landing, data.comment
-        imp_m = _triplets(seg_t, seg_col, seg_slope, shape_t)
-        spend_m = _triplets(seg_t, seg_col, np.ones_like(seg_slope), shape_t)
-        ad_visits_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
-        ad_conv_m = _triplets(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
+        imp_m = Terms.of(seg_t, seg_col, seg_slope, shape_t)
+        spend_m = Terms.of(seg_t, seg_col, np.ones_like(seg_slope), shape_t)
+        ad_visits_m = Terms.of(seg_t, seg_col, seg_slope * (ctr * land)[seg_j], shape_t)
+        ad_conv_m = Terms.of(seg_t, seg_col, seg_slope * (ctr * land * cvr)[seg_j], shape_t)
         comment_slope, comment_const = _load_slopes(
             opt, self.cell_t, self.cell_j, self.seg_cell, self.seg_width, self.seg_load
         )
         self.load_slope, self.load_const = comment_slope, comment_const
-        paid_comments_m = _triplets(seg_t, seg_col, comment_slope * t_comment[seg_j], shape_t)
-        resp_conv_m = _triplets(
+        paid_comments_m = Terms.of(seg_t, seg_col, comment_slope * t_comment[seg_j], shape_t)
+        resp_conv_m = Terms.of(
             self.resp_cell_t[self.resp_seg_cell], self.resp_col, self.resp_seg_slope, shape_t
         )
         if len(self.one_col):
             per_cell = comment_const * t_comment[self.cell_j]
-            paid_comments_m = paid_comments_m + _triplets(
+            paid_comments_m = paid_comments_m + Terms.of(
                 self.cell_t, np.full(len(self.cell_t), self.one_col[0]), per_cell, shape_t
             )
 
@@ -794,12 +792,12 @@ class _Builder:
             content[first - 1] += c.setup_cost
             acc["cost_community"].append((per_t, y, content))
 
-        def collect(name: str) -> sparse.csr_matrix:
+        def collect(name: str) -> Terms:
             parts = acc.get(name, [])
             if not parts:
-                return sparse.csr_matrix(shape_t)
+                return Terms.zeros(shape_t)
             r, cc, v = (np.concatenate(p) for p in zip(*parts, strict=True))
-            return _triplets(r, cc, v, shape_t)
+            return Terms.of(r, cc, v, shape_t)
 
         organic_m = collect("organic_impressions")
         comm_visits_m = collect("community_visits")
@@ -817,7 +815,7 @@ class _Builder:
         cost_webcare_m = (wc.hourly_rate if wc else 0.0) * webcare_m
         cost_ae_m = (ae.cost_per_case if ae else 0.0) * ae_m
         cost_comm_m = collect("cost_community")
-        metrics: dict[str, sparse.csr_matrix] = {
+        metrics: dict[str, Terms] = {
             "spend": spend_m,
             "impressions": imp_m,
             "organic_impressions": organic_m,
@@ -841,16 +839,12 @@ class _Builder:
         if self.reach_col:
             rr = np.array(sorted(self.reach_col), dtype=np.int64) - 1
             rcols = np.array([self.reach_col[t + 1] for t in rr], dtype=np.int64)
-            metrics["reach"] = _triplets(rr, rcols, np.ones(len(rr)), shape_t)
+            metrics["reach"] = Terms.of(rr, rcols, np.ones(len(rr)), shape_t)
             metrics["reach_share"] = metrics["reach"] / s.population
-        self.metrics = {k: sparse.csr_matrix(v) for k, v in metrics.items()}
-        self.cell_of_seg = sparse.csr_matrix(
-            (np.ones(len(seg_col)), (self.seg_cell, seg_col)), shape=(len(self.cell_t), self.n)
-        )
+        self.metrics = metrics
+        self.cell_of_seg = Terms.of(self.seg_cell, seg_col, 1.0, (len(self.cell_t), self.n))
 
-    def counted_loads(
-        self, comments_m: sparse.csr_matrix, ae_m: sparse.csr_matrix, ae_rate: float
-    ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    def counted_loads(self, comments_m: Terms, ae_m: Terms, ae_rate: float) -> tuple[Terms, Terms]:
         """The comment and AE-case maps with the history's counts as constants in the
         periods it gives them (the simulator's rule, :func:`simulator._counted_loads`)."""
         h = self.s.history
@@ -862,20 +856,19 @@ class _Builder:
             ae_m = self.constant(ae_m, h.ae_cases)
         return comments_m, ae_m
 
-    def counted(self, m: sparse.csr_matrix, name: str) -> sparse.csr_matrix:
+    def counted(self, m: Terms, name: str) -> Terms:
         """A metric's map with the history's counts of it (visits, conversions) as
         constants in the periods it gives them."""
         h = self.s.history
         values = getattr(h, name) if h is not None else []
         return self.constant(m, values) if values else m
 
-    def constant(self, m: sparse.csr_matrix, values: Sequence[float]) -> sparse.csr_matrix:
+    def constant(self, m: Terms, values: Sequence[float]) -> Terms:
         """``m`` with its first ``len(values)`` periods replaced by those constants."""
         n_t, k = self.s.periods, len(values)
-        keep = sparse.diags((np.arange(n_t) >= k).astype(float))
         one = np.full(k, self.one_col[0] if len(self.one_col) else 0)
-        const = _triplets(np.arange(k), one, np.asarray(values, float), (n_t, self.n))
-        return sparse.csr_matrix(keep @ m + const)
+        const = Terms.of(np.arange(k), one, np.asarray(values, float), (n_t, self.n))
+        return m.where_rows(np.arange(n_t) >= k) + const
 
     # -- rows -------------------------------------------------------------------------------
 
@@ -888,7 +881,7 @@ class _Builder:
             fc, oi, yc = self.f_col[c.id], self.oi_col[c.id], self.y_col[c.id]
             follow = np.array([t.follow_rate if t.account == c.id else 0.0 for t in s.tactics])
             mask = follow[seg_j] > 0
-            paid = _triplets(
+            paid = Terms.of(
                 seg_t[mask], seg_col[mask], -seg_slope[mask] * follow[seg_j[mask]], shape_t
             )
             self._trajectory(c, fc, oi, paid, self.f_max[c.id], "")
@@ -896,12 +889,12 @@ class _Builder:
                 # The upper trajectory: paid follows from the loads' (tangent) impressions.
                 mine = follow[self.cell_j] > 0
                 per_cell = self.load_const * follow[self.cell_j]
-                paid_up = _triplets(
+                paid_up = Terms.of(
                     seg_t[mask],
                     seg_col[mask],
                     -self.load_slope[mask] * follow[seg_j[mask]],
                     shape_t,
-                ) + _triplets(
+                ) + Terms.of(
                     self.cell_t[mine],
                     np.full(int(mine.sum()), self.one_col[0]),
                     -per_cell[mine],
@@ -922,9 +915,11 @@ class _Builder:
                 np.array([s.tactics[j].account == c.id for j in cell_j], dtype=bool)
             )
             if len(mine):
-                link = self.cell_of_seg[mine] - sparse.csr_matrix(
-                    (self.cell_upper[mine], (np.arange(len(mine)), np.full(len(mine), yc))),
-                    shape=(len(mine), n),
+                link = self.cell_of_seg.rows(mine) - Terms.of(
+                    np.arange(len(mine)),
+                    np.full(len(mine), yc),
+                    self.cell_upper[mine],
+                    (len(mine), n),
                 )
                 rows.add(
                     f"ads_need_community[{c.id}]",
@@ -942,7 +937,7 @@ class _Builder:
         c: Community,
         fc: IntArray,
         oi: IntArray,
-        paid: sparse.csr_matrix,
+        paid: Terms,
         f_bound: FloatArray,
         tag: str,
     ) -> None:
@@ -960,12 +955,12 @@ class _Builder:
         )
         rhs = np.zeros(n_t)
         rhs[0] = (1 - c.churn) * c.initial_followers
-        dyn = sparse.csr_matrix(_triplets(r, cc, v, shape_t) + paid)
+        dyn = Terms.of(r, cc, v, shape_t) + paid
         # Periods whose followers were counted have no dynamics: their stock is fixed.
         grown = np.arange(len(_counted_followers(s, c.id)), n_t)
         rows.add(
             f"followers{tag}[{c.id}]",
-            dyn[grown],
+            dyn.rows(grown),
             rhs[grown],
             rhs[grown],
             _per_period(f"followers{tag}[{c.id},", label_t, list(grown + 1)),
@@ -981,7 +976,7 @@ class _Builder:
         big_m = rate * prev_bound * running
         const = np.zeros(n_t)
         const[0] = rate * c.initial_followers
-        lin = _triplets(
+        lin = Terms.of(
             np.concatenate([per_t, per_t[1:]]),
             np.concatenate([oi, fc[:-1]]),
             np.concatenate([np.ones(n_t), np.full(n_t - 1, -rate)]),
@@ -994,8 +989,8 @@ class _Builder:
             const,
             _per_period(f"organic{tag}<=rate*followers[{c.id},", label_t),
         )
-        y_m = _triplets(per_t, np.full(n_t, yc), -big_m, shape_t)
-        oi_m = _triplets(per_t, oi, np.ones(n_t), shape_t)
+        y_m = Terms.of(per_t, np.full(n_t, yc), -big_m, shape_t)
+        oi_m = Terms.of(per_t, oi, np.ones(n_t), shape_t)
         rows.add(
             f"organic_le_on{tag}[{c.id}]",
             oi_m + y_m,
@@ -1019,7 +1014,7 @@ class _Builder:
         floors = np.array([tactics[j].min_spend for j in cell_j])
         fl = np.flatnonzero((floors > 0) & (self.cell_t >= s.periods_done))
         if len(fl):
-            floor_rows = self.cell_of_seg[fl] - _y_terms(s, fl, cell_j, self.y_col, floors, n)
+            floor_rows = self.cell_of_seg.rows(fl) - _y_terms(s, fl, cell_j, self.y_col, floors, n)
             floor_lo = np.where(
                 [tactics[cell_j[i]].kind == "community" for i in fl], 0.0, floors[fl]
             )
@@ -1038,17 +1033,12 @@ class _Builder:
             if t.min_total <= 0 and t.max_total is None:
                 continue
             mask = self.seg_j == j
-            row = sparse.csr_matrix(
-                (np.ones(mask.sum()), (np.zeros(mask.sum(), np.int64), self.seg_col[mask])),
-                shape=(1, n),
-            )
+            row = Terms.of(np.zeros(mask.sum()), self.seg_col[mask], 1.0, (1, n))
             cap = t.max_total if t.max_total is not None else INF
             if t.kind == "community" and t.account is not None and t.min_total > 0:
                 # A follower-ad floor applies only while the community runs: its own row,
                 # spend - min_total * on >= 0, and the cap a row of its own.
-                on = sparse.csr_matrix(
-                    ([t.min_total], ([0], [self.y_col[t.account]])), shape=(1, n)
-                )
+                on = Terms.of([0], [self.y_col[t.account]], [t.min_total], (1, n))
                 rows.add(
                     f"total[{t.id}]",
                     row - on,
@@ -1087,7 +1077,7 @@ class _Builder:
         if b.period_max is not None or b.period_min > 0:
             rows.add(
                 "period_spend",
-                spend_m[self.ahead],
+                spend_m.rows(self.ahead),
                 b.period_min,
                 b.period_max if b.period_max is not None else INF,
                 _per_period("period_spend[", label_t, list(self.ahead + 1)),
@@ -1100,7 +1090,7 @@ class _Builder:
             if b.media is not None:
                 rows.add(
                     "budget:media",
-                    spend_m.sum(axis=0),
+                    spend_m.total(),
                     -INF,
                     b.media,
                     _fixed("budget:media"),
@@ -1110,7 +1100,7 @@ class _Builder:
             if b.total is not None:
                 rows.add(
                     "budget:total",
-                    self.metrics["cost_total"].sum(axis=0),
+                    self.metrics["cost_total"].total(),
                     -INF,
                     b.total,
                     _fixed("budget:total"),
@@ -1123,7 +1113,7 @@ class _Builder:
         if wc is not None and wc.capacity_hours is not None:
             rows.add(
                 "capacity:webcare",
-                self.metrics["webcare_hours"][self.ahead],
+                self.metrics["webcare_hours"].rows(self.ahead),
                 -INF,
                 wc.capacity_hours,
                 _per_period("capacity:webcare[", label_t, list(self.ahead + 1)),
@@ -1134,7 +1124,7 @@ class _Builder:
         if ae is not None and ae.capacity is not None:
             rows.add(
                 "capacity:ae",
-                self.metrics["ae_cases"][self.ahead],
+                self.metrics["ae_cases"].rows(self.ahead),
                 -INF,
                 ae.capacity,
                 _per_period("capacity:adverse_events[", label_t, list(self.ahead + 1)),
@@ -1151,13 +1141,13 @@ class _Builder:
         seg_t, seg_j, seg_col, seg_slope = self.seg_t, self.seg_j, self.seg_col, self.seg_slope
         audiences, cum_col, cum_a_col = self.audiences, self.cum_col, self.cum_a_col
         imp_m = self.metrics["impressions"]
-        cum = _cumulative_rows(cum_col, imp_m[:t_reach], shape=(t_reach, n))
+        cum = _cumulative_rows(cum_col, imp_m.rows(np.arange(t_reach)), shape=(t_reach, n))
         rows.add("cum_impressions", cum, 0.0, 0.0, _per_period("cum_impressions[", label_t))
         early = seg_t < t_reach
         p_max = float((seg_slope[early] * self.seg_width[early]).sum())
         for a, (_, a_cols) in audiences.items():
             mask = np.isin(seg_j, np.array(a_cols)) & early
-            imp_a = _triplets(seg_t[mask], seg_col[mask], seg_slope[mask], (t_reach, n))
+            imp_a = Terms.of(seg_t[mask], seg_col[mask], seg_slope[mask], (t_reach, n))
             rows.add(
                 f"cum_impressions[{a}]",
                 _cumulative_rows(cum_a_col[a], imp_a, (t_reach, n)),
@@ -1186,7 +1176,7 @@ class _Builder:
         v_idx = np.tile(np.concatenate([[1.0], -np.ones(len(audiences))]), len(rp))
         rows.add(
             "reach_le_audiences",
-            _triplets(r_idx, c_idx, v_idx, (len(rp), n)),
+            Terms.of(r_idx, c_idx, v_idx, (len(rp), n)),
             -INF,
             0.0,
             _per_period("reach<=audiences[", label_t, rp),
@@ -1200,17 +1190,17 @@ class _Builder:
         if len(sc_cells):
             k = len(sc_cells)
             mins = np.array([s.tactics[cell_j[i]].min_spend_if_active for i in sc_cells])
-            on = sparse.csr_matrix((np.ones(k), (np.arange(k), sc_col)), shape=(k, n))
+            on = Terms.of(np.arange(k), sc_col, 1.0, (k, n))
             rows.add(
                 "active_cap",
-                self.cell_of_seg[sc_cells] - on.multiply(self.cell_upper[sc_cells][:, None]),
+                self.cell_of_seg.rows(sc_cells) - on.scaled_rows(self.cell_upper[sc_cells]),
                 -INF,
                 0.0,
                 _cell_label("active_cap", s, self.cell_t, cell_j, sc_cells),
             )
             rows.add(
                 "active_floor",
-                self.cell_of_seg[sc_cells] - on.multiply(mins[:, None]),
+                self.cell_of_seg.rows(sc_cells) - on.scaled_rows(mins),
                 0.0,
                 INF,
                 _cell_label("min_spend_if_active", s, self.cell_t, cell_j, sc_cells),
@@ -1262,17 +1252,15 @@ class _Builder:
     def goal_rows(self) -> None:
         """Each goal's expression, and its row (with its shortfall where it is soft)."""
         s, opt, n = self.s, self.opt, self.n
-        self.goal_exprs: dict[int, sparse.csr_matrix] = {}
+        self.goal_exprs: dict[int, Terms] = {}
         for g_i, g in enumerate(s.goals):
-            expr = _goal_expr(self.metrics, g.metric, s.goal_period(g), n)
+            expr = _goal_expr(self.metrics, g.metric, s.goal_period(g))
             self.goal_exprs[g_i] = expr
             if opt.goals == "none" or (opt.goals == "hard_only" and not g.hard):
                 continue
             row = expr
             if g_i in self.shortfall_col:
-                row = expr + sparse.csr_matrix(
-                    ([1.0], ([0], [self.shortfall_col[g_i]])), shape=(1, n)
-                )
+                row = expr + Terms.of([0], [self.shortfall_col[g_i]], [1.0], (1, n))
             self.rows.add(
                 f"goal[{g_i}]",
                 row,
@@ -1294,16 +1282,9 @@ class _Builder:
     def assemble(self) -> Formulation:
         """The LinearProgram and the maps back to the user's terms."""
         rows, cols, n = self.rows, self.cols, self.n
-        A = sparse.csr_matrix(
-            (
-                _cat(rows.v, np.float64),
-                (
-                    _cat(rows.r, np.int64),
-                    _cat(rows.c, np.int64),
-                ),
-            ),
-            shape=(rows.n, n),
-        )
+        A = Terms(
+            _cat(rows.r, np.int64), _cat(rows.c, np.int64), _cat(rows.v, np.float64), (rows.n, n)
+        ).csr()
         lp = LinearProgram(
             c=self.objective(),
             A=A,
@@ -1335,8 +1316,8 @@ class _Builder:
             reach_col=self.reach_col,
             audience_reach_col=self.aud_col,
             shortfall_col=self.shortfall_col,
-            metrics=self.metrics,
-            goal_rows=self.goal_exprs,
+            metrics=Matrices(self.metrics),
+            goal_rows=Matrices(self.goal_exprs),
             cum_col=self.cum_col,
             cum_audience_col=self.cum_a_col,
             resp_cell_t=self.resp_cell_t,
@@ -1444,7 +1425,7 @@ def _ordered_floors(
     if k:
         rows.add(
             "floor_in_order",
-            sparse.csr_matrix((v, (r, c)), shape=(k, n)),
+            Terms.of(r, c, v, (k, n)),
             0.0,
             INF,
             lambda i: f"floor_in_order[{i}]",
@@ -1524,15 +1505,13 @@ def _reach_periods(s: Scenario, opt: Options) -> set[int]:
     return periods
 
 
-def _cumulative_rows(
-    cum_cols: IntArray, per_period: sparse.csr_matrix, shape: tuple[int, int]
-) -> sparse.csr_matrix:
+def _cumulative_rows(cum_cols: IntArray, per_period: Terms, shape: tuple[int, int]) -> Terms:
     """Rows ``cum[t] - cum[t-1] - per_period[t] = 0``."""
     k = shape[0]
     r = np.concatenate([np.arange(k), np.arange(1, k)])
     cc = np.concatenate([cum_cols, cum_cols[:-1]])
     v = np.concatenate([np.ones(k), -np.ones(k - 1)])
-    return sparse.csr_matrix(_triplets(r, cc, v, shape) - per_period)
+    return Terms.of(r, cc, v, shape) - per_period
 
 
 def _reach_rows(
@@ -1558,7 +1537,7 @@ def _reach_rows(
     rhs = np.tile(size * a, len(periods))
     rows.add(
         f"{name}:chords",
-        _triplets(np.repeat(np.arange(k), 2), cc, v, (k, n)),
+        Terms.of(np.repeat(np.arange(k), 2), cc, v, (k, n)),
         -INF,
         rhs,
         lambda i: f"{name}<=chord{i % m + 1}[{label_t}{periods[i // m]}]",
@@ -1625,13 +1604,11 @@ def _fill_order_rows(
     rows.add("fill_next", nxt, -INF, 0.0, lambda i: f"fill_order_next[{i}]")
 
 
-def _gated(
-    segs: IntArray, z: IntArray, seg_col: IntArray, seg_width: FloatArray, n: int
-) -> sparse.csr_matrix:
+def _gated(segs: IntArray, z: IntArray, seg_col: IntArray, seg_width: FloatArray, n: int) -> Terms:
     """Rows ``u[segs[i]] - w[segs[i]] * z[i]``: a segment against a binary."""
     m = len(segs)
     ar = np.arange(m)
-    return _triplets(
+    return Terms.of(
         np.concatenate([ar, ar]),
         np.concatenate([seg_col[segs], z]),
         np.concatenate([np.ones(m), -seg_width[segs]]),
@@ -1684,7 +1661,7 @@ def _y_terms(
     y_col: Mapping[str, int],
     amounts: FloatArray,
     n: int,
-) -> sparse.csr_matrix:
+) -> Terms:
     """``amount * y`` for the cells of follower-ad tactics (empty for traffic tactics)."""
     r, c, v = [], [], []
     for k, i in enumerate(cells):
@@ -1693,30 +1670,29 @@ def _y_terms(
             r.append(k)
             c.append(y_col[t.account])
             v.append(amounts[i])
-    return sparse.csr_matrix((v, (r, c)), shape=(len(cells), n))
+    return Terms.of(r, c, v, (len(cells), n))
 
 
-def _goal_expr(
-    metrics: Mapping[str, sparse.csr_matrix], metric: Metric, by: int, n: int
-) -> sparse.csr_matrix:
+def _goal_expr(metrics: Mapping[str, Terms], metric: Metric, by: int) -> Terms:
+    """A metric at period ``by`` (a stock) or summed up to it, as one row."""
     m = metrics[metric.value]
     if metric.value in STOCKS:
-        return sparse.csr_matrix(m[by - 1])
-    return sparse.csr_matrix(m[:by].sum(axis=0))
+        return m.rows([by - 1])
+    return m.rows(np.arange(by)).total()
 
 
 def _objective_vector(
     s: Scenario,
     opt: Options,
-    metrics: Mapping[str, sparse.csr_matrix],
-    goal_rows: Mapping[int, sparse.csr_matrix],
+    metrics: Mapping[str, Terms],
+    goal_rows: Mapping[int, Terms],
     shortfall_col: Mapping[int, int],
     n: int,
 ) -> FloatArray:
     """The objective vector (maximised), shortfall penalties included."""
     spec = opt.objective if opt.objective is not None else s.objective
     obj = _objective(s, spec, metrics, goal_rows, n)
-    obj_vec = np.asarray(obj.todense()).ravel()
+    obj_vec = obj.dense_row()
     for g_i, col in shortfall_col.items():
         g = s.goals[g_i]
         if spec == "elastic":
@@ -1731,25 +1707,23 @@ def _objective_vector(
 def _objective(
     s: Scenario,
     spec: ObjectiveSpec,
-    metrics: Mapping[str, sparse.csr_matrix],
-    goal_rows: Mapping[int, sparse.csr_matrix],
+    metrics: Mapping[str, Terms],
+    goal_rows: Mapping[int, Terms],
     n: int,
-) -> sparse.csr_matrix:
+) -> Terms:
     """The objective as a row: maximise it."""
-    zero = sparse.csr_matrix((1, n))
+    zero = Terms.zeros((1, n))
     if spec == "elastic":
         return zero
-    if spec == "cost":
-        return sparse.csr_matrix(-metrics["cost_total"].sum(axis=0))
+    if spec == "cost" or (isinstance(spec, Objective) and spec.kind == "minimize"):
+        return -metrics["cost_total"].total()
     if isinstance(spec, tuple):
         return goal_rows[spec[1]]
-    if spec.kind == "minimize":
-        return sparse.csr_matrix(-metrics["cost_total"].sum(axis=0))
     weights = {spec.metric.value: 1.0} if spec.kind == "maximize" else spec.weighted
     row = zero
     for name, w in weights.items():
         if name == "cost":
-            row = row - w * sparse.csr_matrix(metrics["cost_total"].sum(axis=0))
+            row = row - w * metrics["cost_total"].total()
         else:
-            row = row + w * _goal_expr(metrics, Metric(name), s.periods, n)
-    return sparse.csr_matrix(row)
+            row = row + w * _goal_expr(metrics, Metric(name), s.periods)
+    return row

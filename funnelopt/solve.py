@@ -164,7 +164,7 @@ def solve(
     best = max(r.primary.objective for r in ok)
     near = [r for r in ok if r.primary.objective >= best - 1e-9 * max(1.0, abs(best))]
     # Equal objectives: the cheaper plan, as the cheapest-among-optimal rule asks.
-    chosen = min(near, key=lambda r: float(r.form.predicted(r.final.x)["cost_total"].sum()))
+    chosen = min(near, key=lambda r: float((r.form.metrics["cost_total"] @ r.final.x).sum()))
     return replace(chosen, solve_seconds=seconds, alternatives=tuple(runs))
 
 
