@@ -155,8 +155,9 @@ class RawSolution:
     iterations: int = 0
     solve_seconds: float = 0.0
     #: The optimal basis of an inner model's plan on backends that keep one
-    #: (:attr:`Feature.WARM`), as the backend's plain data (HiGHS: column and row status
-    #: codes): a start for another LP of the same shape (``WarmBackend.solve(start=)``).
+    #: (:attr:`Feature.WARM`), as the backend keeps it (HiGHS: a ``Basis``, which unpacks,
+    #: copies and pickles as column and row status codes): a start for another LP of the
+    #: same shape (``WarmBackend.solve(start=)``).
     basis: Any = None
 
 

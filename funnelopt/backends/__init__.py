@@ -68,7 +68,8 @@ class WarmBackend(Backend, Protocol):
         ...
 
     def basis(self) -> object:
-        """The last solve's basis as plain data: a ``start`` for :meth:`solve`."""
+        """The last solve's basis: a ``start`` for :meth:`solve`; it copies and pickles
+        (HiGHS: a :class:`~funnelopt.backends.highs.Basis`, status-code arrays when read)."""
         ...
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -35,28 +36,29 @@ class HighsBackend:
 
         h = _new_highs()
         h.setOptionValue("random_seed", 0)
-        model = highspy.HighsLp()
-        model.num_col_ = lp.n_cols
-        model.num_row_ = lp.n_rows
         self._obj_scale = lp.objective_scale()
-        model.col_cost_ = np.asarray(lp.c, dtype=float) * self._obj_scale
-        model.col_lower_ = np.asarray(lp.col_lo, dtype=float)
-        model.col_upper_ = np.asarray(lp.col_hi, dtype=float)
-        model.row_lower_ = np.asarray(lp.row_lo, dtype=float)
-        model.row_upper_ = np.asarray(lp.row_hi, dtype=float)
         a = sparse.csc_matrix(lp.A)
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = a.indptr.astype(np.int32)
-        model.a_matrix_.index_ = a.indices.astype(np.int32)
-        model.a_matrix_.value_ = a.data.astype(float)
-        model.sense_ = highspy.ObjSense.kMaximize
-        model.offset_ = float(lp.c0)
-        if lp.is_mip:
-            model.integrality_ = [
-                highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                for i in lp.integer
-            ]
-        h.passModel(model)
+        # The flat passModel takes numpy arrays as they are: a tenth of the time of filling
+        # a HighsLp field by field (0.06 ms vs 0.47 ms on the example, loaded four times
+        # per certified plan).
+        h.passModel(
+            lp.n_cols,
+            lp.n_rows,
+            a.nnz,
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMaximize),
+            float(lp.c0),
+            np.asarray(lp.c, dtype=float) * self._obj_scale,
+            np.asarray(lp.col_lo, dtype=float),
+            np.asarray(lp.col_hi, dtype=float),
+            np.asarray(lp.row_lo, dtype=float),
+            np.asarray(lp.row_hi, dtype=float),
+            a.indptr.astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data.astype(float),
+            # HighsVarType: 0 continuous, 1 integer.
+            np.asarray(lp.integer, dtype=np.int32),
+        )
         return h
 
     def solve(
@@ -70,9 +72,9 @@ class HighsBackend:
         self._h = self._load(lp)
         self._lp = lp
         if start is not None and not lp.is_mip:
-            cols, rows = start
-            if (len(cols), len(rows)) == (lp.n_cols, lp.n_rows):
-                self._h.setBasis(_basis(cols, rows))
+            basis = start if isinstance(start, Basis) else Basis.of(*start)
+            if basis.shape == (lp.n_cols, lp.n_rows):
+                self._h.setBasis(basis.highs())
         return self._run(time_limit)
 
     def resolve(
@@ -166,9 +168,9 @@ class HighsBackend:
             solve_seconds=seconds,
         )
 
-    def basis(self) -> tuple[np.ndarray, np.ndarray]:
-        """The last solve's basis as status codes (see :func:`_statuses`)."""
-        return _statuses(self._h.getBasis())
+    def basis(self) -> Basis:
+        """The last solve's basis (see :class:`Basis`)."""
+        return Basis(self._h.getBasis(), (int(self._h.getNumCol()), int(self._h.getNumRow())))
 
     def bound_range(self, row: int) -> tuple[float, float] | None:
         """Ranging of row ``row``'s bound in the last solve (LPs only)."""
@@ -180,25 +182,53 @@ class HighsBackend:
         return float(ranging.row_bound_dn.value_[row]), float(ranging.row_bound_up.value_[row])
 
 
-def _statuses(basis: Any) -> tuple[np.ndarray, np.ndarray]:
-    """A HiGHS basis as two arrays of status codes (columns, rows): plain data that pickles
-    and copies with the solution it belongs to."""
-    return (
-        np.array([int(v) for v in basis.col_status], dtype=np.int8),
-        np.array([int(v) for v in basis.row_status], dtype=np.int8),
-    )
+class Basis:
+    """A HiGHS basis as HiGHS gave it, with the shape of its LP.
+
+    Reading the statuses into arrays costs about 0.2 ms and most bases are never read
+    (only used to start another solve), so that happens on demand: a ``Basis`` unpacks as
+    ``cols, rows`` arrays of status codes, and copies and pickles as those arrays.
+    """
+
+    def __init__(self, held: Any, shape: tuple[int, int]) -> None:
+        self._held = held
+        self.shape = shape
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def of(cls, cols: np.ndarray, rows: np.ndarray) -> Basis:
+        """The basis of status-code arrays (columns, rows)."""
+        import highspy
+
+        status = [highspy.HighsBasisStatus(v) for v in range(_N_STATUSES)]
+        held = highspy.HighsBasis()
+        held.col_status = [status[v] for v in np.asarray(cols).tolist()]
+        held.row_status = [status[v] for v in np.asarray(rows).tolist()]
+        held.valid = True
+        return cls(held, (len(cols), len(rows)))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The statuses as int8 arrays (columns, rows)."""
+        if self._arrays is None:
+            self._arrays = (
+                np.fromiter(map(int, self._held.col_status), dtype=np.int8),
+                np.fromiter(map(int, self._held.row_status), dtype=np.int8),
+            )
+        return self._arrays
+
+    def highs(self) -> Any:
+        """The ``highspy.HighsBasis`` (a copy of the solver's: later solves leave it)."""
+        return self._held
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter(self.arrays())
+
+    def __reduce__(self) -> tuple[Any, tuple[np.ndarray, np.ndarray]]:
+        return Basis.of, self.arrays()
 
 
-def _basis(cols: np.ndarray, rows: np.ndarray) -> Any:
-    """The HiGHS basis of :func:`_statuses`' arrays."""
-    import highspy
-
-    status = highspy.HighsBasisStatus
-    basis = highspy.HighsBasis()
-    basis.col_status = [status(int(v)) for v in cols]
-    basis.row_status = [status(int(v)) for v in rows]
-    basis.valid = True
-    return basis
+#: HighsBasisStatus codes: kLower, kBasic, kUpper, kZero, kNonbasic.
+_N_STATUSES = 5
 
 
 _BANNER_SHOWN = False
