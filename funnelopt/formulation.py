@@ -1282,7 +1282,7 @@ class _Builder:
     def assemble(self) -> Formulation:
         """The LinearProgram and the maps back to the user's terms."""
         rows, cols, n = self.rows, self.cols, self.n
-        A = Terms(
+        A = Terms.of(
             _cat(rows.r, np.int64), _cat(rows.c, np.int64), _cat(rows.v, np.float64), (rows.n, n)
         ).csr()
         lp = LinearProgram(

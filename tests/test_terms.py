@@ -78,3 +78,16 @@ def test_matrices_convert_once_on_demand() -> None:
     assert list(m) == ["x"] and len(m) == 1
     assert m["x"] is m["x"]
     np.testing.assert_array_equal(m["x"].toarray(), [[0.0, 5.0]])
+
+
+@given(st.data())
+def test_maps_on_the_same_index_arrays_add_value_by_value(data: st.DataObject) -> None:
+    """Parts on the same index arrays merge whatever the order of the sum, so sums of the
+    per-segment metrics stay the size of one; the matrix is the same as scipy's."""
+    a = data.draw(triplets())
+    r, c, _ = a.parts[0]
+    b = Terms.of(r, c, data.draw(st.sampled_from([0.5, -3.0])), a.shape)
+    other = data.draw(triplets(a.shape))
+    total = (a + other) - 2.0 * b + (b / 4.0)
+    assert len(total) == len(a) + len(other)
+    same(total.csr(), scipy_of(a) + scipy_of(other) - 2.0 * scipy_of(b) + scipy_of(b) / 4.0)
