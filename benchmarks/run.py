@@ -30,6 +30,7 @@ from scenarios import synthetic  # noqa: E402
 from funnelopt import Scenario, optimize  # noqa: E402
 from funnelopt.backends.highs import HighsBackend  # noqa: E402
 from funnelopt.formulation import build  # noqa: E402
+from funnelopt.solve import certified, solve  # noqa: E402
 from funnelopt.studies.sweep import sweep  # noqa: E402
 
 Row = tuple[str, str, str]
@@ -98,6 +99,36 @@ def cold_plans(repeats: int) -> list[Row]:
                 f"plan {name}: one raw HiGHS solve of the full MILP",
                 ms(raw),
                 f"{form.lp.n_cols:,} cols, {form.lp.n_rows:,} rows; optimize() is {raw / full:.1f}x faster",
+            )
+        )
+    return rows
+
+
+def certification(repeats: int) -> list[Row]:
+    """What the certificate costs: ``certified()`` (plan, outer bound, refinement) against
+    one uncertified ``solve()`` of the same scenario, interleaved in this process."""
+    be = HighsBackend()
+    rows: list[Row] = []
+    for name in ("disease_awareness", "traffic_only"):
+        s = Scenario.from_file(ROOT / "examples" / f"{name}.toml")
+        calls = {
+            "solve": lambda s=s: solve(s, be, 0.005),
+            "certified": lambda s=s: certified(s, be, 0.005),
+        }
+        times: dict[str, list[float]] = {k: [] for k in calls}
+        for f in calls.values():
+            f()
+        for _ in range(20 * repeats):
+            for k, f in calls.items():
+                t = time.perf_counter()
+                f()
+                times[k].append(time.perf_counter() - t)
+        plain, cert = (statistics.median(times[k]) for k in ("solve", "certified"))
+        rows.append(
+            (
+                f"certify {name}.toml: certified() vs one solve()",
+                f"{ms(cert)} vs {ms(plain)}",
+                f"{cert / plain:.2f}x (goal: under 1.5x)",
             )
         )
     return rows
@@ -292,6 +323,7 @@ def main() -> None:
     rows: list[Row] = []
     for section in (
         lambda: cold_plans(repeats),
+        lambda: certification(repeats),
         lambda: sweeps(points),
         lambda: peers(repeats),
         lambda: backends(repeats),
