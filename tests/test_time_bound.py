@@ -4,8 +4,10 @@ simulation and carrying its certificate, never an error."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from funnelopt import Scenario, optimize, simulate
 from funnelopt.backends import get_backend
 from funnelopt.formulation import Options
 from funnelopt.formulation import build as formulate
+from funnelopt.lp import Status
 from funnelopt.plan import Certificate
 
 CASES = Path(__file__).parent / "optimality_cases"
@@ -224,3 +227,35 @@ def test_an_unsettled_refinement_never_replaces_a_settled_plan() -> None:
     assert solve_module._replaces(run, unsettled)
     assert solve_module._replaces(unsettled, None)
     assert solve_module._replaces(run, run)
+
+
+# -- the diagnosis within the time limit ---------------------------------------------------
+
+
+def test_a_run_cut_by_the_deadline_says_so() -> None:
+    """Fill-order rounds the deadline stops leave a plan settled by tangent loads: usable,
+    but flagged as cut by time; the same solve without a deadline is not."""
+    be = get_backend("highs")
+    assert not solve_module.solve(_loaded(), be, 0.005).timed_out
+    s = _example(budget=1e6, cpm=8.0, dark_cpm=1.0, period_min=1000, webcare_hours=20)
+    late = solve_module.solve(s, be, 0.005, deadline=time.monotonic() - 1)
+    assert late.status.name == "OPTIMAL" and late.settled and late.timed_out
+
+
+def test_a_milp_stopped_with_its_incumbent_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A MILP whose search the time limit stops (status FEASIBLE: an incumbent) gives a
+    plan, not a proven optimum; the community comparison inherits the flag."""
+    data = build(COMMUNITY, periods=4, budget={"media": 5000})
+    data["tactics"][0]["min_spend_if_active"] = 1500
+    s = Scenario.from_dict(data)
+    be = get_backend("highs")
+    assert not solve_module.solve(s, be, 0.005).timed_out
+    real = be.solve
+
+    def out_of_time(lp: Any, time_limit: float | None = None, start: Any = None) -> Any:
+        sol = real(lp, time_limit, start)
+        return replace(sol, status=Status.FEASIBLE) if lp.is_mip else sol
+
+    monkeypatch.setattr(be, "solve", out_of_time)
+    run = solve_module.solve(s, be, 0.005, time_limit=30)
+    assert run.status.name == "OPTIMAL" and run.timed_out
