@@ -364,6 +364,31 @@ def test_a_diagnosis_with_time_to_spare_is_the_full_one() -> None:
     assert free.required_budget is not None and free.required_budget > 5000
 
 
+def test_optimize_gives_the_diagnosis_a_deadline_within_its_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The diagnosis ends by the solve's deadline or, if the solve used that up, a tenth
+    of the limit later; without a limit, within REFINE_SECONDS."""
+    import funnelopt.optimizer as optimizer_module
+
+    seen: list[dict[str, Any]] = []
+    real = optimizer_module.diagnose
+
+    def spy(*a: Any, **k: Any) -> Any:
+        seen.append({**k, "now": time.monotonic()})
+        return real(*a, **k)
+
+    monkeypatch.setattr(optimizer_module, "diagnose", spy)
+    for limit in (8.0, None):
+        began = time.monotonic()
+        plan = optimize(_short_of_budget(), time_limit=limit)
+        assert plan.status == "infeasible" and plan.diagnosis is not None
+        k = seen[-1]
+        total = limit or optimizer_module.REFINE_SECONDS
+        assert k["time_limit"] == limit
+        assert k["now"] + 0.1 * total - 1e-6 <= k["deadline"] <= began + 0.9 * total + 1.0
+
+
 def test_a_diagnosis_that_left_parts_out_says_so_in_json_and_text() -> None:
     """The note is in the JSON (an optional key the schema knows) and in the report."""
     import json
