@@ -87,7 +87,9 @@ def optimize(
         Compute sensitivity (and the diagnosis when goals cannot be met).
     time_limit
         Seconds per solver run (None: no limit); refinement stops after this many
-        seconds in all (default REFINE_SECONDS) and reports the gap it reached.
+        seconds in all (default REFINE_SECONDS) and reports the gap it reached. The
+        diagnosis of goals that cannot be met fits in the same time: what it could not
+        compute in it, ``plan.diagnosis.not_computed`` names.
     options
         Formulation variants (advanced; sweeps use it to share one formulation).
     gap
@@ -178,7 +180,18 @@ def optimize(
             # and the simulation refuses the unsettled plan: no plan was found in time.
             none = replace(run.primary, status=Status.INFEASIBLE)
             run = replace(run, primary=none, final=none, stopped="unsettled")
-        diagnosis = diagnose(scenario, be, tolerance) if analysis else None
+        diagnosis = None
+        if analysis:
+            # The diagnosis has what the solve left of its share of the time, and at least
+            # the share kept for analysis: the whole call stays within about the limit.
+            share = (1 - DEADLINE_SHARE) * (time_limit if time_limit else REFINE_SECONDS)
+            diagnosis = diagnose(
+                scenario,
+                be,
+                tolerance,
+                time_limit=time_limit,
+                deadline=max(deadline, time.monotonic() + share),
+            )
         return _infeasible(run, target, diagnosis, common)
     outcome, verification, predicted, notes = checked
     spend = run.spend

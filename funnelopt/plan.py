@@ -324,6 +324,9 @@ class Diagnosis:
     best_effort: Attempt | None = None
     #: A plan at ``required_budget`` that meets every hard goal: what the goals cost.
     required_budget_plan: Attempt | None = None
+    #: The parts the time limit (or the solver) left out, one sentence each ("the budget
+    #: needed was not computed: the time limit ran out"); their fields are None or empty.
+    not_computed: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict with stable keys."""
@@ -339,6 +342,8 @@ class Diagnosis:
             "required_budget": _num(self.required_budget),
             "required_media": _num(self.required_media),
             "required_budget_bound": _num(self.required_budget_bound),
+            # Only when something was left out: a complete diagnosis reads as before.
+            **({"not_computed": list(self.not_computed)} if self.not_computed else {}),
         }
 
 

@@ -129,8 +129,11 @@ DIAGNOSIS = _obj(
         "required_media": _NUM,
         "best_effort": {"oneOf": [ATTEMPT, {"type": "null"}]},
         "required_budget_plan": {"oneOf": [ATTEMPT, {"type": "null"}]},
+        # Only in a diagnosis the time limit cut short: what it left out, in words.
+        "not_computed": _STR_LIST,
     }
 )
+DIAGNOSIS["required"] = [k for k in DIAGNOSIS["required"] if k != "not_computed"]
 
 #: A workload against its capacity (peak per period, P95, share of capacity used).
 CAPACITY = _map(_NUM)

@@ -104,6 +104,11 @@ class Solved:
     #: False when the fill-order safeguard ran out of time or rounds: the plan may claim
     #: fewer comments than its spend buys, so only a simulation can accept it.
     settled: bool = True
+    #: True when a time limit cut a search short - a MILP stopped with its incumbent or
+    #: decided by rounding, fill-order or tangent rounds stopped by the deadline, or such
+    #: a run among the community choices: the plan is feasible, but the objective is not
+    #: the model's best, and an infeasible status proves nothing.
+    timed_out: bool = False
 
     @property
     def status(self) -> Status:
@@ -158,14 +163,18 @@ def solve(
         form = base.with_community(choice)
         runs.append(_solve_one(job, form.options, form))
     seconds = sum(r.solve_seconds for r in runs)
+    # One choice cut short may hide the best: the comparison is cut short too.
+    timed_out = any(r.timed_out for r in runs)
     ok = [r for r in runs if r.status is Status.OPTIMAL]
     if not ok:
-        return replace(runs[0], solve_seconds=seconds, alternatives=tuple(runs))
+        return replace(
+            runs[0], solve_seconds=seconds, alternatives=tuple(runs), timed_out=timed_out
+        )
     best = max(r.primary.objective for r in ok)
     near = [r for r in ok if r.primary.objective >= best - 1e-9 * max(1.0, abs(best))]
     # Equal objectives: the cheaper plan, as the cheapest-among-optimal rule asks.
     chosen = min(near, key=lambda r: float((r.form.metrics["cost_total"] @ r.final.x).sum()))
-    return replace(chosen, solve_seconds=seconds, alternatives=tuple(runs))
+    return replace(chosen, solve_seconds=seconds, alternatives=tuple(runs), timed_out=timed_out)
 
 
 @dataclass(frozen=True)
@@ -227,8 +236,10 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
     # (filling out of order only adds plans to it), just looser; the plan then settles
     # the order with tangent loads.
     order_deadline = limit.order_deadline or limit.deadline
+    out_of_time = False  # the fill-order rounds stopped for time (see Solved.timed_out)
     for round_no in range(MAX_ROUNDS):
         if last is not None and limit.passed(order_deadline):
+            out_of_time = True
             break  # no time for another fill-order round
         form = first if (first is not None and round_no == 0) else build(s, tolerance, opt)
         _searchable(form)
@@ -240,8 +251,9 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
         seconds_left = limit(order_deadline) if last is not None or mip_bound else limit()
         if form.lp.is_mip and last is None and repair and seconds_left is not None:
             seconds_left = max(MIN_RUN, MIP_SHARE * seconds_left)  # time left to round
+        too_big = form.lp.is_mip and int(form.lp.integer.sum()) > MAX_INTEGERS
         try:
-            if form.lp.is_mip and int(form.lp.integer.sum()) > MAX_INTEGERS:
+            if too_big:
                 # HiGHS overruns its time limit on the root LP of such MILPs (52 x 200
                 # with 10,400 binaries: 60 s for a limit of 10 s, measured).
                 raise SolverError("too many integer variables to search in time")
@@ -252,12 +264,16 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
                 else _checked(be.solve(form.lp, seconds_left), be)
             )
         except SolverError:
+            # A MILP that fails under a time limit ran out of it (or no better is known).
+            cut = not too_big and seconds_left is not None
             if last is not None:
+                out_of_time = cut
                 break  # the fill-order MILP ran out of time: the last answer stands
             if not form.lp.is_mip:
                 raise
             if repair and _undecided(form):
-                return _decided(job, opt, form)
+                decided = _decided(job, opt, form)
+                return replace(decided, timed_out=decided.timed_out or cut)
             sol = RawSolution(Status.ERROR, np.zeros(form.lp.n_cols), float("nan"))
         lp = form.lp
         if mip_bound and sol.status in (Status.FEASIBLE, Status.ERROR):
@@ -270,6 +286,8 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
         seconds += sol.solve_seconds
         if sol.status not in (Status.OPTIMAL, Status.FEASIBLE):
             return Solved(form, sol, sol, seconds)
+        # A MILP's incumbent when its time ran out: feasible, not proven the best.
+        incumbent = repair and sol.status is Status.FEASIBLE
         from_lp = not lp.is_mip  # the backend holds the LP whose optimum `sol` is
         if lp.is_mip:
             generate = warm(be) is not None  # the backend holds the LP below, generated
@@ -304,14 +322,15 @@ def _solve_one(job: _Job, opt: Options, first: Formulation | None = None) -> Sol
             flagged |= more
         flagged -= frozenset(opt.load_tangents)
         if not flagged - opt.fill_order:
-            return Solved(form, sol, final, seconds, ranges)
-        last = Solved(form, sol, final, seconds, ranges, settled=False)
+            return Solved(form, sol, final, seconds, ranges, timed_out=incumbent)
+        last = Solved(form, sol, final, seconds, ranges, settled=False, timed_out=incumbent)
         opt = replace(opt, fill_order=_widen(s, opt.fill_order | flagged, round_no))
     assert last is not None
     if not repair:
         return last
     settled = _order_free(job, last.form.options, last)
-    return settled if settled.status is Status.OPTIMAL else last
+    out = settled if settled.status is Status.OPTIMAL else last
+    return replace(out, timed_out=out.timed_out or last.timed_out or out_of_time)
 
 
 def _searchable(form: Formulation) -> None:
@@ -351,6 +370,7 @@ def _order_free(job: _Job, opt: Options, unsettled: Solved) -> Solved:
     floor[form.cell_t, form.cell_j] = form.cell_floor
     spend = np.where(spend > 0, np.maximum(spend, floor), 0.0)
     seconds = unsettled.solve_seconds
+    cut = False
     for _ in range(TANGENT_ROUNDS):
         tangents = {(t, j): float(spend[t, j]) for j in sorted(floored) for t in range(s.periods)}
         run = _solve_one(job, replace(opt, fill_order=frozenset(), load_tangents=tangents))
@@ -362,11 +382,14 @@ def _order_free(job: _Job, opt: Options, unsettled: Solved) -> Solved:
         gain = np.inf if best is None else run.primary.objective - best.primary.objective
         if gain > 0:
             best = run
-        if gain <= 1e-9 * max(1.0, abs(run.primary.objective)) or job.limit.passed():
-            break  # the tangents have settled (or time is up)
+        if gain <= 1e-9 * max(1.0, abs(run.primary.objective)):
+            break  # the tangents have settled
+        if job.limit.passed():
+            cut = True  # time is up before they settled
+            break
         spend = run.form.spend(run.final.x)
     assert best is not None
-    return replace(best, solve_seconds=seconds)
+    return replace(best, solve_seconds=seconds, timed_out=best.timed_out or cut)
 
 
 def _settle(

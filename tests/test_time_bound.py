@@ -4,8 +4,11 @@ simulation and carrying its certificate, never an error."""
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,11 +16,14 @@ from conftest import COMMUNITY, build
 from hypothesis import given
 from hypothesis import strategies as st
 
+import funnelopt.analysis.diagnosis as diagnosis_module
 import funnelopt.solve as solve_module
 from funnelopt import Scenario, optimize, simulate
+from funnelopt.analysis.diagnosis import diagnose
 from funnelopt.backends import get_backend
 from funnelopt.formulation import Options
 from funnelopt.formulation import build as formulate
+from funnelopt.lp import Status
 from funnelopt.plan import Certificate
 
 CASES = Path(__file__).parent / "optimality_cases"
@@ -224,3 +230,180 @@ def test_an_unsettled_refinement_never_replaces_a_settled_plan() -> None:
     assert solve_module._replaces(run, unsettled)
     assert solve_module._replaces(unsettled, None)
     assert solve_module._replaces(run, run)
+
+
+# -- the diagnosis within the time limit ---------------------------------------------------
+
+
+def _short_of_budget() -> Scenario:
+    """200 conversions on a budget of 5,000: infeasible, with a budget that meets it."""
+    return Scenario.from_dict(
+        build(goals=[{"metric": "conversions", "target": 200}], budget={"total": 5000})
+    )
+
+
+def test_a_run_cut_by_the_deadline_says_so() -> None:
+    """Fill-order rounds the deadline stops leave a plan settled by tangent loads: usable,
+    but flagged as cut by time; the same solve without a deadline is not."""
+    be = get_backend("highs")
+    assert not solve_module.solve(_loaded(), be, 0.005).timed_out
+    s = _example(budget=1e6, cpm=8.0, dark_cpm=1.0, period_min=1000, webcare_hours=20)
+    late = solve_module.solve(s, be, 0.005, deadline=time.monotonic() - 1)
+    assert late.status.name == "OPTIMAL" and late.settled and late.timed_out
+
+
+def test_a_milp_stopped_with_its_incumbent_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A MILP whose search the time limit stops (status FEASIBLE: an incumbent) gives a
+    plan, not a proven optimum; the community comparison inherits the flag."""
+    data = build(COMMUNITY, periods=4, budget={"media": 5000})
+    data["tactics"][0]["min_spend_if_active"] = 1500
+    s = Scenario.from_dict(data)
+    be = get_backend("highs")
+    assert not solve_module.solve(s, be, 0.005).timed_out
+    real = be.solve
+
+    def out_of_time(lp: Any, time_limit: float | None = None, start: Any = None) -> Any:
+        sol = real(lp, time_limit, start)
+        return replace(sol, status=Status.FEASIBLE) if lp.is_mip else sol
+
+    monkeypatch.setattr(be, "solve", out_of_time)
+    run = solve_module.solve(s, be, 0.005, time_limit=30)
+    assert run.status.name == "OPTIMAL" and run.timed_out
+
+
+def test_a_diagnosis_past_its_deadline_solves_nothing_and_says_what_it_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No solve starts after the deadline; every part is named as not computed, and no
+    figure, conflict or budget claim is made."""
+
+    def no_solve(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("a solve started after the deadline")
+
+    monkeypatch.setattr(diagnosis_module, "solve", no_solve)
+    monkeypatch.setattr(diagnosis_module, "certified", no_solve)
+    d = diagnose(_short_of_budget(), get_backend("highs"), 0.005, deadline=time.monotonic() - 1)
+    assert d.required_budget is d.required_budget_bound is d.best_effort is None
+    assert d.conflicts == () and d.limits == ()
+    (g,) = d.goals
+    assert g.best_alone is g.best_together is g.shortfall is None
+    assert "no budget" not in d.message and "not computed" in d.message
+    assert d.not_computed == (
+        "whether the spend floors and fixed costs fit the budget was not computed: the time "
+        "limit ran out",
+        "the best the hard goals reach together (and the plan that comes closest) was not "
+        "computed: the time limit ran out",
+        "the best conversions by week 4 reaches alone was not computed: the time limit ran out",
+        "the budget needed was not computed: the time limit ran out",
+    )
+
+
+def test_a_diagnosis_the_deadline_cuts_keeps_what_it_finished(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The deadline passes after the elastic solve (a clock that jumps): the figures
+    computed before it are those of the full diagnosis, the rest are left out and named."""
+    s, be = _short_of_budget(), get_backend("highs")
+    full = diagnose(s, be, 0.005)
+    real_solve, calls, jumped = diagnosis_module.solve, [], [False]
+
+    def counted(*a: Any, **k: Any) -> Any:
+        calls.append(a[3])
+        if len(calls) == 2:  # the floors check, then the elastic solve
+            jumped[0] = True
+        return real_solve(*a, **k)
+
+    class Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return math.inf if jumped[0] else time.monotonic()
+
+    monkeypatch.setattr(diagnosis_module, "solve", counted)
+    monkeypatch.setattr(diagnosis_module, "time", Clock)
+    cut = diagnose(s, be, 0.005, deadline=time.monotonic() + 3600)
+    assert calls[1].objective == "elastic" and len(calls) == 2
+    assert cut.goals[0].best_together == full.goals[0].best_together
+    assert cut.limits == full.limits and cut.best_effort is not None
+    assert cut.goals[0].best_alone is None and cut.required_budget is None
+    assert [n.split(" was ")[0] for n in cut.not_computed] == [
+        "the best conversions by week 4 reaches alone",
+        "the budget needed",
+    ]
+
+
+def test_a_run_the_time_limit_cut_is_never_reported_as_the_best(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A goal-alone run that time cut short would understate what the goal can reach:
+    the diagnosis leaves the figure (and the conflict built on it) out."""
+    s, be = _short_of_budget(), get_backend("highs")
+    assert diagnose(s, be, 0.005).conflicts  # "cannot be met even alone", when finished
+    real_solve = diagnosis_module.solve
+
+    def cut_alone(*a: Any, **k: Any) -> Any:
+        run = real_solve(*a, **k)
+        return replace(run, timed_out=True) if isinstance(a[3].objective, tuple) else run
+
+    monkeypatch.setattr(diagnosis_module, "solve", cut_alone)
+    d = diagnose(s, be, 0.005)
+    assert d.goals[0].best_alone is None and not d.conflicts
+    assert d.goals[0].best_together is not None and d.required_budget is not None
+    assert d.not_computed == (
+        "the best conversions by week 4 reaches alone was not computed: the time limit ran out",
+    )
+
+
+def test_a_diagnosis_with_time_to_spare_is_the_full_one() -> None:
+    """A deadline far off changes nothing: the same figures and plans as without one,
+    nothing left out, and the JSON as before (no not_computed key)."""
+    s, be = _short_of_budget(), get_backend("highs")
+    free = diagnose(s, be, 0.005)
+    timed = diagnose(s, be, 0.005, time_limit=600, deadline=time.monotonic() + 600)
+    assert timed.to_dict() == free.to_dict() and timed.not_computed == ()
+    assert "not_computed" not in free.to_dict()
+    assert free.required_budget is not None and free.required_budget > 5000
+
+
+def test_optimize_gives_the_diagnosis_a_deadline_within_its_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The diagnosis ends by the solve's deadline or, if the solve used that up, a tenth
+    of the limit later; without a limit, within REFINE_SECONDS."""
+    import funnelopt.optimizer as optimizer_module
+
+    seen: list[dict[str, Any]] = []
+    real = optimizer_module.diagnose
+
+    def spy(*a: Any, **k: Any) -> Any:
+        seen.append({**k, "now": time.monotonic()})
+        return real(*a, **k)
+
+    monkeypatch.setattr(optimizer_module, "diagnose", spy)
+    for limit in (8.0, None):
+        began = time.monotonic()
+        plan = optimize(_short_of_budget(), time_limit=limit)
+        assert plan.status == "infeasible" and plan.diagnosis is not None
+        k = seen[-1]
+        total = limit or optimizer_module.REFINE_SECONDS
+        assert k["time_limit"] == limit
+        assert k["now"] + 0.1 * total - 1e-6 <= k["deadline"] <= began + 0.9 * total + 1.0
+
+
+def test_a_diagnosis_that_left_parts_out_says_so_in_json_and_text() -> None:
+    """The note is in the JSON (an optional key the schema knows) and in the report."""
+    import json
+
+    import jsonschema
+
+    from funnelopt.report.text import diagnosis_lines
+    from funnelopt.schemas import schema
+
+    plan = optimize(_short_of_budget(), time_limit=30)
+    cut = diagnose(_short_of_budget(), get_backend("highs"), 0.005, deadline=0.0)
+    late = replace(plan, diagnosis=cut)
+    data = json.loads(late.to_json())
+    jsonschema.validate(data, schema("plan"))
+    assert data["diagnosis"]["not_computed"] == list(cut.not_computed)
+    assert "not_computed" not in json.loads(plan.to_json())["diagnosis"]
+    lines = diagnosis_lines(late)
+    assert "  note: the budget needed was not computed: the time limit ran out" in lines

@@ -82,6 +82,7 @@ def plan_html(p: Plan) -> str:
         if d:
             body += "".join(f"<div>conflict: {escape(c)}</div>" for c in d.conflicts)
             body += "".join(f"<div>limit: {escape(lim)}</div>" for lim in d.limits)
+            body += "".join(f"<div>note: {escape(n)}</div>" for n in d.not_computed)
         return f"<div style='{STYLE}'>{head}{body}</div>"
     o = p.outcome
     t = o.totals

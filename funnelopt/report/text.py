@@ -372,6 +372,7 @@ def diagnosis_lines(plan: Plan) -> list[str]:
             f"  budget that meets every hard goal: {plan.currency} {num(d.required_budget)}"
             f"{media}{low}"
         )
+    out += [f"  note: {n}" for n in d.not_computed]
     return out
 
 
