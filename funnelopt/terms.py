@@ -108,6 +108,8 @@ class Terms:
     def rows(self, picked: ArrayLike) -> Terms:
         """The rows ``picked`` (distinct indices), in that order."""
         idx = np.asarray(picked, dtype=np.int64).reshape(-1)
+        if len(np.unique(idx)) != len(idx):
+            raise ValueError("rows() takes distinct row indices")
         new = np.full(self.shape[0], -1, dtype=np.int64)
         new[idx] = np.arange(len(idx))
         parts = []

@@ -7,6 +7,8 @@ maximisation.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -54,6 +56,15 @@ def test_known_primal_and_dual(backend) -> None:  # type: ignore[no-untyped-def]
     assert sol.row_dual == pytest.approx([2, 0], abs=1e-7)
     # x sits at its upper bound with reduced cost 3 - 2 = 1; y is basic.
     assert sol.col_dual == pytest.approx([1, 0], abs=1e-7)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-5])
+def test_the_objective_includes_its_constant(backend, scale: float) -> None:  # type: ignore[no-untyped-def]
+    # max s(3x + 2y) + 7 as above: the reported objective is s * 11 + 7, whatever scale
+    # the backend applies to the costs internally (HiGHS: lp.objective_scale()).
+    lp = _lp([3 * scale, 2 * scale], [[1, 1], [1, 3]], [-INF, -INF], [4, 9], col_hi=[3, INF])
+    sol = backend.solve(replace(lp, c0=7.0))
+    assert sol.objective == pytest.approx(11 * scale + 7, rel=1e-9)
 
 
 def test_ranged_row_and_lower_bound_dual(backend) -> None:  # type: ignore[no-untyped-def]

@@ -195,6 +195,7 @@ def test_a_certified_run_copies_and_pickles_with_its_bases() -> None:
     assert np.array_equal(again.x, run.primary.x)
     cols, rows = run.primary.basis
     assert cols.dtype == rows.dtype == np.int8
+    assert not cols.flags.writeable  # they stand for the held basis: no silent edits
     assert len(cols) == run.form.lp.n_cols and len(rows) == run.form.lp.n_rows
     # The copy starts a solve as the original does: the same statuses, the same shape.
     copied_cols, copied_rows = again.basis

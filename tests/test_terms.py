@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
@@ -60,6 +61,13 @@ def test_arithmetic_and_row_operations_match_scipy(data: st.DataObject) -> None:
     same(a.scaled_rows(f).csr(), ref_a.multiply(f[:, None]))
     c = data.draw(triplets((a.shape[1], 3)))
     same((a @ c).csr(), ref_a @ scipy_of(c))
+
+
+def test_repeated_rows_are_refused_not_dropped() -> None:
+    """scipy repeats a row picked twice; rows() would keep one copy, so it says so."""
+    a = Terms.of([0, 1], [1, 0], [1.0, 2.0], (2, 2))
+    with pytest.raises(ValueError, match="distinct"):
+        a.rows([0, 0])
 
 
 def test_adding_different_shapes_is_refused() -> None:

@@ -47,7 +47,8 @@ class HighsBackend:
             a.nnz,
             int(highspy.MatrixFormat.kColwise),
             int(highspy.ObjSense.kMaximize),
-            float(lp.c0),
+            # The whole objective is scaled (costs and constant): the result is divided back.
+            float(lp.c0) * self._obj_scale,
             np.asarray(lp.c, dtype=float) * self._obj_scale,
             np.asarray(lp.col_lo, dtype=float),
             np.asarray(lp.col_hi, dtype=float),
@@ -210,10 +211,11 @@ class Basis:
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The statuses as int8 arrays (columns, rows)."""
         if self._arrays is None:
-            self._arrays = (
-                np.fromiter(map(int, self._held.col_status), dtype=np.int8),
-                np.fromiter(map(int, self._held.row_status), dtype=np.int8),
-            )
+            cols = np.fromiter(map(int, self._held.col_status), dtype=np.int8)
+            rows = np.fromiter(map(int, self._held.row_status), dtype=np.int8)
+            # Read-only: they stand for the held basis, which editing them would not change.
+            cols.flags.writeable = rows.flags.writeable = False
+            self._arrays = (cols, rows)
         return self._arrays
 
     def highs(self) -> Any:
