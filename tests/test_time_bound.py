@@ -407,3 +407,18 @@ def test_a_diagnosis_that_left_parts_out_says_so_in_json_and_text() -> None:
     assert "not_computed" not in json.loads(plan.to_json())["diagnosis"]
     lines = diagnosis_lines(late)
     assert "  note: the budget needed was not computed: the time limit ran out" in lines
+
+
+def test_a_client_summary_says_the_diagnosis_was_cut_short_and_promises_no_way_forward() -> None:
+    """The proposal's summary of an incomplete diagnosis says it stopped at the time limit
+    and how to complete it, and does not announce 'both ways forward' it cannot show."""
+    from funnelopt.report import document
+
+    plan = optimize(_short_of_budget(), time_limit=30)
+    full = document.to_markdown(document.blocks(plan, plan.scenario, figures=False))
+    assert "both ways forward" in full and "time limit" not in full
+    cut = diagnose(_short_of_budget(), get_backend("highs"), 0.005, deadline=0.0)
+    late = replace(plan, diagnosis=cut)
+    text = document.to_markdown(document.blocks(late, late.scenario, figures=False))
+    assert "stopped at its time limit" in text and "longer time limit completes it" in text
+    assert "both ways forward" not in text and "the way forward" not in text

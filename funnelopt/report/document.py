@@ -202,12 +202,23 @@ def _summary(plan: Plan, scenario: Scenario | None, done: int = 0) -> list[Block
             if best is not None
             else ""
         )
+        if need and within:
+            ahead = " The sections below show both ways forward and what stands in the way."
+        elif need or within:
+            ahead = " The sections below show the way forward and what stands in the way."
+        else:
+            ahead = " The sections below show what stands in the way."
+        if d is not None and d.not_computed:
+            # Say plainly that the analysis is incomplete, and how to complete it.
+            ahead += (
+                " The analysis stopped at its time limit before it could work out everything"
+                " (listed below); planning again with a longer time limit completes it."
+            )
         out.append(
             (
                 "p",
                 "The goals set for this campaign cannot all be met within the budget and "
-                f"limits given.{need}{within} The sections below show both ways forward and "
-                "what stands in the way.",
+                f"limits given.{need}{within}{ahead}",
             )
         )
         return out
