@@ -422,3 +422,24 @@ def test_a_client_summary_says_the_diagnosis_was_cut_short_and_promises_no_way_f
     text = document.to_markdown(document.blocks(late, late.scenario, figures=False))
     assert "stopped at its time limit" in text and "longer time limit completes it" in text
     assert "both ways forward" not in text and "the way forward" not in text
+
+
+def test_a_goal_alone_never_reads_below_what_the_goals_reach_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A goal-alone run settled conservatively (a model too large to search in full) can
+    come out below the together figure; the closest plan together is a witness that the
+    goal alone reaches at least that, so the diagnosis never contradicts itself."""
+    real = diagnosis_module._Runs.solve
+
+    def conservative(self: Any, part: str, options: Options, s: Any = None) -> Any:
+        run = real(self, part, options, s)
+        if run is not None and part.startswith("the best ") and run.status is Status.OPTIMAL:
+            run = replace(run, final=replace(run.final, objective=0.5 * run.final.objective))
+        return run
+
+    monkeypatch.setattr(diagnosis_module._Runs, "solve", conservative)
+    d = diagnose(_short_of_budget(), get_backend("highs"), 0.005)
+    assert d.goals and all(g.best_together is not None for g in d.goals)
+    for g in d.goals:
+        assert g.best_alone is not None and g.best_alone >= g.best_together
