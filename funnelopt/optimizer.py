@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from funnelopt import objective, plausibility
 from funnelopt._version import __version__
 from funnelopt.analysis.decision import decide
@@ -20,8 +22,8 @@ from funnelopt.analysis.sensitivity import sensitivity
 from funnelopt.analysis.uncertainty import forecast, held, requirements, tighten
 from funnelopt.backends import Backend, get_backend
 from funnelopt.errors import Problem, ScenarioError, SolverError
-from funnelopt.formulation import Formulation, Options
-from funnelopt.lp import Status
+from funnelopt.formulation import Formulation, Options, build
+from funnelopt.lp import RawSolution, Status
 from funnelopt.metrics import GOODS, KEY_TOTALS, LOADS
 from funnelopt.outcome import FloatArray, Outcome
 from funnelopt.plan import Certificate, Confidence, Diagnosis, Plan, Strategy, Verification
@@ -151,16 +153,23 @@ def optimize(
         return replace(plan, launch=launch, notes=(*plan.notes, f"launch chosen: {said}"))
     # Refinement stops a little early: simulation, polish and analysis follow it.
     deadline = time.monotonic() + DEADLINE_SHARE * (time_limit if time_limit else REFINE_SECONDS)
-    run = certified(
-        scenario,
-        be,
-        tolerance,
-        options,
-        gap=gap,
-        time_limit=time_limit,
-        ranging=analysis,
-        deadline=deadline,
-    )
+    try:
+        run = certified(
+            scenario,
+            be,
+            tolerance,
+            options,
+            gap=gap,
+            time_limit=time_limit,
+            ranging=analysis,
+            deadline=deadline,
+        )
+    except SolverError:
+        if time.monotonic() <= deadline:
+            raise
+        # The time ran out before any plan was found (an LP alone can take longer than a
+        # short limit on large scenarios): no plan, said so, never an error.
+        run = _no_plan_in_time(scenario, tolerance, options)
     target = tolerance if gap is None else gap
     common = dict(
         objective_name=objective.name(scenario),
@@ -191,6 +200,7 @@ def optimize(
                 tolerance,
                 time_limit=time_limit,
                 deadline=max(deadline, time.monotonic() + share),
+                proven=run.bound == float("-inf"),
             )
         return _infeasible(run, target, diagnosis, common)
     outcome, verification, predicted, notes = checked
@@ -292,6 +302,13 @@ def _best_launch(
     return best
 
 
+def _no_plan_in_time(s: Scenario, tolerance: float, options: Options | None) -> Solved:
+    """The verdict of a run the time limit stopped before it found any plan: unproven."""
+    form = build(s, tolerance, options)
+    none = RawSolution(Status.INFEASIBLE, np.zeros(form.lp.n_cols), float("nan"))
+    return Solved(form, none, none, 0.0, stopped="time")
+
+
 def _infeasible(
     run: Solved, target: float, diagnosis: Diagnosis | None, common: dict[str, Any]
 ) -> Plan:
@@ -302,7 +319,8 @@ def _infeasible(
         target,
         run.refinements,
         proven=run.bound == float("-inf"),
-        stopped=run.stopped,
+        # A proven verdict did not stop anywhere: refinement has nothing to say about it.
+        stopped=None if run.bound == float("-inf") else run.stopped,
         feasible=False,
     )
     return Plan(

@@ -45,7 +45,9 @@ class Certificate:
     target: float
     rounds: int
     proven: bool = True
-    stopped: str = "met"
+    #: Why refinement ended (``met``, ``time``, ...; see :data:`_STOPPED`); None for a
+    #: proven verdict, which refinement plays no part in.
+    stopped: str | None = "met"
     #: Whether the plan is feasible (its bound may still be missing).
     feasible: bool = True
 
@@ -60,7 +62,7 @@ class Certificate:
             words = f"at most {self.gap:.2%} from the best possible plan (proven bound)"
             if not self.met:
                 words += f"; the {self.target:.2%} asked for was not reached: " + _STOPPED.get(
-                    self.stopped, "refinement ended"
+                    self.stopped or "", "refinement ended"
                 ).format(rounds=self.rounds)
             return words
         if self.feasible:
@@ -70,11 +72,16 @@ class Certificate:
             )
         if self.proven:
             return "proven: no plan meets every hard goal within the limits"
-        if self.stopped in ("time", "unsettled"):
+        if self.stopped == "time":
+            return (
+                "not proven: the time limit ran out before any plan was found; allow more "
+                "time (--time-limit on the command line, time_limit= in Python)"
+            )
+        if self.stopped == "unsettled":
             return (
                 "not proven: no plan that meets the goals was settled before the time limit "
                 "(or the fill-order rounds) ran out, but an optimistic model meets them; "
-                "allow more time (time_limit)"
+                "allow more time (--time-limit on the command line, time_limit= in Python)"
             )
         return (
             "not proven: the conservative model cannot meet the goals, but an optimistic one "

@@ -443,3 +443,51 @@ def test_a_goal_alone_never_reads_below_what_the_goals_reach_together(
     assert d.goals and all(g.best_together is not None for g in d.goals)
     for g in d.goals:
         assert g.best_alone is not None and g.best_alone >= g.best_together
+
+
+def test_no_plan_found_before_the_time_limit_is_an_unproven_verdict_not_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A short limit on a large scenario can pass inside the first LP (52 x 200 with
+    --time-limit 1 ended in 'solver failure' before): that is an unproven 'infeasible'
+    that says to allow more time, never an error. An error with time to spare stays one."""
+    import funnelopt.optimizer as optimizer_module
+    from funnelopt.errors import SolverError
+
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+
+    def out_of_time(*_a: Any, **_k: Any) -> Any:
+        clock[0] += 1e6  # the limit passes inside the solve
+        raise SolverError("highs ran out of time on an LP; try a longer time limit")
+
+    monkeypatch.setattr(optimizer_module, "certified", out_of_time)
+    plan = optimize(_short_of_budget(), time_limit=5)
+    c = plan.certificate
+    assert plan.status == "infeasible" and c is not None
+    assert not c.proven and c.stopped == "time" and "before any plan was found" in c.describe()
+    assert "--time-limit" in c.describe()
+    # The diagnosis keeps its own share of the limit (the clock stands still after this),
+    # and does not call an unproven verdict a fact.
+    d = plan.diagnosis
+    assert d is not None and d.required_budget is not None
+    assert d.message.startswith("No plan that meets the hard goals within the budget was found")
+    assert "cannot all be met" not in d.message
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise SolverError("highs failed: no status")
+
+    monkeypatch.setattr(optimizer_module, "certified", broken)
+    with pytest.raises(SolverError):
+        optimize(_short_of_budget(), time_limit=5)
+
+
+def test_a_proven_verdict_did_not_stop_anywhere() -> None:
+    """An infeasible verdict the relaxation proves has no refinement story: stopped is
+    None (null in JSON), not 'met'."""
+    import json
+
+    plan = optimize(_short_of_budget())
+    c = plan.certificate
+    assert plan.status == "infeasible" and c is not None and c.proven
+    assert c.stopped is None and json.loads(plan.to_json())["certificate"]["stopped"] is None

@@ -101,9 +101,13 @@ def diagnose(
     *,
     time_limit: float | None = None,
     deadline: float | None = None,
+    proven: bool = True,
 ) -> Diagnosis:
     """Per goal the best achievable value, the conflicts, the limits, and the budget needed
     (spend already made, the scenario's history, stays as it was).
+
+    ``proven``: whether the verdict it explains is proven; when it is not (the time ran
+    out first), the message says no plan was found in time instead of "cannot".
 
     ``time_limit``: seconds for the whole diagnosis; ``deadline``: a
     :func:`time.monotonic` instant (the earlier of the two counts). Every solve gets
@@ -219,8 +223,14 @@ def diagnose(
         )
 
     need = _budget(runs, given)
+    lead = (
+        "The hard goals cannot all be met within the budget"
+        if proven
+        else "No plan that meets the hard goals within the budget was found in time (not "
+        "proven impossible)"
+    )
     if need.total is not None:
-        msg = "The hard goals cannot all be met within the budget. " + need.words
+        msg = f"{lead}. " + need.words
     elif need.impossible:
         msg = "The hard goals cannot all be met, and no budget can meet them: other limits stop it."
         free = runs.solve(
@@ -234,7 +244,7 @@ def diagnose(
             or ["the tactics' reach and delivery saturate (pool x frequency cap per period)"]
         )
     else:
-        msg = "The hard goals cannot all be met within the budget; the budget needed was not computed."
+        msg = f"{lead}; the budget needed was not computed."
     limits += _capacity_needed(runs, limits, given)
     return Diagnosis(
         msg,
