@@ -613,12 +613,19 @@ def _checked(sol: RawSolution, backend: Backend) -> RawSolution:
     if sol.status is Status.UNBOUNDED:
         raise SolverError(
             f"{backend.name} reports the problem unbounded ({sol.message}); every variable of the "
-            "formulation is bounded, so this is a solver fault: try backend='pulp' or a larger tolerance"
+            f"formulation is bounded, so this is a solver fault: try {_other(backend)} or a "
+            "larger tolerance"
         )
     raise SolverError(
-        f"{backend.name} failed: {sol.message or 'no status'}; try the other backend "
-        "(backend='pulp' or 'highs'), a larger tolerance, or a longer time limit"
+        f"{backend.name} failed: {sol.message or 'no status'}; try {_other(backend)}, a larger "
+        "tolerance, or a longer time limit"
     )
+
+
+def _other(backend: Backend) -> str:
+    """The other backend, as the command line and Python name it."""
+    other = "pulp" if backend.name == "highs" else "highs"
+    return f"the other backend (--backend {other} on the command line, backend='{other}' in Python)"
 
 
 def _is_cost_objective(form: Formulation) -> bool:

@@ -115,15 +115,23 @@ def sensitivity(
         elif col_dual is not None:
             loss = _forcing_loss(solved, col_dual, j)
             what = return_metric(s)
+            cap = max(budget_value, key=lambda k: budget_value[k], default=None)
+            value = budget_value[cap] if cap is not None else 0.0
+            if value <= 1e-9:
+                why = ""
+            elif returns[t.id] < value:
+                why = f", below the {cap} budget's {value:,.4g}"
+            else:
+                # Its own return beats the budget's, yet the plan leaves it out: what it
+                # would take from limits it shares (capacities, floors, weekly caps)
+                # outweighs it, which the forcing loss above measures.
+                why = (
+                    f"; that beats the {cap} budget's {value:,.4g}, but what it would take from "
+                    "limits it shares with the plan (capacities, floors, weekly caps) costs more"
+                )
             unused[t.id] = (
                 f"forcing {STEP:,.0f} into it would change the objective by {loss:+,.4g}; "
-                f"its return is {returns[t.id]:,.4g} {what} per {STEP:,.0f}"
-                + (
-                    f", below the {cap} budget's {value:,.4g}"
-                    if (cap := max(budget_value, key=lambda k: budget_value[k], default=None))
-                    and (value := budget_value[cap]) > 1e-9
-                    else ""
-                )
+                f"its return is {returns[t.id]:,.4g} {what} per {STEP:,.0f}{why}"
             )
         else:
             unused[t.id] = f"its return is {returns[t.id]:,.4g} {return_metric(s)} per {STEP:,.0f}"
