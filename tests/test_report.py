@@ -249,3 +249,23 @@ def test_user_text_is_shown_as_written() -> None:
     ax.figure.canvas.draw()  # would raise on "$^$" parsed as math
     plots.funnel(plan).canvas.draw()  # goal labels name the period: "goal by $^$ 12"
     plt.close("all")
+
+
+def test_a_proven_budget_floor_is_rounded_down_wherever_it_is_printed() -> None:
+    """From a new-user trial: the floor 75,266.73 read 'less than EUR 75,266: proven' in
+    the message and 'none for less than EUR 75,267 (proven)' two lines below; rounding
+    up overstates what was proven."""
+    import math
+
+    from funnelopt.report.text import render_plan
+
+    s = Scenario.from_file(EXAMPLES / "disease_awareness.toml")
+    plan = optimize(s.with_overrides({"budget.total": 60_000}))
+    d = plan.diagnosis
+    assert d is not None and d.required_budget_bound is not None
+    low = d.required_budget_bound
+    assert low != round(low)  # the case needs a fraction to tell floor from rounding
+    text = render_plan(plan)
+    floor = f"{math.floor(low):,.0f}"
+    assert f"none for less than EUR {floor} (proven)" in text.replace("\n    ", " ")
+    assert f"less than EUR {math.floor(low) + 1:,.0f}" not in text.replace("\n  ", " ")

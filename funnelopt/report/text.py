@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import math
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -364,7 +365,10 @@ def diagnosis_lines(plan: Plan) -> list[str]:
     if d.required_budget is not None:
         media = f" (media {num(d.required_media)})" if d.required_media is not None else ""
         low = (
-            f"; none for less than {plan.currency} {num(d.required_budget_bound)} (proven)"
+            # A proven floor is rounded down, as the diagnosis's message rounds it: 75,266.73
+            # read '75,267' here and '75,266' there, and rounding up overstates the proof.
+            f"; none for less than {plan.currency} {math.floor(d.required_budget_bound):,.0f}"
+            " (proven)"
             if d.required_budget_bound is not None
             else ""
         )
