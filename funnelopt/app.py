@@ -299,5 +299,10 @@ def errors_document(problems: Sequence[Problem]) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "errors": [p.to_dict() for p in problems]}
 
 
+def error_document(text: str) -> dict[str, Any]:
+    """A failure that is no input problem (a solver failure) as data: ``{"error": text}``."""
+    return {"error": text}
+
+
 #: The one JSON encoding of every document (see :mod:`funnelopt._json`).
 to_json = dumps

@@ -1063,6 +1063,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except SolverError as exc:
         print(f"solver failure: {exc}", file=sys.stderr)
+        if getattr(args, "format", None) == "json":
+            # As for invalid input: programs that asked for JSON get the failure as data
+            # (the service's shape), not an empty stdout.
+            from funnelopt.app import error_document
+
+            sys.stdout.write(dumps(error_document(f"solver failure: {exc}")) + "\n")
         return EXIT_SOLVER
     except FunnelOptError as exc:  # an optional extra is missing: the message says which
         print(f"error: {exc}", file=sys.stderr)

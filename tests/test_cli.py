@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -431,3 +432,26 @@ def test_sensitivity_with_soft_goals_is_labelled_in_score() -> None:
     hard = s.with_overrides({f"goals[{i}].hard": True for i, g in enumerate(s.goals)})
     plain = sensitivity_lines(optimize(hard, strategies=False))
     assert plain and not any("score" in ln for ln in plain)
+
+
+def test_a_solver_failure_with_json_output_is_a_json_error_document(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From a new-user trial: exit 3 with --format json left stdout empty (0 bytes), where
+    invalid input gives an errors document. A solver failure is now data too, in the
+    HTTP service's shape; the table output stays as it was (stderr only)."""
+    import funnelopt.app as app_module
+    from funnelopt.cli import EXIT_SOLVER, main
+    from funnelopt.errors import SolverError
+
+    def failing(*_a: Any, **_k: Any) -> Any:
+        raise SolverError("highs failed: no status")
+
+    monkeypatch.setattr(app_module, "plan", failing)
+    example = str(EXAMPLES / "traffic_only.toml")
+    assert main(["plan", example, "--format", "json"]) == EXIT_SOLVER
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"error": "solver failure: highs failed: no status"}
+    assert "solver failure" in err
+    assert main(["plan", example]) == EXIT_SOLVER
+    assert capsys.readouterr().out == ""

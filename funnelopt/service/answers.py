@@ -156,7 +156,7 @@ def answer(question: str, body: bytes, limits: Limits) -> Answer:
 
 def message(text: str) -> str:
     """The body of an error that is no input problem: ``{"error": text}``."""
-    return app.to_json({"error": text}) + "\n"
+    return app.to_json(app.error_document(text)) + "\n"
 
 
 def _parse(body: bytes) -> Any:
