@@ -205,12 +205,31 @@ def test_infeasible_goals_are_an_answer_not_an_error(
     assert got.text == out
 
 
-def test_solver_failure_is_500_with_a_message_and_no_traceback(url: str) -> None:
-    # A time limit far too short for any solve: the optimiser itself gives up.
+def test_a_time_limit_too_short_for_any_plan_is_an_answer_not_an_error(url: str) -> None:
+    """A time limit far too short for any solve: an unproven 'infeasible' that says to
+    allow more time (it was a 500 'solver failure' before; the time limit promises an
+    answer, never an error)."""
     got = post(url, "plan", {"scenario": scenario(FULL), "time_limit": 1e-6})
-    assert got.status == 500
-    assert got.json()["error"].startswith("solver failure:")
-    assert "Traceback" not in got.text
+    assert got.status == 200
+    cert = got.json()["certificate"]
+    assert got.json()["status"] == "infeasible" and not cert["proven"]
+    assert cert["stopped"] == "time" and "allow more time" in cert["text"]
+
+
+def test_solver_failure_is_500_with_a_message_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real solver fault (not the clock) answers 500 with a message, no traceback."""
+    from funnelopt.errors import SolverError
+    from funnelopt.service import answers
+
+    def failing(_data: Any, _limits: Any) -> Any:
+        raise SolverError("highs failed: no status")
+
+    monkeypatch.setitem(answers.QUESTIONS, "plan", failing)
+    status, text = answers.answer("plan", b"{}", answers.Limits())
+    assert status == 500
+    assert json.loads(text) == {"error": "solver failure: highs failed: no status"}
 
 
 # -- safe to expose ------------------------------------------------------------------------
