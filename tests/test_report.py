@@ -176,7 +176,12 @@ def test_report_of_infeasible_plan(tmp_path: Path) -> None:
     bad = optimize(FULL.with_overrides({"goals[2].target": 6000}))
     text = bad.report(tmp_path / "r.md").read_text()
     assert "cannot all be met" in text and "how the plan was checked" in text
-    assert "Meeting every goal would take a total budget of about EUR" in text
+    # The budget needed meets the goals that must be met (the soft followers goal may stay
+    # short), and the media cap has to rise with it (a new-user trial read 'every goal'
+    # over a plan that met 2 of 3, and no word on the media cap).
+    d = bad.diagnosis
+    assert "Meeting every goal that must be met would take a total budget of about EUR" in text
+    assert f"with media spend of about EUR {d.required_media:,.0f}." in text
     # Both ways forward: the best within the budget (with its flighting) and the plan at the
     # budget that meets every goal.
     best = bad.diagnosis.best_effort.outcome.totals

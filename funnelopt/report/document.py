@@ -187,9 +187,17 @@ def _summary(plan: Plan, scenario: Scenario | None, done: int = 0) -> list[Block
     out: list[Block] = [("h2", "Executive summary")]
     if plan.outcome is None or plan.spend is None:
         d = plan.diagnosis
+        # The budget needed meets the goals that must be met (soft goals may stay short),
+        # and the media cap, where the scenario has one, has to rise with it.
+        media_cap = scenario.budget.media if scenario is not None else None
+        media = (
+            f", with media spend of about {cur} {num(d.required_media)}"
+            if d is not None and d.required_media is not None and media_cap is not None
+            else ""
+        )
         need = (
-            f" Meeting every goal would take a total budget of about {cur} "
-            f"{num(d.required_budget)}."
+            f" Meeting every goal that must be met would take a total budget of about {cur} "
+            f"{num(d.required_budget)}{media}."
             if d is not None and d.required_budget is not None
             else ""
         )
