@@ -9,6 +9,7 @@ simulator, the optimiser's verification, the JSON schema and every report read i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,6 +42,12 @@ class MetricInfo:
         if self.unit == "currency" and currency:
             return f"{currency} {value:,.0f}"
         return f"{value:,.0f}"
+
+
+def proven_floor(amount: float, currency: str) -> str:
+    """A proven lower bound on money as people read it: whole units, rounded down (a
+    floor rounded up would claim more than was proven)."""
+    return f"{currency} {math.floor(amount):,.0f}"
 
 
 def _m(

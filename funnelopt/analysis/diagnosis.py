@@ -312,7 +312,7 @@ def _budget(runs: _Runs, given: Options) -> _Need:
     if need.stopped in ("time", "unsettled"):
         # The figure meets the goals, but the refinement that brings it within the
         # tolerance of the least one did not finish.
-        between = f"at least {s.currency} {math.floor(low):,.0f}, " if low is not None else ""
+        between = f"at least {metrics.proven_floor(low, s.currency)}, " if low is not None else ""
         runs.skip(
             "the least budget needed",
             f"{OUT_OF_TIME}; it is {between}at most {s.currency} {total:,.0f}",
@@ -324,7 +324,7 @@ def _with_low(s: Scenario, why: str, low: float | None) -> str:
     """``why``, with the proven lower bound on the budget when there is one."""
     if low is None:
         return why
-    return f"{why} (no plan meets the hard goals for less than {s.currency} {math.floor(low):,.0f}: proven)"
+    return f"{why} (no plan meets the hard goals for less than {metrics.proven_floor(low, s.currency)}: proven)"
 
 
 #: Capacity fields, what they count, and how closely the needed capacity is searched.
@@ -436,7 +436,7 @@ def _need_words(
         return ""
     cur, b = s.currency, s.budget
     proof = (
-        f" (no plan meets them for less than {cur} {math.floor(low):,.0f}: proven)"
+        f" (no plan meets them for less than {metrics.proven_floor(low, cur)}: proven)"
         if low is not None
         else ""
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import math
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -365,9 +364,9 @@ def diagnosis_lines(plan: Plan) -> list[str]:
     if d.required_budget is not None:
         media = f" (media {num(d.required_media)})" if d.required_media is not None else ""
         low = (
-            # A proven floor is rounded down, as the diagnosis's message rounds it: 75,266.73
-            # read '75,267' here and '75,266' there, and rounding up overstates the proof.
-            f"; none for less than {plan.currency} {math.floor(d.required_budget_bound):,.0f}"
+            # Rounded down, as the diagnosis's message rounds it (75,266.73 once read
+            # '75,267' here and '75,266' there).
+            f"; none for less than {metrics.proven_floor(d.required_budget_bound, plan.currency)}"
             " (proven)"
             if d.required_budget_bound is not None
             else ""
