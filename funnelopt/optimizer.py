@@ -200,7 +200,7 @@ def optimize(
                 tolerance,
                 time_limit=time_limit,
                 deadline=max(deadline, time.monotonic() + share),
-                proven=run.bound == float("-inf"),
+                proven=run.proven_infeasible,
             )
         return _infeasible(run, target, diagnosis, common)
     outcome, verification, predicted, notes = checked
@@ -318,9 +318,9 @@ def _infeasible(
         None,
         target,
         run.refinements,
-        proven=run.bound == float("-inf"),
+        proven=run.proven_infeasible,
         # A proven verdict did not stop anywhere: refinement has nothing to say about it.
-        stopped=None if run.bound == float("-inf") else run.stopped,
+        stopped=None if run.proven_infeasible else run.stopped,
         feasible=False,
     )
     return Plan(

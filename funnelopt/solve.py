@@ -116,6 +116,12 @@ class Solved:
         return self.primary.status
 
     @property
+    def proven_infeasible(self) -> bool:
+        """The outer relaxation is infeasible too (:func:`certified` sets ``bound`` to
+        -inf): no plan of the exact model meets the hard goals."""
+        return self.bound == -INF
+
+    @property
     def spend(self) -> FloatArray:
         """Spend per period and tactic of the chosen plan."""
         return self.form.spend(self.final.x)

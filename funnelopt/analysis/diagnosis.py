@@ -290,7 +290,7 @@ def _budget(runs: _Runs, given: Options) -> _Need:
     # The relaxation's least cost (its objective is minus the cost): proven.
     low = -need.bound if need.bound is not None and math.isfinite(need.bound) else None
     if need.status is not Status.OPTIMAL:
-        if need.bound == -math.inf:  # the relaxation is infeasible too: proven
+        if need.proven_infeasible:
             return _Need(impossible=True)
         # Refinement stopped before the inner model found a plan or the relaxation proved
         # there is none.
