@@ -73,15 +73,11 @@ class Certificate:
         if self.proven:
             return "proven: no plan meets every hard goal within the limits"
         if self.stopped == "time":
-            return (
-                "not proven: the time limit ran out before any plan was found; allow more "
-                "time (--time-limit on the command line, time_limit= in Python)"
-            )
+            return f"not proven: the time limit ran out before any plan was found; {MORE_TIME}"
         if self.stopped == "unsettled":
             return (
                 "not proven: no plan that meets the goals was settled before the time limit "
-                "(or the fill-order rounds) ran out, but an optimistic model meets them; "
-                "allow more time (--time-limit on the command line, time_limit= in Python)"
+                f"(or the fill-order rounds) ran out, but an optimistic model meets them; {MORE_TIME}"
             )
         return (
             "not proven: the conservative model cannot meet the goals, but an optimistic one "
@@ -102,6 +98,9 @@ class Certificate:
             "text": self.describe(),
         }
 
+
+#: What to do when the time limit stopped the answer, as both interfaces spell it.
+MORE_TIME = "allow more time (--time-limit on the command line, time_limit= in Python)"
 
 #: Why refinement ended short of the gap asked for, in words ({rounds}: rounds used).
 _STOPPED = {

@@ -33,7 +33,7 @@ import numpy as np
 from scipy import sparse
 
 from funnelopt import curves
-from funnelopt.backends import Backend, Feature, WarmBackend, warm
+from funnelopt.backends import BACKENDS, Backend, Feature, WarmBackend, warm
 from funnelopt.errors import SolverError
 from funnelopt.formulation import Formulation, Options, build
 from funnelopt.lp import INF, Block, LinearProgram, RawSolution, Status
@@ -630,7 +630,7 @@ def _checked(sol: RawSolution, backend: Backend) -> RawSolution:
 
 def _other(backend: Backend) -> str:
     """The other backend, as the command line and Python name it."""
-    other = "pulp" if backend.name == "highs" else "highs"
+    other = next(b for b in BACKENDS if b != backend.name)
     return f"the other backend (--backend {other} on the command line, backend='{other}' in Python)"
 
 
