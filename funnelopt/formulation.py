@@ -26,7 +26,7 @@ from funnelopt.metrics import STOCKS
 from funnelopt.outcome import FloatArray
 from funnelopt.scenario import Community, Metric, Objective, Scenario, Tactic
 from funnelopt.simulator import history_impressions, history_spend
-from funnelopt.terms import Matrices, Terms
+from funnelopt.terms import Matrices, Terms, concat
 
 IntArray = NDArray[np.int64]
 
@@ -458,10 +458,10 @@ class _Builder:
                 ordered=np.arange(k) < prefix,
             )
             n_cells += len(periods)
-        self.cell_t = _cat(cell_t_l, np.int64)
-        self.cell_j = _cat(cell_j_l, np.int64)
-        self.cell_upper = _cat(cell_u_l, np.float64)
-        self.seg_cell = _cat(seg_cell_l, np.int64)
+        self.cell_t = concat(cell_t_l, np.int64)
+        self.cell_j = concat(cell_j_l, np.int64)
+        self.cell_upper = concat(cell_u_l, np.float64)
+        self.seg_cell = concat(seg_cell_l, np.int64)
         # seg_ordered: the segments of a non-concave curve's rising start, filled in order
         # by binaries.
         f, i = np.float64, np.int64
@@ -1283,13 +1283,16 @@ class _Builder:
         """The LinearProgram and the maps back to the user's terms."""
         rows, cols, n = self.rows, self.cols, self.n
         A = Terms.of(
-            _cat(rows.r, np.int64), _cat(rows.c, np.int64), _cat(rows.v, np.float64), (rows.n, n)
+            concat(rows.r, np.int64),
+            concat(rows.c, np.int64),
+            concat(rows.v, np.float64),
+            (rows.n, n),
         ).csr()
         lp = LinearProgram(
             c=self.objective(),
             A=A,
-            row_lo=_cat(rows.lo, np.float64),
-            row_hi=_cat(rows.hi, np.float64),
+            row_lo=concat(rows.lo, np.float64),
+            row_hi=concat(rows.hi, np.float64),
             col_lo=np.concatenate(cols.lo),
             col_hi=np.concatenate(cols.hi),
             integer=np.concatenate(cols.integer),
@@ -1335,13 +1338,8 @@ def _tile_into(parts: dict[str, list[Any]], count: int, **per_cell: Any) -> None
 
 
 def _joined(parts: Mapping[str, list[Any]], **dtypes: type) -> list[Any]:
-    """The lists of ``parts`` named by ``dtypes``, each concatenated (see :func:`_cat`)."""
-    return [_cat(parts.get(name, []), dtype) for name, dtype in dtypes.items()]
-
-
-def _cat(parts: list[Any], dtype: type) -> Any:
-    """``parts`` concatenated (an empty array of ``dtype`` for none)."""
-    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+    """The lists of ``parts`` named by ``dtypes``, each concatenated (see :func:`concat`)."""
+    return [concat(parts.get(name, []), dtype) for name, dtype in dtypes.items()]
 
 
 # -- helpers ------------------------------------------------------------------------------

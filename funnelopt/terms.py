@@ -59,17 +59,17 @@ class Terms:
     @property
     def r(self) -> IntArray:
         """Every entry's row."""
-        return _joined([p[0] for p in self.parts], np.int64)
+        return concat([p[0] for p in self.parts], np.int64)
 
     @property
     def c(self) -> IntArray:
         """Every entry's column."""
-        return _joined([p[1] for p in self.parts], np.int64)
+        return concat([p[1] for p in self.parts], np.int64)
 
     @property
     def v(self) -> FloatArray:
         """Every entry's value."""
-        return _joined([p[2] for p in self.parts], np.float64)
+        return concat([p[2] for p in self.parts], np.float64)
 
     def __len__(self) -> int:
         """Entries stored (duplicates counted)."""
@@ -161,8 +161,9 @@ def _flat(a: ArrayLike) -> IntArray:
     return out if out.ndim == 1 else out.reshape(-1)
 
 
-def _joined(arrays: list[NDArray[Any]], dtype: type) -> NDArray[Any]:
-    """One array of ``arrays`` (the array itself when there is one)."""
+def concat(arrays: list[NDArray[Any]], dtype: type) -> NDArray[Any]:
+    """``arrays`` as one array: the array itself when there is one (no copy), an empty
+    array of ``dtype`` when there is none."""
     if len(arrays) == 1:
         return arrays[0]
     return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
